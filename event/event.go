@@ -1,0 +1,95 @@
+// Package event holds stacklens's model of a captured exception event and
+// turns what the SDKs send (PostHog and Sentry wire formats) into it.
+// It does no I/O.
+package event
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is one captured exception event, normalised to PostHog's shape:
+// Exceptions lists the top error first, then its causes.
+type Event struct {
+	UUID       string      `json:"uuid"`
+	DistinctID string      `json:"distinct_id,omitempty"`
+	Timestamp  time.Time   `json:"timestamp"`
+	Exceptions []Exception `json:"exception_list"`
+
+	// Fingerprint is the client's override ($exception_fingerprint); empty when absent.
+	Fingerprint      string `json:"fingerprint,omitempty"`
+	Level            string `json:"level,omitempty"`
+	IssueName        string `json:"issue_name,omitempty"`
+	IssueDescription string `json:"issue_description,omitempty"`
+
+	URL        string `json:"url,omitempty"`
+	Lib        string `json:"lib,omitempty"`
+	LibVersion string `json:"lib_version,omitempty"`
+	Release    string `json:"release,omitempty"`
+	SessionID  string `json:"session_id,omitempty"`
+	Browser    string `json:"browser,omitempty"`
+	OS         string `json:"os,omitempty"`
+
+	// Properties are the event's properties as sent, without $exception_list.
+	Properties json.RawMessage `json:"properties,omitempty"`
+}
+
+// Exception is one error of an event's chain.
+type Exception struct {
+	Type      string    `json:"type"`
+	Value     string    `json:"value"`
+	Mechanism Mechanism `json:"mechanism"`
+	// StacktraceType is "raw" or "resolved", as the client said.
+	StacktraceType string `json:"stacktrace_type,omitempty"`
+	// Frames are oldest call first, crash site last (the wire order).
+	Frames []Frame `json:"frames"`
+}
+
+// Mechanism says how the exception was captured.
+type Mechanism struct {
+	Type        string `json:"type,omitempty"`
+	Handled     *bool  `json:"handled,omitempty"`
+	Synthetic   bool   `json:"synthetic,omitempty"`
+	Source      string `json:"source,omitempty"`
+	ExceptionID *int   `json:"exception_id,omitempty"`
+	ParentID    *int   `json:"parent_id,omitempty"`
+}
+
+// Frame is one stack frame as the client sent it, plus what symbolication
+// found for it.
+type Frame struct {
+	RawID    string `json:"raw_id"`
+	Platform string `json:"platform,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	AbsPath  string `json:"abs_path,omitempty"`
+	Function string `json:"function,omitempty"`
+	Module   string `json:"module,omitempty"`
+	Lineno   int    `json:"lineno,omitempty"`
+	Colno    int    `json:"colno,omitempty"`
+	InApp    bool   `json:"in_app"`
+	ChunkID  string `json:"chunk_id,omitempty"`
+	DebugID  string `json:"debug_id,omitempty"`
+
+	ContextLine string   `json:"context_line,omitempty"`
+	PreContext  []string `json:"pre_context,omitempty"`
+	PostContext []string `json:"post_context,omitempty"`
+
+	// Resolution is nil until symbolication has looked at the frame, and
+	// stays nil for frames that need none (already original code).
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Resolution is what a symbol set said about a minified frame.
+type Resolution struct {
+	Resolved bool   `json:"resolved"`
+	Name     string `json:"name,omitempty"`   // original name of the enclosing function
+	Source   string `json:"source,omitempty"` // original file
+	Line     int    `json:"line,omitempty"`   // 1-based
+	Column   int    `json:"column,omitempty"` // 1-based
+	InApp    bool   `json:"in_app"`
+	// FailureCode is a stable code (symbols.Failure*) when Resolved is false.
+	FailureCode string `json:"failure_code,omitempty"`
+	// SymbolSetRef identifies the symbol set that was used or is missing.
+	SymbolSetRef string `json:"symbol_set_ref,omitempty"`
+	SymbolSetID  int64  `json:"symbol_set_id,omitempty"`
+}

@@ -1,0 +1,151 @@
+package symbols
+
+import "fmt"
+
+// Failure codes are stable: they are stored with symbol sets and frame
+// resolutions (event.Resolution.FailureCode) and shown on the symbol-set
+// pages. Never rename one.
+const (
+	// FailureNoReference: the frame names no chunk id, debug id or http(s) URL.
+	FailureNoReference = "no_reference"
+	// FailureBlockedAddress: the host resolved to a loopback, private,
+	// link-local or metadata address and fetching those is not allowed.
+	FailureBlockedAddress = "blocked_address"
+	// FailureFetchTimeout: connecting or downloading took too long.
+	FailureFetchTimeout = "fetch_timeout"
+	// FailureHTTPStatus: a server answered with a non-2xx status.
+	FailureHTTPStatus = "http_status"
+	// FailureNetworkError: DNS, connection, TLS or redirect trouble.
+	FailureNetworkError = "network_error"
+	// FailureTooLarge: a response exceeded the size cap.
+	FailureTooLarge = "too_large"
+	// FailureNoSourcemapURL: no SourceMap header, no sourceMappingURL
+	// comment and no map at <url>.map.
+	FailureNoSourcemapURL = "no_sourcemap_url"
+	// FailureInvalidSourcemapURL: the map reference cannot be fetched
+	// (unparseable, or not http/https).
+	FailureInvalidSourcemapURL = "invalid_sourcemap_url"
+	// FailureInvalidDataURL: an inline data: map cannot be decoded.
+	FailureInvalidDataURL = "invalid_data_url"
+	// FailureInvalidSourcemap: the map is not a usable version 3 source map.
+	FailureInvalidSourcemap = "invalid_sourcemap"
+	// FailureTokenNotFound: the map has no mapping for the frame's position.
+	FailureTokenNotFound = "token_not_found"
+	// FailureNotUploaded: the frame names a chunk or debug id for which no
+	// source map was uploaded.
+	FailureNotUploaded = "not_uploaded"
+	// FailureMissingSourcesContent: the map resolved the frame but carries
+	// no sourcesContent, so no code can be shown.
+	FailureMissingSourcesContent = "missing_sources_content"
+)
+
+// FailureCodes lists every code, in the order the constants are declared.
+func FailureCodes() []string {
+	return []string{
+		FailureNoReference, FailureBlockedAddress, FailureFetchTimeout, FailureHTTPStatus,
+		FailureNetworkError, FailureTooLarge, FailureNoSourcemapURL, FailureInvalidSourcemapURL,
+		FailureInvalidDataURL, FailureInvalidSourcemap, FailureTokenNotFound, FailureNotUploaded,
+		FailureMissingSourcesContent,
+	}
+}
+
+// Failure is why a symbol set could not be fetched or used. It is stored as
+// JSON with the symbol set and shown to people, so Message is a specific
+// sentence ("GET http://x/app.js.map answered 404 Not Found") and Steps
+// tell what was tried, in order.
+type Failure struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Steps   []Step `json:"steps,omitempty"`
+}
+
+// Failf builds a Failure with a formatted message.
+func Failf(code, format string, args ...any) *Failure {
+	return &Failure{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Error makes a Failure usable as an error. Beware of returning a nil
+// *Failure as an error: the interface would not be nil.
+func (f *Failure) Error() string { return f.Code + ": " + f.Message }
+
+// Advice is what a person can do about a failure.
+func (f *Failure) Advice() string { return Advice(f.Code) }
+
+// Step is one thing the fetcher did on the way to a map or a failure.
+type Step struct {
+	// Action says what was tried (the Step* constants).
+	Action string `json:"action"`
+	URL    string `json:"url,omitempty"`
+	// Status is the HTTP status answered, 0 when there was no answer.
+	Status int `json:"status,omitempty"`
+	// Found names where the next URL came from (the Found* constants).
+	Found string `json:"found,omitempty"`
+	// Bytes is how much was read (or decoded, for a data: URL).
+	Bytes int64  `json:"bytes,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Step actions.
+const (
+	StepFetchMinified = "fetch minified file"
+	StepFetchMap      = "fetch source map"
+	StepFetchFallback = "try <url>.map"
+	StepRedirect      = "follow redirect"
+	StepDecodeDataURL = "decode data: URL"
+	StepValidateMap   = "validate source map"
+)
+
+// Where a source map reference was found.
+const (
+	FoundSourceMapHeader  = "SourceMap header"
+	FoundXSourceMapHeader = "X-SourceMap header"
+	FoundComment          = "//# sourceMappingURL comment"
+	FoundLegacyComment    = "//@ sourceMappingURL comment"
+	FoundMapFallback      = ".map fallback"
+	FoundDataURL          = "data: URL"
+	FoundNothing          = "no SourceMap header or sourceMappingURL comment"
+)
+
+// Advice says what a person can do about a failure code; "" for an unknown
+// code.
+func Advice(code string) string {
+	switch code {
+	case FailureNoReference:
+		return "The frame carries no chunk id, debug id or http(s) URL, so there is nothing to look a source map up by. " +
+			"Serve the bundle over http(s), or inject chunk ids with `stacklens sourcemap inject` and upload the maps."
+	case FailureBlockedAddress:
+		return "The file is served from a loopback, private or link-local address, which stacklens does not fetch by default. " +
+			"Upload the source map instead, or set STACKLENS_FETCH_ALLOW_PRIVATE=true if this server should reach your private network."
+	case FailureFetchTimeout:
+		return "The server was too slow to answer. Check that it is reachable from the stacklens server, then retry, or upload the source map."
+	case FailureHTTPStatus:
+		return "The server refused the file. Check that the URL is public (no login, no IP allow-list) and that the file is deployed, " +
+			"then retry, or upload the source map."
+	case FailureNetworkError:
+		return "The server could not be reached (DNS, connection, TLS or redirects). Check the URL from the stacklens host, then retry, " +
+			"or upload the source map."
+	case FailureTooLarge:
+		return "The file is larger than the fetch size limit. Upload the source map with `stacklens sourcemap upload` or on this page."
+	case FailureNoSourcemapURL:
+		return "The minified file does not say where its source map is. Build with source maps on (e.g. esbuild --sourcemap, " +
+			"webpack devtool: 'source-map'), keep the `//# sourceMappingURL=` comment or send a SourceMap header, or upload the map."
+	case FailureInvalidSourcemapURL:
+		return "The sourceMappingURL cannot be fetched (it is malformed or not http/https). Fix the comment or header in your build, " +
+			"or upload the source map."
+	case FailureInvalidDataURL:
+		return "The inline (data:) source map is not valid base64 or percent-encoded data. Fix the build's inline map, " +
+			"or emit a separate .map file, or upload the map."
+	case FailureInvalidSourcemap:
+		return "The file found is not a version 3 source map. Check that the server returns the .map file itself " +
+			"(not an HTML page) and upload a valid map if needed."
+	case FailureTokenNotFound:
+		return "The source map has no mapping for this line and column. The map probably belongs to a different build " +
+			"of the file: upload the map produced with the deployed bundle."
+	case FailureNotUploaded:
+		return "Upload the source map for this chunk with `stacklens sourcemap upload` or on this page."
+	case FailureMissingSourcesContent:
+		return "The source map has no sourcesContent, so no code can be shown. Build with sources included " +
+			"(e.g. esbuild --sources-content=true, webpack without noSources) and upload the map again."
+	}
+	return ""
+}

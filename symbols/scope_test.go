@@ -1,0 +1,70 @@
+package symbols
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stacklens/stacklens/internal/testkit"
+)
+
+func loadBundle(t testing.TB, dir string) (*SourceMap, string) {
+	t.Helper()
+	base := filepath.Join(testkit.Fixtures(t), "bundles", dir)
+	data, err := os.ReadFile(filepath.Join(base, "app.js.map"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join(base, "app.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseSourceMap(data)
+	if err != nil {
+		t.Fatalf("parse %s: %v", dir, err)
+	}
+	return m, string(js)
+}
+
+// The frames posthog-js recorded (1-based colno) and the functions of
+// bundles/src/app.js and orders.js they lie in.
+var posthogFrames = []struct {
+	minifiedName string
+	line, colno  int
+	function     string
+	source       string
+	origLine     int
+}{
+	{"Og", 5, 38322, "level3", "src/orders.js", 34},
+	{"Ig", 5, 38365, "level2", "src/orders.js", 37},
+	{"Yo", 5, 38393, "level1", "src/orders.js", 40},
+	{"HTMLButtonElement.Ag", 5, 38843, "runManual", "src/app.js", 28},
+	{"HTMLButtonElement.Ag", 5, 38908, "runManual", "src/app.js", 33},
+	{"Tg", 5, 38077, "parseAmount", "src/orders.js", 12},
+	{"Rg", 5, 38166, "validateOrder", "src/orders.js", 18},
+	{"Pg", 5, 38198, "processOrder", "src/orders.js", 23},
+	{"Pg", 5, 38219, "processOrder", "src/orders.js", 25},
+	{"Jo", 5, 38295, "checkout", "src/orders.js", 30},
+	{"?", 5, 39030, "onTimer", "src/app.js", 41},
+	{"?", 5, 39097, "onThen", "src/app.js", 47},
+}
+
+func TestEnclosingFunctionPosthogBundle(t *testing.T) {
+	m, js := loadBundle(t, "posthog-browser")
+	for _, f := range posthogFrames {
+		pos, ok := m.Lookup(f.line, f.colno-1)
+		if !ok {
+			t.Errorf("%s %d:%d: no mapping", f.minifiedName, f.line, f.colno)
+			continue
+		}
+		if pos.Source != "../"+f.source || pos.Line != f.origLine {
+			t.Errorf("%s %d:%d: at %s:%d, want ../%s:%d", f.minifiedName, f.line, f.colno, pos.Source, pos.Line, f.source, f.origLine)
+		}
+		if got := m.EnclosingFunction(js, f.line, f.colno-1); got != f.function {
+			t.Errorf("%s %d:%d with minified source: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
+		}
+		if got := m.EnclosingFunction("", f.line, f.colno-1); got != f.function {
+			t.Errorf("%s %d:%d from sourcesContent: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
+		}
+	}
+}

@@ -1,0 +1,412 @@
+package symbols
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// SourceMap is a parsed, validated source map (plain or index map). It is
+// immutable after ParseSourceMap and safe for concurrent use.
+//
+// We decode the mappings ourselves instead of answering through
+// github.com/go-sourcemap/sourcemap: v2.1.4 returns stale mappings for
+// columns before a line's first segment and for lines without segments,
+// mishandles index maps with column offsets, ignores ignoreList and can
+// panic on an out-of-range source index. Checking each of its answers would
+// need the per-line segment table anyway, so we keep that table (compact,
+// binary-searched) as the single answer and use go-sourcemap as an
+// independent cross-check in the tests, beside @jridgewell/trace-mapping.
+type SourceMap struct {
+	file     string
+	sources  []string // resolved like trace-mapping resolves them
+	rawNames []string // sources as written (with sourceRoot prefix), for lookups by raw name
+	contents []json.RawMessage
+	names    []string
+	ignored  []bool
+
+	// lineStart[i]..lineStart[i+1] indexes segments of generated line i (0-based).
+	lineStart []uint32
+	segments  []segment
+
+	sourceIndex map[string]int
+	sizeBytes   int64
+
+	scopes scopeCache
+}
+
+// segment is one decoded mapping. source is -1 for a segment that maps to
+// nothing (a 1-field segment); name is -1 when the mapping carries no name.
+type segment struct {
+	genColumn  int32
+	source     int32
+	origLine   int32 // 0-based
+	origColumn int32 // 0-based
+	name       int32
+}
+
+// Position is an original position.
+type Position struct {
+	Source string
+	Line   int // 1-based
+	Column int // 0-based
+	Name   string
+}
+
+// ErrInvalidSourceMap is wrapped by every ParseSourceMap error.
+var ErrInvalidSourceMap = errors.New("invalid source map")
+
+type rawSourceMap struct {
+	Version           *int              `json:"version"`
+	File              string            `json:"file"`
+	SourceRoot        string            `json:"sourceRoot"`
+	Sources           []*string         `json:"sources"`
+	SourcesContent    []json.RawMessage `json:"sourcesContent"`
+	Names             []string          `json:"names"`
+	Mappings          *string           `json:"mappings"`
+	Sections          []rawSection      `json:"sections"`
+	IgnoreList        []int             `json:"ignoreList"`
+	XGoogleIgnoreList []int             `json:"x_google_ignoreList"`
+}
+
+type rawSection struct {
+	Offset *struct {
+		Line   int `json:"line"`
+		Column int `json:"column"`
+	} `json:"offset"`
+	Map json.RawMessage `json:"map"`
+	URL string          `json:"url"`
+}
+
+// ParseSourceMap parses and validates a version 3 source map: the JSON, the
+// version, every mapping and every source and name index. Index maps
+// (`sections`) are flattened the way trace-mapping's FlattenMap does it.
+// Every failure, including a panic, becomes an error wrapping
+// ErrInvalidSourceMap.
+func ParseSourceMap(data []byte) (m *SourceMap, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("%w: parser panic: %v", ErrInvalidSourceMap, r)
+		}
+	}()
+	var raw rawSourceMap
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("%w: json: %v", ErrInvalidSourceMap, err)
+	}
+	b := &mapBuilder{}
+	if err := b.add(&raw, 0, 0, 0, maxGenerated, maxGenerated); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSourceMap, err)
+	}
+	if raw.Sections != nil {
+		// trace-mapping resolves section sources once per section and once
+		// more when it builds the flattened map.
+		for i, s := range b.sources {
+			b.sources[i] = resolveSourceName(s)
+		}
+	}
+	return b.finish(raw.File), nil
+}
+
+// maxGenerated stands for "no stop position" when flattening sections.
+const maxGenerated = 1<<31 - 1
+
+// maxSectionDepth bounds nested index maps so junk cannot recurse forever.
+const maxSectionDepth = 8
+
+// mapBuilder accumulates the flattened map: sources, names and per-line
+// segments of every section.
+type mapBuilder struct {
+	sources  []string
+	rawNames []string
+	contents []json.RawMessage
+	names    []string
+	ignored  []bool
+	lines    [][]segment
+}
+
+func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, stopLine, stopColumn int) error {
+	if raw.Version == nil || *raw.Version != 3 {
+		if raw.Version == nil {
+			return errors.New("missing version")
+		}
+		return fmt.Errorf("unsupported version %d", *raw.Version)
+	}
+	if raw.Sections != nil {
+		return b.addSections(raw, depth, lineOffset, columnOffset, stopLine, stopColumn)
+	}
+	if raw.Mappings == nil {
+		return errors.New("missing mappings")
+	}
+	sourceOffset, nameOffset := len(b.sources), len(b.names)
+	b.appendSources(raw)
+	b.names = append(b.names, raw.Names...)
+
+	decoded, err := decodeMappings(*raw.Mappings, len(raw.Sources), len(raw.Names))
+	if err != nil {
+		return err
+	}
+	for i, line := range decoded {
+		genLine := lineOffset + i
+		if genLine > stopLine {
+			break
+		}
+		for len(b.lines) <= genLine {
+			b.lines = append(b.lines, nil)
+		}
+		shift := 0
+		if i == 0 {
+			shift = columnOffset
+		}
+		for _, s := range line {
+			column := int(s.genColumn) + shift
+			if genLine == stopLine && column >= stopColumn {
+				return nil
+			}
+			if column > maxGenerated {
+				return fmt.Errorf("generated column %d out of range", column)
+			}
+			s.genColumn = int32(column)
+			if s.source >= 0 {
+				s.source += int32(sourceOffset)
+				if s.name >= 0 {
+					s.name += int32(nameOffset)
+				}
+			}
+			b.lines[genLine] = append(b.lines[genLine], s)
+		}
+	}
+	return nil
+}
+
+func (b *mapBuilder) appendSources(raw *rawSourceMap) {
+	first := len(b.sources)
+	for i, s := range raw.Sources {
+		name := ""
+		if s != nil {
+			name = *s
+		}
+		// trace-mapping treats a non-empty sourceRoot as a directory.
+		if raw.SourceRoot != "" {
+			name = raw.SourceRoot + "/" + name
+		}
+		b.rawNames = append(b.rawNames, name)
+		b.sources = append(b.sources, resolveSourceName(name))
+		var content json.RawMessage
+		if i < len(raw.SourcesContent) {
+			content = raw.SourcesContent[i]
+		}
+		b.contents = append(b.contents, content)
+		b.ignored = append(b.ignored, false)
+	}
+	ignore := raw.IgnoreList
+	if ignore == nil {
+		ignore = raw.XGoogleIgnoreList
+	}
+	for _, idx := range ignore {
+		if idx >= 0 && idx < len(raw.Sources) {
+			b.ignored[first+idx] = true
+		}
+	}
+}
+
+func (b *mapBuilder) addSections(raw *rawSourceMap, depth, lineOffset, columnOffset, stopLine, stopColumn int) error {
+	if depth >= maxSectionDepth {
+		return errors.New("index maps nested too deeply")
+	}
+	for i, sec := range raw.Sections {
+		if sec.Offset == nil {
+			return fmt.Errorf("section %d: missing offset", i)
+		}
+		if sec.Offset.Line < 0 || sec.Offset.Column < 0 || sec.Offset.Line > maxGenerated || sec.Offset.Column > maxGenerated {
+			return fmt.Errorf("section %d: negative or huge offset", i)
+		}
+		if sec.Map == nil {
+			if sec.URL != "" {
+				return fmt.Errorf("section %d: sections referring to a url are not supported", i)
+			}
+			return fmt.Errorf("section %d: missing map", i)
+		}
+		sl, sc := stopLine, stopColumn
+		if i+1 < len(raw.Sections) && raw.Sections[i+1].Offset != nil {
+			next := raw.Sections[i+1].Offset
+			sl = min(stopLine, lineOffset+next.Line)
+			if sl == stopLine {
+				sc = min(stopColumn, columnOffset+next.Column)
+			} else if sl < stopLine {
+				sc = columnOffset + next.Column
+			}
+		}
+		var inner rawSourceMap
+		if err := json.Unmarshal(sec.Map, &inner); err != nil {
+			return fmt.Errorf("section %d: json: %v", i, err)
+		}
+		if err := b.add(&inner, depth+1, lineOffset+sec.Offset.Line, columnOffset+sec.Offset.Column, sl, sc); err != nil {
+			return fmt.Errorf("section %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (b *mapBuilder) finish(file string) *SourceMap {
+	m := &SourceMap{
+		file:        file,
+		rawNames:    b.rawNames,
+		contents:    b.contents,
+		names:       b.names,
+		ignored:     b.ignored,
+		sourceIndex: make(map[string]int, 2*len(b.sources)),
+	}
+	m.sources = b.sources
+	total := 0
+	for _, line := range b.lines {
+		total += len(line)
+	}
+	m.segments = make([]segment, 0, total)
+	m.lineStart = make([]uint32, 0, len(b.lines)+1)
+	for _, line := range b.lines {
+		m.lineStart = append(m.lineStart, uint32(len(m.segments)))
+		if !sortedByColumn(line) {
+			sort.SliceStable(line, func(i, j int) bool { return line[i].genColumn < line[j].genColumn })
+		}
+		m.segments = append(m.segments, line...)
+	}
+	m.lineStart = append(m.lineStart, uint32(len(m.segments)))
+	for i := len(m.sources) - 1; i >= 0; i-- {
+		m.sourceIndex[m.rawNames[i]] = i
+	}
+	for i := len(m.sources) - 1; i >= 0; i-- {
+		m.sourceIndex[m.sources[i]] = i
+	}
+	m.sizeBytes = m.estimateSize()
+	return m
+}
+
+func sortedByColumn(line []segment) bool {
+	for i := 1; i < len(line); i++ {
+		if line[i].genColumn < line[i-1].genColumn {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *SourceMap) estimateSize() int64 {
+	const stringHeader, sliceHeader = 16, 24
+	n := int64(256)
+	n += int64(cap(m.segments)) * 20
+	n += int64(cap(m.lineStart)) * 4
+	for i := range m.sources {
+		n += 2*stringHeader + int64(len(m.sources[i])+len(m.rawNames[i]))
+		n += sliceHeader + int64(len(m.contents[i])) + 1
+		n += 48 // two map entries
+	}
+	for _, s := range m.names {
+		n += stringHeader + int64(len(s))
+	}
+	n += int64(len(m.file))
+	return n
+}
+
+// Lookup returns the original position of a generated position, line
+// 1-based and column 0-based, with the semantics of trace-mapping's
+// originalPositionFor (GREATEST_LOWER_BOUND): the last segment of the line
+// starting at or before column (the first of several at the same column).
+// ok is false where trace-mapping returns null: no such line, a column
+// before the line's first segment, or a segment that maps to nothing.
+func (m *SourceMap) Lookup(line, column int) (Position, bool) {
+	seg, ok := m.segmentAt(line, column)
+	if !ok || seg.source < 0 {
+		return Position{}, false
+	}
+	p := Position{Source: m.sources[seg.source], Line: int(seg.origLine) + 1, Column: int(seg.origColumn)}
+	if seg.name >= 0 {
+		p.Name = m.names[seg.name]
+	}
+	return p, true
+}
+
+func (m *SourceMap) segmentAt(line, column int) (segment, bool) {
+	if line < 1 || column < 0 || line >= len(m.lineStart) {
+		return segment{}, false
+	}
+	segs := m.segments[m.lineStart[line-1]:m.lineStart[line]]
+	// First segment starting after column; the one before it is the answer.
+	lo, hi := 0, len(segs)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int(segs[mid].genColumn) <= column {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	i := lo - 1
+	if i < 0 {
+		return segment{}, false
+	}
+	if int(segs[i].genColumn) == column {
+		for i > 0 && segs[i-1].genColumn == segs[i].genColumn {
+			i--
+		}
+	}
+	return segs[i], true
+}
+
+// Sources lists the resolved source names, in map order.
+func (m *SourceMap) Sources() []string {
+	return append([]string(nil), m.sources...)
+}
+
+// HasSourcesContent reports whether at least one source carries its content.
+func (m *SourceMap) HasSourcesContent() bool {
+	for _, c := range m.contents {
+		if isJSONString(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// SourceContent returns the embedded content of a source, named as in
+// Position.Source or as written in the map.
+func (m *SourceMap) SourceContent(source string) (string, bool) {
+	i, ok := m.sourceIndex[source]
+	if !ok || !isJSONString(m.contents[i]) {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(m.contents[i], &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// Ignored reports whether the map's ignoreList (or x_google_ignoreList)
+// marks the source as third-party code to hide.
+func (m *SourceMap) Ignored(source string) bool {
+	i, ok := m.sourceIndex[source]
+	return ok && m.ignored[i]
+}
+
+// File is the map's `file` field.
+func (m *SourceMap) File() string { return m.file }
+
+// SizeBytes approximates the memory the parsed map holds, for a
+// byte-bounded cache.
+func (m *SourceMap) SizeBytes() int64 { return m.sizeBytes }
+
+func isJSONString(raw json.RawMessage) bool {
+	return len(raw) > 0 && raw[0] == '"'
+}
+
+// scopeCache remembers the function scopes of the last minified file and of
+// original sources, so that resolving many frames of one bundle tokenizes it
+// once.
+type scopeCache struct {
+	mu        sync.Mutex
+	minified  string
+	minScopes *scopeIndex
+	originals map[int]*scopeIndex
+}

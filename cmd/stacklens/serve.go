@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/web"
+)
+
+type serveConfig struct {
+	Addr             string
+	DBPath           string
+	AdminEmail       string
+	AdminPassword    string
+	ProjectToken     string
+	APIKey           string
+	FetchAllowPriv   bool
+	PublicURL        string
+	PostHogAssetsURL string
+	MaxBodyBytes     int64
+}
+
+const serveHelp = `Usage: stacklens serve [flags]
+
+Runs the server. Every flag can also be set by the environment variable shown.
+
+`
+
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var cfg serveConfig
+	fs.StringVar(&cfg.Addr, "addr", env("STACKLENS_ADDR", "127.0.0.1:8000"), "listen address (STACKLENS_ADDR)")
+	fs.StringVar(&cfg.DBPath, "db", env("STACKLENS_DB", "./stacklens.db"), "SQLite database file (STACKLENS_DB)")
+	fs.StringVar(&cfg.AdminEmail, "admin-email", env("STACKLENS_ADMIN_EMAIL", ""), "create this admin at start if no user exists (STACKLENS_ADMIN_EMAIL)")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", env("STACKLENS_ADMIN_PASSWORD", ""), "password of that admin (STACKLENS_ADMIN_PASSWORD)")
+	fs.StringVar(&cfg.ProjectToken, "project-token", env("STACKLENS_PROJECT_TOKEN", ""), "capture token of the default project; generated when empty (STACKLENS_PROJECT_TOKEN)")
+	fs.StringVar(&cfg.APIKey, "api-key", env("STACKLENS_API_KEY", ""), "a personal API key for the first admin, for CI and scripts (STACKLENS_API_KEY)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("STACKLENS_PUBLIC_URL", ""), "URL users reach the server at; derived from requests when empty (STACKLENS_PUBLIC_URL)")
+	fs.StringVar(&cfg.PostHogAssetsURL, "posthog-assets-url", env("STACKLENS_POSTHOG_ASSETS_URL", "https://us-assets.i.posthog.com"),
+		"where posthog-js's lazily loaded scripts (/static/<version>/exception-autocapture.js) are redirected (STACKLENS_POSTHOG_ASSETS_URL)")
+	allowPrivate, err := strconv.ParseBool(env("STACKLENS_FETCH_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("STACKLENS_FETCH_ALLOW_PRIVATE must be true or false: %w", err)
+	}
+	fs.BoolVar(&cfg.FetchAllowPriv, "fetch-allow-private", allowPrivate, "allow fetching source maps from loopback and private addresses (STACKLENS_FETCH_ALLOW_PRIVATE)")
+	maxBody, err := strconv.ParseInt(env("STACKLENS_MAX_BODY_BYTES", strconv.Itoa(20<<20)), 10, 64)
+	if err != nil || maxBody <= 0 {
+		return cfg, fmt.Errorf("STACKLENS_MAX_BODY_BYTES must be a positive number of bytes")
+	}
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest capture request body accepted, before decompression (STACKLENS_MAX_BODY_BYTES)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveHelp)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, errUsage
+		}
+		return cfg, errUsage
+	}
+	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
+		return cfg, errors.New("set both STACKLENS_ADMIN_EMAIL and STACKLENS_ADMIN_PASSWORD, or neither")
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	store, err := db.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	project, err := store.EnsureDefaultProject(ctx, cfg.ProjectToken, "phc_"+rand.Text())
+	if err != nil {
+		return err
+	}
+	if err := ensureAdmin(ctx, store, cfg); err != nil {
+		return err
+	}
+	worker := pipeline.New(store, nil, log)
+	srv := web.New(store, worker, handlers.Options{
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		EventLimits:      event.DefaultLimits(),
+		PostHogAssetsURL: cfg.PostHogAssetsURL,
+		PublicURL:        cfg.PublicURL,
+		SecureCookies:    strings.HasPrefix(cfg.PublicURL, "https://"),
+	}, log)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	printWelcome(stdout, cfg, ln.Addr().String(), project.Token)
+	return srv.Serve(ctx, ln)
+}
+
+func ensureAdmin(ctx context.Context, store *db.DB, cfg serveConfig) error {
+	if cfg.AdminEmail != "" {
+		hash, err := handlers.HashPassword(cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		if _, err := store.CreateFirstAdmin(ctx, cfg.AdminEmail, hash); err != nil && !errors.Is(err, db.ErrExists) {
+			return err
+		}
+	}
+	if cfg.APIKey == "" {
+		return nil
+	}
+	admin, err := store.FirstAdmin(ctx)
+	if errors.Is(err, db.ErrNotFound) {
+		return errors.New("STACKLENS_API_KEY needs a user: set STACKLENS_ADMIN_EMAIL and STACKLENS_ADMIN_PASSWORD too")
+	}
+	if err != nil {
+		return err
+	}
+	return store.EnsureAPIKey(ctx, admin.ID, "STACKLENS_API_KEY", handlers.HashSecret(cfg.APIKey), maskKey(cfg.APIKey))
+}
+
+func maskKey(key string) string {
+	if len(key) <= 8 {
+		return "****"
+	}
+	return key[:4] + "…" + key[len(key)-4:]
+}
+
+func printWelcome(w io.Writer, cfg serveConfig, listenAddr, token string) {
+	base := cfg.PublicURL
+	if base == "" {
+		host, port, _ := net.SplitHostPort(listenAddr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	fmt.Fprintf(w, `stacklens is running.
+
+  Dashboard:      %s/
+  Database:       %s
+  Project token:  %s
+
+Point an SDK at it:
+  posthog-js:    posthog.init('%s', { api_host: '%s', capture_exceptions: true })
+  posthog-node:  new PostHog('%s', { host: '%s', enableExceptionAutocapture: true })
+
+`, base, cfg.DBPath, token, token, base, token, base)
+}

@@ -1,0 +1,178 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// NewEvent is one processed event ready to be stored by StoreBatch.
+type NewEvent struct {
+	InboxID     int64 // the inbox row it came from, removed in the same transaction
+	ProjectID   int64
+	UUID        string
+	Fingerprint string
+	// IssueName and IssueDescription name the issue if this event creates one.
+	IssueName        string
+	IssueDescription string
+	Timestamp        time.Time
+	ReceivedAt       time.Time
+	DistinctID       string
+	URL              string
+	Lib              string
+	LibVersion       string
+	Release          string
+	Browser          string
+	OS               string
+	Data             []byte // the normalised event (JSON)
+	Raw              []byte // the event as sent
+}
+
+// RejectedInbox is an inbox row the pipeline could not use; it is kept with its error.
+type RejectedInbox struct {
+	Row InboxRow
+	Err string
+}
+
+// Stored says what happened to one event of a batch.
+type Stored struct {
+	IssueID    int64
+	NewIssue   bool
+	Regression bool // a resolved issue was reopened by this event
+	Duplicate  bool // an event with this uuid was already stored: nothing counted
+	Suppressed bool // counted on its suppressed issue, not stored
+}
+
+// StoreBatch stores processed events, groups them into issues and removes
+// their inbox rows, all in one transaction: a crash anywhere leaves either
+// nothing done (the inbox rows are processed again) or everything.
+func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []RejectedInbox) ([]Stored, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store batch: %w", err)
+	}
+	defer tx.Rollback()
+	now := millis(time.Now())
+	out := make([]Stored, len(events))
+	for i, ev := range events {
+		st, err := storeEvent(ctx, tx, ev, now)
+		if err != nil {
+			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
+		}
+		out[i] = st
+		if ev.InboxID != 0 {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox WHERE id = ?", ev.InboxID); err != nil {
+				return nil, fmt.Errorf("remove inbox row %d: %w", ev.InboxID, err)
+			}
+		}
+	}
+	for _, r := range rejected {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_rejected(project_id, format, received_at, payload, error, failed_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, r.Row.ProjectID, r.Row.Format, millis(r.Row.ReceivedAt), r.Row.Payload, r.Err, now); err != nil {
+			return nil, fmt.Errorf("keep rejected inbox row %d: %w", r.Row.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM inbox WHERE id = ?", r.Row.ID); err != nil {
+			return nil, fmt.Errorf("remove inbox row %d: %w", r.Row.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store batch: %w", err)
+	}
+	return out, nil
+}
+
+func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored, error) {
+	var st Stored
+	var exists int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE project_id = ? AND uuid = ?", ev.ProjectID, ev.UUID).Scan(&exists); err != nil {
+		return st, err
+	}
+	if exists > 0 {
+		st.Duplicate = true
+		return st, nil
+	}
+	ts := millis(ev.Timestamp)
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT i.id, i.status FROM issue_fingerprints f JOIN issues i ON i.id = f.issue_id
+		WHERE f.project_id = ? AND f.fingerprint = ?`, ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		res, err := tx.ExecContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
+			occurrences, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?)`,
+			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now)
+		if err != nil {
+			return st, err
+		}
+		st.IssueID, _ = res.LastInsertId()
+		st.NewIssue = true
+		status = StatusActive
+		if _, err := tx.ExecContext(ctx, "INSERT INTO issue_fingerprints(project_id, fingerprint, issue_id, created_at) VALUES (?, ?, ?, ?)",
+			ev.ProjectID, ev.Fingerprint, st.IssueID, now); err != nil {
+			return st, err
+		}
+	case err != nil:
+		return st, err
+	}
+	switch status {
+	case StatusResolved:
+		st.Regression = true
+		if _, err := tx.ExecContext(ctx, "UPDATE issues SET status = 'active', regressed_at = ?, updated_at = ? WHERE id = ?",
+			now, now, st.IssueID); err != nil {
+			return st, err
+		}
+	case StatusSuppressed:
+		st.Suppressed = true
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + 1,
+		last_seen = max(last_seen, ?), first_seen = min(first_seen, ?) WHERE id = ?`, ts, ts, st.IssueID); err != nil {
+		return st, err
+	}
+	if st.Suppressed {
+		return st, nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
+		distinct_id, url, lib, lib_version, release, browser, os, data, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.ProjectID, st.IssueID, ev.UUID, ev.Fingerprint, ts, millis(ev.ReceivedAt),
+		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Data, ev.Raw)
+	return st, err
+}
+
+// StoredEvent is an event as read back for pages and the API.
+type StoredEvent struct {
+	ID          int64
+	IssueID     int64
+	UUID        string
+	Fingerprint string
+	Timestamp   time.Time
+	ReceivedAt  time.Time
+	DistinctID  string
+	Data        []byte
+	Raw         []byte
+}
+
+// IssueEvents returns an issue's newest events first.
+func (d *DB) IssueEvents(ctx context.Context, projectID, issueID int64, limit int) ([]StoredEvent, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	rows, err := d.read.QueryContext(ctx, `SELECT id, issue_id, uuid, fingerprint, timestamp, received_at, distinct_id, data, raw
+		FROM events WHERE project_id = ? AND issue_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?`, projectID, issueID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		var ts, received int64
+		if err := rows.Scan(&e.ID, &e.IssueID, &e.UUID, &e.Fingerprint, &ts, &received, &e.DistinctID, &e.Data, &e.Raw); err != nil {
+			return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
+		}
+		e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

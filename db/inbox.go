@@ -1,0 +1,143 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// InboxRow is one accepted event waiting for the pipeline.
+type InboxRow struct {
+	ID         int64
+	ProjectID  int64
+	Format     string // "posthog"
+	ReceivedAt time.Time
+	Payload    []byte
+	Attempts   int
+}
+
+// ErrInboxClosed is returned by Append after the writer has stopped.
+var ErrInboxClosed = errors.New("inbox writer stopped")
+
+// InboxWriter commits inbox rows from many concurrent requests in shared
+// transactions (group commit): while one transaction waits on fsync, the next
+// requests queue up and are committed together, so synchronous=FULL costs one
+// fsync per batch instead of one per request.
+type InboxWriter struct {
+	db      *DB
+	reqs    chan appendRequest
+	stopped chan struct{}
+	// maxBatch bounds how many requests share one transaction.
+	maxBatch int
+}
+
+type appendRequest struct {
+	rows []InboxRow
+	done chan error
+}
+
+// NewInboxWriter makes a writer; call Run in its own goroutine.
+func (d *DB) NewInboxWriter() *InboxWriter {
+	return &InboxWriter{db: d, reqs: make(chan appendRequest), stopped: make(chan struct{}), maxBatch: 256}
+}
+
+// Append durably stores rows; it returns after their transaction committed.
+func (w *InboxWriter) Append(ctx context.Context, rows []InboxRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	req := appendRequest{rows: rows, done: make(chan error, 1)}
+	select {
+	case w.reqs <- req:
+	case <-w.stopped:
+		return ErrInboxClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once handed over, the commit is waited for even if the client went away:
+	// the request is answered only with the truth about durability.
+	return <-req.done
+}
+
+// Run commits batches until ctx is done. Requests already handed over are
+// always committed before it returns.
+func (w *InboxWriter) Run(ctx context.Context) {
+	defer close(w.stopped)
+	for {
+		var first appendRequest
+		select {
+		case first = <-w.reqs:
+		case <-ctx.Done():
+			return
+		}
+		batch := []appendRequest{first}
+	gather:
+		for len(batch) < w.maxBatch {
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		err := w.db.insertInbox(context.WithoutCancel(ctx), batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("append to inbox: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload) VALUES (?, ?, ?, ?)")
+	if err != nil {
+		return fmt.Errorf("append to inbox: %w", err)
+	}
+	defer stmt.Close()
+	for _, req := range batch {
+		for _, r := range req.rows {
+			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload); err != nil {
+				return fmt.Errorf("append to inbox: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append to inbox: %w", err)
+	}
+	return nil
+}
+
+// PendingInbox returns up to limit of the oldest inbox rows.
+func (d *DB) PendingInbox(ctx context.Context, limit int) ([]InboxRow, error) {
+	rows, err := d.write.QueryContext(ctx,
+		"SELECT id, project_id, format, received_at, payload, attempts FROM inbox ORDER BY id LIMIT ?", limit)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox: %w", err)
+	}
+	defer rows.Close()
+	var out []InboxRow
+	for rows.Next() {
+		var r InboxRow
+		var received int64
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Payload, &r.Attempts); err != nil {
+			return nil, fmt.Errorf("read inbox: %w", err)
+		}
+		r.ReceivedAt = fromMillis(received)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CountInbox tells how many events wait for the pipeline.
+func (d *DB) CountInbox(ctx context.Context) (int, error) {
+	var n int
+	if err := d.read.QueryRowContext(ctx, "SELECT count(*) FROM inbox").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count inbox: %w", err)
+	}
+	return n, nil
+}

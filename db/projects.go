@@ -1,0 +1,98 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DefaultProjectID is the project created at first start.
+const DefaultProjectID = 1
+
+// Project is a tracked application with its public capture token.
+type Project struct {
+	ID                    int64
+	Name                  string
+	Token                 string
+	AutocaptureExceptions bool
+	CreatedAt             time.Time
+}
+
+const projectColumns = "id, name, token, autocapture_exceptions, created_at"
+
+func scanProject(row interface{ Scan(...any) error }) (Project, error) {
+	var p Project
+	var created int64
+	if err := row.Scan(&p.ID, &p.Name, &p.Token, &p.AutocaptureExceptions, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Project{}, ErrNotFound
+		}
+		return Project{}, err
+	}
+	p.CreatedAt = fromMillis(created)
+	return p, nil
+}
+
+// EnsureDefaultProject creates project 1 with token if it does not exist. When
+// it exists and wantToken is not empty, its token is set to wantToken so the
+// STACKLENS_PROJECT_TOKEN setting always wins.
+func (d *DB) EnsureDefaultProject(ctx context.Context, wantToken, generatedToken string) (Project, error) {
+	p, err := d.Project(ctx, DefaultProjectID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		token := wantToken
+		if token == "" {
+			token = generatedToken
+		}
+		if _, err := d.write.ExecContext(ctx,
+			"INSERT INTO projects(id, name, token, created_at) VALUES (?, ?, ?, ?)",
+			DefaultProjectID, "Default project", token, millis(time.Now())); err != nil {
+			return Project{}, fmt.Errorf("create default project: %w", err)
+		}
+		return d.Project(ctx, DefaultProjectID)
+	case err != nil:
+		return Project{}, fmt.Errorf("load default project: %w", err)
+	}
+	if wantToken != "" && wantToken != p.Token {
+		if _, err := d.write.ExecContext(ctx, "UPDATE projects SET token = ? WHERE id = ?", wantToken, p.ID); err != nil {
+			return Project{}, fmt.Errorf("set project token: %w", err)
+		}
+		p.Token = wantToken
+	}
+	return p, nil
+}
+
+// Project loads one project by id.
+func (d *DB) Project(ctx context.Context, id int64) (Project, error) {
+	p, err := scanProject(d.write.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE id = ?", id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Project{}, fmt.Errorf("load project %d: %w", id, err)
+	}
+	return p, err
+}
+
+// ProjectByToken finds the project whose public capture token is token.
+func (d *DB) ProjectByToken(ctx context.Context, token string) (Project, error) {
+	p, err := scanProject(d.read.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE token = ?", token))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Project{}, fmt.Errorf("find project by token: %w", err)
+	}
+	return p, err
+}
+
+// SetAutocaptureExceptions turns the remote-config switch for exception autocapture on or off.
+func (d *DB) SetAutocaptureExceptions(ctx context.Context, projectID int64, on bool) error {
+	res, err := d.write.ExecContext(ctx, "UPDATE projects SET autocapture_exceptions = ? WHERE id = ?", on, projectID)
+	if err != nil {
+		return fmt.Errorf("set autocapture for project %d: %w", projectID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// User is a person who can log in.
+type User struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+	IsAdmin      bool
+	CreatedAt    time.Time
+}
+
+// ErrExists is returned when a unique value is taken.
+var ErrExists = errors.New("already exists")
+
+const userColumns = "id, email, password_hash, is_admin, created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.IsAdmin, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, ErrNotFound
+		}
+		return User{}, err
+	}
+	u.CreatedAt = fromMillis(created)
+	return u, nil
+}
+
+// CountUsers tells how many users exist (0 means first-run setup).
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := d.read.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateFirstAdmin creates an admin user only if no user exists yet, in one
+// transaction so two setup forms submitted at once cannot both win.
+func (d *DB) CreateFirstAdmin(ctx context.Context, email, passwordHash string) (User, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return User{}, fmt.Errorf("create first admin: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+		return User{}, fmt.Errorf("create first admin: %w", err)
+	}
+	if n > 0 {
+		return User{}, ErrExists
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO users(email, password_hash, is_admin, created_at) VALUES (?, ?, 1, ?)",
+		email, passwordHash, millis(time.Now()))
+	if err != nil {
+		return User{}, fmt.Errorf("create first admin: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	if err := tx.Commit(); err != nil {
+		return User{}, fmt.Errorf("create first admin: %w", err)
+	}
+	return d.UserByID(ctx, id)
+}
+
+// UserByEmail finds a user by email, case-insensitively.
+func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(d.read.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("find user by email: %w", err)
+	}
+	return u, err
+}
+
+// UserByID loads one user. It reads through the writer so a user created a
+// moment ago is always visible.
+func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(d.write.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("load user %d: %w", id, err)
+	}
+	return u, err
+}
+
+// FirstAdmin is the oldest admin user.
+func (d *DB) FirstAdmin(ctx context.Context) (User, error) {
+	u, err := scanUser(d.write.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE is_admin = 1 ORDER BY id LIMIT 1"))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("find first admin: %w", err)
+	}
+	return u, err
+}

@@ -1,0 +1,220 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/views"
+)
+
+const (
+	sessionCookie   = "stacklens_session"
+	sessionLifetime = 30 * 24 * time.Hour
+	// CSRFContextKey is where the CSRF middleware leaves the form token.
+	CSRFContextKey = "csrf"
+	userContextKey = "user"
+	minPasswordLen = 8
+)
+
+// HashSecret is how session tokens and API keys are stored: only their SHA-256.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// HashPassword hashes a password for storage.
+func HashPassword(password string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(b), err
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func csrfToken(c echo.Context) string {
+	s, _ := c.Get(CSRFContextKey).(string)
+	return s
+}
+
+// currentUser is the logged-in user set by RequireSession.
+func currentUser(c echo.Context) db.User {
+	u, _ := c.Get(userContextKey).(db.User)
+	return u
+}
+
+// RequireSession sends browsers without a valid session to /login (or /setup
+// when no user exists yet).
+func (h *Handlers) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" {
+			_, user, err := h.db.SessionUser(c.Request().Context(), HashSecret(cookie.Value), time.Now())
+			if err == nil {
+				c.Set(userContextKey, user)
+				return next(c)
+			}
+			if !errors.Is(err, db.ErrNotFound) {
+				return err
+			}
+		}
+		n, err := h.db.CountUsers(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return c.Redirect(http.StatusSeeOther, "/setup")
+		}
+		return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+	}
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/issues"
+	}
+	return next
+}
+
+// LoginForm shows the login page.
+func (h *Handlers) LoginForm(c echo.Context) error {
+	n, err := h.db.CountUsers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return c.Redirect(http.StatusSeeOther, "/setup")
+	}
+	return render(c, http.StatusOK, views.LoginPage(views.LoginView{CSRF: csrfToken(c), Next: c.QueryParam("next")}))
+}
+
+// Login checks the email and password and starts a session.
+func (h *Handlers) Login(c echo.Context) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	next := c.FormValue("next")
+	user, err := h.db.UserByEmail(c.Request().Context(), email)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return err
+	}
+	if errors.Is(err, db.ErrNotFound) || bcrypt.CompareHashAndPassword([]byte(user.PasswordHash), []byte(password)) != nil {
+		return render(c, http.StatusUnauthorized, views.LoginPage(views.LoginView{
+			Email: email, Error: "Wrong email or password.", CSRF: csrfToken(c), Next: next}))
+	}
+	if err := h.startSession(c, user); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (h *Handlers) startSession(c echo.Context, user db.User) error {
+	token := randomToken()
+	expires := time.Now().Add(sessionLifetime)
+	if err := h.db.CreateSession(c.Request().Context(), db.Session{TokenHash: HashSecret(token), UserID: user.ID, ExpiresAt: expires}); err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
+		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// Logout ends the session.
+func (h *Handlers) Logout(c echo.Context) error {
+	if cookie, err := c.Cookie(sessionCookie); err == nil {
+		if err := h.db.DeleteSession(c.Request().Context(), HashSecret(cookie.Value)); err != nil {
+			return err
+		}
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// SetupForm shows the first-run form; once a user exists it sends people to /login.
+func (h *Handlers) SetupForm(c echo.Context) error {
+	n, err := h.db.CountUsers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	return render(c, http.StatusOK, views.SetupPage(views.SetupView{CSRF: csrfToken(c)}))
+}
+
+// Setup creates the first admin and logs them in.
+func (h *Handlers) Setup(c echo.Context) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	again := c.FormValue("password_confirm")
+	fail := func(msg string) error {
+		return render(c, http.StatusUnprocessableEntity, views.SetupPage(views.SetupView{Email: email, Error: msg, CSRF: csrfToken(c)}))
+	}
+	switch {
+	case !strings.Contains(email, "@") || len(email) > 254:
+		return fail("Enter a valid email address.")
+	case len(password) < minPasswordLen:
+		return fail("Choose a password of at least 8 characters.")
+	case password != again:
+		return fail("The two passwords differ.")
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	user, err := h.db.CreateFirstAdmin(c.Request().Context(), email, hash)
+	if errors.Is(err, db.ErrExists) {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.startSession(c, user); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/issues")
+}
+
+// RequireAPIKey authenticates JSON API calls by a personal API key (Bearer).
+func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		key := bearerToken(c.Request())
+		if key == "" {
+			return apiError(c, http.StatusUnauthorized, "authentication_required",
+				"Send a personal API key as `Authorization: Bearer <key>`.")
+		}
+		user, err := h.db.UserByAPIKey(c.Request().Context(), HashSecret(key))
+		if errors.Is(err, db.ErrNotFound) {
+			return apiError(c, http.StatusUnauthorized, "authentication_failed", "This personal API key is not valid.")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(userContextKey, user)
+		return next(c)
+	}
+}
+
+func apiError(c echo.Context, status int, code, detail string) error {
+	kind := "validation_error"
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		kind = "authentication_error"
+	case http.StatusNotFound:
+		kind = "invalid_request"
+	}
+	return c.JSON(status, map[string]string{"type": kind, "code": code, "detail": detail})
+}

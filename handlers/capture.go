@@ -1,0 +1,124 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+)
+
+// captureError is PostHog's error shape, with a sentence a person understands in detail.
+func captureError(c echo.Context, status int, code, detail string) error {
+	kind := "validation_error"
+	if status == http.StatusUnauthorized {
+		kind = "authentication_error"
+	} else if status >= 500 {
+		kind = "server_error"
+	}
+	return c.JSON(status, map[string]string{"type": kind, "code": code, "detail": detail})
+}
+
+// Capture takes PostHog capture requests (/e/, /i/v0/e/, /batch/, /capture/, /track/).
+func (h *Handlers) Capture(c echo.Context) error {
+	return h.capture(c, false)
+}
+
+// CaptureV1 takes posthog-node's opt-in /i/v1/analytics/events, authenticated by a Bearer token.
+func (h *Handlers) CaptureV1(c echo.Context) error {
+	return h.capture(c, true)
+}
+
+func (h *Handlers) capture(c echo.Context, v1 bool) error {
+	req := c.Request()
+	received := time.Now()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return captureError(c, http.StatusRequestEntityTooLarge, "payload_too_large",
+				fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", h.opts.MaxBodyBytes))
+		}
+		return captureError(c, http.StatusBadRequest, "invalid_body", "The request body could not be read: "+err.Error())
+	}
+	in := event.CaptureInput{
+		Method:          req.Method,
+		ContentType:     req.Header.Get(echo.HeaderContentType),
+		ContentEncoding: req.Header.Get(echo.HeaderContentEncoding),
+		Query:           req.URL.Query(),
+		Body:            body,
+		BearerToken:     bearerToken(req),
+	}
+	raws, err := event.DecodePostHog(in, h.opts.EventLimits, received)
+	if err != nil {
+		return decodeFailure(c, err)
+	}
+	if len(raws) == 0 {
+		return captureOK(c, v1)
+	}
+	token, err := event.Tokens(raws)
+	if err != nil {
+		return decodeFailure(c, err)
+	}
+	project, err := h.db.ProjectByToken(req.Context(), token)
+	if errors.Is(err, db.ErrNotFound) {
+		return captureError(c, http.StatusUnauthorized, "invalid_api_key",
+			"The project token is not known to this server. Copy the token from Project settings.")
+	}
+	if err != nil {
+		return err
+	}
+	rows := make([]db.InboxRow, 0, len(raws))
+	for _, r := range raws {
+		if r.Name != "$exception" {
+			continue
+		}
+		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON})
+	}
+	if len(rows) > 0 {
+		if err := h.inbox.Append(req.Context(), rows); err != nil {
+			h.log.Error("inbox append failed", "err", err)
+			c.Response().Header().Set("Retry-After", "5")
+			return captureError(c, http.StatusServiceUnavailable, "unavailable",
+				"The server could not store the events right now; retry shortly.")
+		}
+		h.worker.Notify()
+	}
+	return captureOK(c, v1)
+}
+
+func captureOK(c echo.Context, v1 bool) error {
+	if v1 {
+		return c.JSON(http.StatusOK, map[string]any{"results": map[string]any{}})
+	}
+	return c.JSON(http.StatusOK, map[string]int{"status": 1})
+}
+
+func decodeFailure(c echo.Context, err error) error {
+	var de *event.Error
+	if errors.As(err, &de) {
+		code := "invalid_payload"
+		switch de.Status {
+		case http.StatusRequestEntityTooLarge:
+			code = "payload_too_large"
+		case http.StatusUnauthorized:
+			code = "invalid_api_key"
+		}
+		return captureError(c, de.Status, code, de.Msg)
+	}
+	return captureError(c, http.StatusBadRequest, "invalid_payload", "The request could not be decoded: "+err.Error())
+}
+
+func bearerToken(r *http.Request) string {
+	auth := r.Header.Get(echo.HeaderAuthorization)
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}

@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/highlight"
+	"github.com/stacklens/stacklens/views"
+)
+
+func eventView(ev event.Event, se db.StoredEvent) views.EventView {
+	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, Properties: properties(ev), RawJSON: prettyJSON(se.Raw)}
+	for i, ex := range ev.Exceptions {
+		xv := views.ExceptionView{Type: ex.Type, Value: ex.Value, Handled: ex.Mechanism.Handled,
+			Mechanism: ex.Mechanism.Type, IsCause: i > 0}
+		// The wire order is oldest call first; people read the crash site first.
+		for j := len(ex.Frames) - 1; j >= 0; j-- {
+			xv.Frames = append(xv.Frames, frameView(ex.Frames[j]))
+		}
+		v.Exceptions = append(v.Exceptions, xv)
+	}
+	return v
+}
+
+func frameView(f event.Frame) views.FrameView {
+	info := describeFrame(f)
+	fv := views.FrameView{
+		Function: info.ResolvedName, File: info.Source, Line: info.Line, Column: info.Column,
+		InApp: info.InApp, Platform: f.Platform, Resolved: info.Resolved,
+		RawFunction: f.Function, RawFile: firstNonEmpty(f.Filename, f.AbsPath), RawLine: f.Lineno, RawColumn: f.Colno,
+	}
+	if !info.Resolved {
+		fv.Failure = failureSentence(info.ResolveFailure)
+		if info.SymbolSetID != 0 {
+			fv.FailureURL = fmt.Sprintf("/settings/symbol-sets/%d", info.SymbolSetID)
+		}
+	}
+	fv.Code = clientContext(f)
+	return fv
+}
+
+// clientContext highlights the context lines the SDK sent with the frame
+// (posthog-node and posthog-python send them; browsers do not).
+func clientContext(f event.Frame) []views.CodeLine {
+	if f.ContextLine == "" && len(f.PreContext) == 0 && len(f.PostContext) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(f.PreContext)+1+len(f.PostContext))
+	lines = append(lines, f.PreContext...)
+	lines = append(lines, f.ContextLine)
+	lines = append(lines, f.PostContext...)
+	html := highlight.Snippet(firstNonEmpty(f.Filename, f.AbsPath), lines)
+	first := f.Lineno - len(f.PreContext)
+	if f.Lineno == 0 {
+		first = 1
+	}
+	out := make([]views.CodeLine, len(html))
+	for i, h := range html {
+		out[i] = views.CodeLine{Number: first + i, HTML: h, IsErrorLine: i == len(f.PreContext)}
+	}
+	return out
+}
+
+func failureSentence(code string) string {
+	if code == "" {
+		return "Not resolved."
+	}
+	return "Not resolved: " + strings.ReplaceAll(code, "_", " ") + "."
+}
+
+// properties lists what people look for first, then the client's own properties.
+func properties(ev event.Event) []views.Property {
+	var out []views.Property
+	add := func(k, v string) {
+		if v != "" {
+			out = append(out, views.Property{Key: k, Value: v})
+		}
+	}
+	add("URL", ev.URL)
+	add("Browser", ev.Browser)
+	add("OS", ev.OS)
+	lib := ev.Lib
+	if ev.LibVersion != "" {
+		lib += " " + ev.LibVersion
+	}
+	add("Library", strings.TrimSpace(lib))
+	add("Distinct ID", ev.DistinctID)
+	add("Release", ev.Release)
+	add("Level", ev.Level)
+	add("Session ID", ev.SessionID)
+	var props map[string]json.RawMessage
+	if len(ev.Properties) > 0 && json.Unmarshal(ev.Properties, &props) == nil {
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			if !strings.HasPrefix(k, "$") && k != "token" && k != "distinct_id" {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			var s string
+			if json.Unmarshal(props[k], &s) != nil {
+				s = string(props[k])
+			}
+			add(k, s)
+		}
+	}
+	return out
+}
+
+func prettyJSON(raw []byte) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, raw, "", "  ") != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+// Package handlers holds stacklens's HTTP handlers, one file per page or API
+// area. Handlers are thin: parse the request, call db / pipeline, render a view.
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/pipeline"
+)
+
+// Options are the settings handlers need.
+type Options struct {
+	// MaxBodyBytes caps a capture request's body as received (before decompression).
+	MaxBodyBytes int64
+	// EventLimits cap decompressed bodies and single events.
+	EventLimits event.Limits
+	// PostHogAssetsURL is where posthog-js's lazily loaded scripts are redirected to.
+	PostHogAssetsURL string
+	// PublicURL is how users reach the server; empty means derive it from the request.
+	PublicURL string
+	// SecureCookies marks cookies Secure (when served over HTTPS).
+	SecureCookies bool
+}
+
+// Handlers carries what every handler needs. Build it with New.
+type Handlers struct {
+	db     *db.DB
+	inbox  *db.InboxWriter
+	worker *pipeline.Worker
+	opts   Options
+	log    *slog.Logger
+}
+
+// New wires the handlers.
+func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, opts Options, log *slog.Logger) *Handlers {
+	return &Handlers{db: d, inbox: inbox, worker: worker, opts: opts, log: log}
+}
+
+func render(c echo.Context, status int, component templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return component.Render(c.Request().Context(), c.Response())
+}
+
+// publicURL is the base URL users reach this server at.
+func (h *Handlers) publicURL(c echo.Context) string {
+	if h.opts.PublicURL != "" {
+		return h.opts.PublicURL
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+// Healthz answers 200 when the database answers.
+func (h *Handlers) Healthz(c echo.Context) error {
+	if err := h.db.Ping(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": err.Error()})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}

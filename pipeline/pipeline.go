@@ -1,0 +1,177 @@
+// Package pipeline drains the durable inbox in the background: it parses
+// each accepted event, symbolicates its frames, fingerprints it and stores it
+// in its issue — one transaction per batch, inbox rows removed in it.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+)
+
+// Symbolicator resolves minified frames in place. It may be nil.
+type Symbolicator interface {
+	Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error
+}
+
+// Worker processes inbox rows. Create it with New and start Run once.
+type Worker struct {
+	db        *db.DB
+	log       *slog.Logger
+	symbols   Symbolicator
+	wake      chan struct{}
+	batchSize int
+	idlePoll  time.Duration
+}
+
+// New makes a worker over d; symbols may be nil (frames are stored as sent).
+func New(d *db.DB, symbols Symbolicator, log *slog.Logger) *Worker {
+	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second}
+}
+
+// Notify tells the worker that the inbox has new rows. It never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes the inbox until ctx is done. The batch being stored when ctx
+// ends is finished first, so shutdown leaves the inbox consistent.
+func (w *Worker) Run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-timer.C:
+		}
+		for ctx.Err() == nil {
+			n, err := w.ProcessBatch(context.WithoutCancel(ctx))
+			if err != nil {
+				w.log.Error("pipeline batch failed", "err", err)
+				break
+			}
+			if n < w.batchSize {
+				break
+			}
+		}
+		timer.Reset(w.idlePoll)
+	}
+}
+
+// ProcessBatch processes up to one batch of inbox rows and tells how many it took.
+func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
+	rows, err := w.db.PendingInbox(ctx, w.batchSize)
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	var events []db.NewEvent
+	var rejected []db.RejectedInbox
+	for _, row := range rows {
+		ne, err := w.prepare(ctx, row)
+		if err != nil {
+			w.log.Warn("inbox row rejected", "inbox_id", row.ID, "err", err)
+			rejected = append(rejected, db.RejectedInbox{Row: row, Err: err.Error()})
+			continue
+		}
+		events = append(events, ne)
+	}
+	if _, err := w.db.StoreBatch(ctx, events, rejected); err != nil {
+		// One bad row must not hold up the others: store them one at a time,
+		// keeping a row that still fails among the rejected.
+		w.log.Warn("batch store failed, storing one by one", "err", err)
+		return len(rows), w.storeOneByOne(ctx, events, rejected)
+	}
+	return len(rows), nil
+}
+
+func (w *Worker) storeOneByOne(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) error {
+	for _, ev := range events {
+		if _, err := w.db.StoreBatch(ctx, []db.NewEvent{ev}, nil); err != nil {
+			rejected = append(rejected, db.RejectedInbox{
+				Row: db.InboxRow{ID: ev.InboxID, ProjectID: ev.ProjectID, Format: "posthog", ReceivedAt: ev.ReceivedAt, Payload: ev.Raw},
+				Err: err.Error(),
+			})
+		}
+	}
+	if _, err := w.db.StoreBatch(ctx, nil, rejected); err != nil {
+		return fmt.Errorf("keep rejected rows: %w", err)
+	}
+	return nil
+}
+
+func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, error) {
+	if row.Format != "posthog" {
+		return db.NewEvent{}, fmt.Errorf("unknown inbox format %q", row.Format)
+	}
+	ev, err := event.ParsePostHog(row.Payload, row.ReceivedAt)
+	if err != nil {
+		return db.NewEvent{}, fmt.Errorf("parse event: %w", err)
+	}
+	ev.Normalize()
+	if ev.UUID == "" {
+		// Derived from the inbox row, so reprocessing the row after a crash gives the same id.
+		ev.UUID = uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "stacklens-inbox-%d-%d", row.ProjectID, row.ID)).String()
+	}
+	if w.symbols != nil {
+		if err := w.symbols.Symbolicate(ctx, row.ProjectID, &ev); err != nil {
+			// Symbolication trouble never loses the event: it is stored with raw frames.
+			w.log.Warn("symbolication failed", "uuid", ev.UUID, "err", err)
+		}
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return db.NewEvent{}, fmt.Errorf("encode event: %w", err)
+	}
+	name, description := IssueTitle(ev)
+	return db.NewEvent{
+		InboxID:          row.ID,
+		ProjectID:        row.ProjectID,
+		UUID:             ev.UUID,
+		Fingerprint:      event.Fingerprint(ev),
+		IssueName:        name,
+		IssueDescription: description,
+		Timestamp:        ev.Timestamp,
+		ReceivedAt:       row.ReceivedAt,
+		DistinctID:       ev.DistinctID,
+		URL:              ev.URL,
+		Lib:              ev.Lib,
+		LibVersion:       ev.LibVersion,
+		Release:          ev.Release,
+		Browser:          ev.Browser,
+		OS:               ev.OS,
+		Data:             data,
+		Raw:              row.Payload,
+	}, nil
+}
+
+// IssueTitle is the name and description a new issue gets from its first event:
+// the client's $issue_name / $issue_description, else the first exception's type and value.
+func IssueTitle(ev event.Event) (name, description string) {
+	if len(ev.Exceptions) > 0 {
+		name, description = ev.Exceptions[0].Type, ev.Exceptions[0].Value
+	}
+	if ev.IssueName != "" {
+		name = ev.IssueName
+	}
+	if ev.IssueDescription != "" {
+		description = ev.IssueDescription
+	}
+	if name == "" {
+		name = "Error"
+	}
+	return name, description
+}

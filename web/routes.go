@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/stacklens/stacklens/handlers"
+)
+
+// routes is the one route table of stacklens.
+func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
+	e.GET("/healthz", h.Healthz)
+	e.GET("/static/*", serveStatic(staticFiles, h.PostHogAsset))
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/issues") })
+
+	// PostHog SDK endpoints: any origin, no cookies, no CSRF (they carry a project token).
+	sdk := e.Group("", sdkCORS())
+	for _, path := range []string{"/e/", "/i/v0/e/", "/batch/", "/capture/", "/track/", "/e", "/batch", "/capture", "/track", "/i/v0/e"} {
+		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture)
+	}
+	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1)
+	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config.js", h.RemoteConfigJS)
+	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config", h.RemoteConfigJSON)
+	for _, path := range []string{"/flags/", "/flags", "/decide/", "/decide"} {
+		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Flags)
+	}
+
+	// JSON API for scripts and CI, authenticated by personal API keys.
+	api := e.Group("/api/projects/:project", h.RequireAPIKey)
+	api.GET("/error_tracking/issues", h.APIIssues)
+	api.GET("/error_tracking/issues/", h.APIIssues)
+	api.GET("/error_tracking/issues/:id", h.APIIssue)
+	api.PATCH("/error_tracking/issues/:id", h.APIUpdateIssue)
+	api.GET("/error_tracking/issues/:id/events", h.APIIssueEvents)
+
+	// Pages: CSRF on every form, a session for everything but login and setup.
+	pages := e.Group("", csrf())
+	pages.GET("/login", h.LoginForm)
+	pages.POST("/login", h.Login)
+	pages.GET("/setup", h.SetupForm)
+	pages.POST("/setup", h.Setup)
+	app := pages.Group("", h.RequireSession)
+	app.POST("/logout", h.Logout)
+	app.GET("/issues", h.IssuesPage)
+	app.GET("/issues/:id", h.IssuePage)
+	app.GET("/settings/project", h.ProjectSettingsPage)
+	app.POST("/settings/project", h.UpdateProjectSettings)
+}
+
+func csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf",
+		CookieName:     "stacklens_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		ContextKey:     handlers.CSRFContextKey,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden,
+				"This form has expired or did not come from stacklens. Reload the page and try again.").SetInternal(err)
+		},
+	})
+}
+
+// sdkCORS answers browsers' preflights from any origin, reflecting it so
+// posthog-js's credentialed requests are allowed too.
+func sdkCORS() echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc:  func(string) (bool, error) { return true, nil },
+		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowHeaders:     []string{"*", "Content-Type", "Content-Encoding", "Authorization"},
+		AllowCredentials: true,
+		MaxAge:           86400,
+	})
+}

@@ -1,0 +1,143 @@
+// Package web builds stacklens's HTTP server: middleware order, the one route
+// table (routes.go), error pages, static files and graceful shutdown.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/static"
+	"github.com/stacklens/stacklens/views"
+)
+
+// Server is a running stacklens: HTTP, the inbox writer and the pipeline worker.
+type Server struct {
+	echo   *echo.Echo
+	db     *db.DB
+	inbox  *db.InboxWriter
+	worker *pipeline.Worker
+	log    *slog.Logger
+}
+
+// New wires a server over an open database.
+func New(d *db.DB, worker *pipeline.Worker, opts handlers.Options, log *slog.Logger) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	inbox := d.NewInboxWriter()
+	h := handlers.New(d, inbox, worker, opts, log)
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
+	}))
+	routes(e, h, static.Handler())
+	return &Server{echo: e, db: d, inbox: inbox, worker: worker, log: log}
+}
+
+// Handler is the HTTP handler, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve runs until ctx is done, then shuts down gracefully: the listener
+// closes, in-flight requests finish (their events committed), then the inbox
+// writer and the worker stop after their current batch.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.inbox.Run(bg) }()
+	go func() { defer wg.Done(); s.worker.Run(bg) }()
+
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if shutdownErr := srv.Shutdown(shutdownCtx); shutdownErr != nil {
+		s.log.Warn("shutdown did not finish cleanly", "err", shutdownErr)
+	}
+	stopBackground()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// apiPath tells whether errors on path are answered as JSON rather than a page.
+func apiPath(path string) bool {
+	if strings.HasPrefix(path, "/api/") {
+		return true
+	}
+	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, message := http.StatusInternalServerError, "Something went wrong on our side; the error was logged."
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			status = he.Code
+			if m, ok := he.Message.(string); ok {
+				message = m
+			} else {
+				message = http.StatusText(status)
+			}
+			if status == http.StatusNotFound && message == "Not Found" {
+				message = "There is nothing at this address."
+			}
+			if status == http.StatusMethodNotAllowed {
+				message = fmt.Sprintf("%s is not allowed here.", c.Request().Method)
+			}
+		}
+		if status >= 500 {
+			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		}
+		if apiPath(c.Request().URL.Path) {
+			_ = c.JSON(status, map[string]string{"type": "error", "code": strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), "detail": message})
+			return
+		}
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		c.Response().WriteHeader(status)
+		_ = views.ErrorPage(nil, status, message).Render(c.Request().Context(), c.Response())
+	}
+}
+
+// serveStatic serves stacklens's own assets and hands the rest of /static/
+// (posthog-js's lazily loaded scripts) to fallback.
+func serveStatic(files http.Handler, fallback echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if static.Has(c.Request().URL.Path) {
+			files.ServeHTTP(c.Response(), c.Request())
+			return nil
+		}
+		return fallback(c)
+	}
+}

@@ -1,0 +1,53 @@
+'use strict';
+// Sends exceptions to stacklens with the real posthog-node SDK.
+//
+//   STACKLENS_HOST=http://127.0.0.1:PORT STACKLENS_TOKEN=phc_… node posthog-node-app.js manual
+//     captureException twice: a plain Error thrown three calls deep, and an
+//     OrderRejectedError whose cause is a TypeError; then shutdown() flushes.
+//   … node posthog-node-app.js uncaught
+//     enableExceptionAutocapture, then an uncaught RangeError from a timer;
+//     the SDK captures it, flushes and lets the process die.
+const { PostHog } = require('posthog-node');
+const { placeOrder, outer, crashLater } = require('./orders');
+
+const host = process.env.STACKLENS_HOST;
+const token = process.env.STACKLENS_TOKEN;
+const mode = process.argv[2];
+if (!host || !token || !mode) {
+  console.error('usage: STACKLENS_HOST=… STACKLENS_TOKEN=… node posthog-node-app.js manual|uncaught');
+  process.exit(2);
+}
+
+async function manual() {
+  const client = new PostHog(token, { host, flushAt: 1, flushInterval: 0 });
+  client.debug(!!process.env.DEBUG);
+
+  try {
+    outer();
+  } catch (err) {
+    client.captureException(err, 'node-e2e-user', { case: 'nested' });
+  }
+
+  try {
+    placeOrder({ id: 'ord_e2e', quantity: 'three' });
+  } catch (err) {
+    client.captureException(err, 'node-e2e-user', { case: 'cause-chain' });
+  }
+
+  await client.shutdown();
+}
+
+function uncaught() {
+  const client = new PostHog(token, { host, flushAt: 1, flushInterval: 0, enableExceptionAutocapture: true });
+  client.debug(!!process.env.DEBUG);
+  setTimeout(crashLater, 10);
+}
+
+if (mode === 'manual') {
+  manual().catch((e) => { console.error(e); process.exit(1); });
+} else if (mode === 'uncaught') {
+  uncaught();
+} else {
+  console.error('unknown mode ' + mode);
+  process.exit(2);
+}

@@ -1,0 +1,20 @@
+# syntax=docker/dockerfile:1
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/stacklens ./cmd/stacklens \
+ && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/stacklens /usr/local/bin/stacklens
+COPY --from=build --chown=nonroot:nonroot /out/data /data
+ENV STACKLENS_ADDR=0.0.0.0:8000 \
+    STACKLENS_DB=/data/stacklens.db
+VOLUME ["/data"]
+EXPOSE 8000
+USER nonroot:nonroot
+ENTRYPOINT ["/usr/local/bin/stacklens"]
+CMD ["serve"]

@@ -63,6 +63,9 @@ func TestEnclosingFunctionPosthogBundle(t *testing.T) {
 		if got := m.EnclosingFunction(js, f.line, f.colno-1); got != f.function {
 			t.Errorf("%s %d:%d with minified source: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
 		}
+		if got := m.functionNameFromMinified(js, f.line, f.colno-1); got != f.function {
+			t.Errorf("%s %d:%d from the minified scope alone: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
+		}
 		if got := m.EnclosingFunction("", f.line, f.colno-1); got != f.function {
 			t.Errorf("%s %d:%d from sourcesContent: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
 		}

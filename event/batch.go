@@ -3,6 +3,8 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -10,10 +12,10 @@ import (
 
 // envelope is the batch shape {"api_key"|"token", "batch":[…], "sent_at"}.
 type envelope struct {
-	APIKey flexString      `json:"api_key"`
-	Token  flexString      `json:"token"`
-	Batch  json.RawMessage `json:"batch"`
-	SentAt flexString      `json:"sent_at"`
+	APIKey flexString        `json:"api_key"`
+	Token  flexString        `json:"token"`
+	Batch  []json.RawMessage `json:"batch"`
+	SentAt flexString        `json:"sent_at"`
 }
 
 // splitEvents accepts the JSON shapes PostHog clients send, in the order
@@ -31,17 +33,14 @@ func splitEvents(payload []byte, bearer string, lim Limits, now time.Time) ([]Ra
 		}
 	} else {
 		var env envelope
-		if err := json.Unmarshal(payload, &env); err != nil {
+		if err := json.Unmarshal(payload, &env); err != nil && !isTypeError(err) {
 			return nil, badRequest("the body is not valid JSON: %v", err)
 		}
 		topToken = firstNonEmpty(string(env.APIKey), string(env.Token))
 		sentAt = string(env.SentAt)
-		if batch := bytes.TrimSpace(env.Batch); len(batch) > 0 && batch[0] == '[' {
-			if err := json.Unmarshal(batch, &raws); err != nil {
-				return nil, badRequest("the batch is not a JSON array: %v", err)
-			}
-		} else {
-			raws = []json.RawMessage{payload} // a single event
+		raws = env.Batch
+		if raws == nil { // no batch array: the body is one event
+			raws = []json.RawMessage{bytes.Clone(payload)}
 		}
 	}
 
@@ -59,49 +58,84 @@ func splitEvents(payload []byte, bearer string, lim Limits, now time.Time) ([]Ra
 	return events, nil
 }
 
-// wireHead is what the decoder needs from an event before parsing it.
-type wireHead struct {
-	Event      flexString `json:"event"`
-	UUID       flexString `json:"uuid"`
-	Properties flexObject[struct {
+// isTypeError reports a JSON value of an unexpected kind, which the
+// decoders tolerate: encoding/json fills in every other field regardless.
+func isTypeError(err error) bool {
+	var typeErr *json.UnmarshalTypeError
+	return errors.As(err, &typeErr)
+}
+
+// eventHead is what the decoder needs from an event before parsing it.
+type eventHead struct {
+	Event      flexString      `json:"event"`
+	UUID       flexString      `json:"uuid"`
+	APIKey     flexString      `json:"api_key"`
+	Token      flexString      `json:"token"`
+	SentAt     flexString      `json:"sent_at"`
+	Timestamp  flexString      `json:"timestamp"`
+	Offset     json.RawMessage `json:"offset"`
+	Properties struct {
 		Token       flexString `json:"token"`
 		DollarToken flexString `json:"$token"`
-	}] `json:"properties"`
-	APIKey flexString `json:"api_key"`
-	Token  flexString `json:"token"`
-	SentAt flexString `json:"sent_at"`
+	} `json:"properties"`
 }
 
 func rawEvent(raw json.RawMessage, topToken, bearer, sentAt string, now time.Time) (RawEvent, error) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return RawEvent{}, errNotObject
+	}
+	var head eventHead
+	if err := json.Unmarshal(raw, &head); err != nil && !isTypeError(err) {
+		return RawEvent{}, errNotObject
+	}
+	ev := RawEvent{
+		Token: strings.TrimSpace(firstNonEmpty(topToken, string(head.APIKey), string(head.Token),
+			string(head.Properties.Token), string(head.Properties.DollarToken), bearer)),
+		Name: string(head.Event),
+		UUID: string(head.UUID),
+		JSON: raw,
+	}
+	if _, ok := parseTime(string(head.Timestamp)); ok && head.Offset == nil {
+		return ev, nil // already absolute: keep the client's bytes
+	}
+
+	var offset flexInt
+	_ = json.Unmarshal(head.Offset, &offset)
+	ts := now
+	if head.Offset != nil {
+		base := now
+		if t, ok := parseTime(firstNonEmpty(sentAt, string(head.SentAt))); ok {
+			base = t
+		}
+		ts = base.Add(-time.Duration(offset) * time.Millisecond)
+	}
+	if t, ok := parseTime(string(head.Timestamp)); ok {
+		ts = t
+	}
+	rewritten, err := withTimestamp(raw, ts)
+	if err != nil {
+		return RawEvent{}, err
+	}
+	ev.JSON = rewritten
+	return ev, nil
+}
+
+// withTimestamp re-encodes an event with an absolute timestamp in place of
+// its timestamp or offset.
+func withTimestamp(raw json.RawMessage, ts time.Time) (json.RawMessage, error) {
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return RawEvent{}, errNotObject
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, errNotObject
 	}
-	var head wireHead
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return RawEvent{}, errNotObject
-	}
-	props := head.Properties.V
-	token := firstNonEmpty(topToken, string(head.APIKey), string(head.Token),
-		string(props.Token), string(props.DollarToken), bearer)
-
-	ts := eventTime(fields, firstNonEmpty(sentAt, string(head.SentAt)), now)
-	stamp, _ := json.Marshal(ts.UTC().Format(timestampLayout))
-	fields["timestamp"] = stamp
+	fields["timestamp"], _ = json.Marshal(ts.UTC().Format(timestampLayout))
 	delete(fields, "offset") // now folded into timestamp
-
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(fields); err != nil {
-		return RawEvent{}, err
+		return nil, fmt.Errorf("re-encode event: %w", err)
 	}
-	return RawEvent{
-		Token: strings.TrimSpace(token),
-		Name:  string(head.Event),
-		UUID:  string(head.UUID),
-		JSON:  bytes.TrimSuffix(buf.Bytes(), []byte("\n")),
-	}, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 type eventError string
@@ -112,28 +146,6 @@ const errNotObject = eventError("an event must be a JSON object")
 
 // timestampLayout is how stacklens writes event times: UTC, milliseconds.
 const timestampLayout = "2006-01-02T15:04:05.000Z07:00"
-
-// eventTime is the event's absolute time: its timestamp, else offset
-// milliseconds before sent_at (or before now), else now.
-func eventTime(fields map[string]json.RawMessage, sentAt string, now time.Time) time.Time {
-	var ts flexString
-	if raw, ok := fields["timestamp"]; ok {
-		_ = json.Unmarshal(raw, &ts)
-		if t, ok := parseTime(string(ts)); ok {
-			return t
-		}
-	}
-	if raw, ok := fields["offset"]; ok {
-		var offset flexInt
-		_ = json.Unmarshal(raw, &offset)
-		base := now
-		if t, ok := parseTime(sentAt); ok {
-			base = t
-		}
-		return base.Add(-time.Duration(offset) * time.Millisecond)
-	}
-	return now
-}
 
 // parseTime reads the time formats clients send: RFC 3339 with or without
 // a zone (no zone means UTC), or a Unix time in seconds or milliseconds.

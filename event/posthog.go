@@ -7,49 +7,15 @@ import (
 	"time"
 )
 
-// Wire shapes of a PostHog $exception event. Every leaf is a flex type so
-// that junk in one field never loses the event.
-type (
-	wireEvent struct {
-		UUID       flexString      `json:"uuid"`
-		DistinctID flexString      `json:"distinct_id"`
-		Timestamp  flexString      `json:"timestamp"`
-		Properties json.RawMessage `json:"properties"`
-	}
-	wireException struct {
-		Type       flexString                 `json:"type"`
-		Value      flexString                 `json:"value"`
-		Mechanism  flexObject[wireMechanism]  `json:"mechanism"`
-		Stacktrace flexObject[wireStacktrace] `json:"stacktrace"`
-	}
-	wireMechanism struct {
-		Type        flexString `json:"type"`
-		Handled     flexBool   `json:"handled"`
-		Synthetic   flexBool   `json:"synthetic"`
-		Source      flexString `json:"source"`
-		ExceptionID *flexInt   `json:"exception_id"`
-		ParentID    *flexInt   `json:"parent_id"`
-	}
-	wireStacktrace struct {
-		Type   flexString          `json:"type"`
-		Frames flexList[wireFrame] `json:"frames"`
-	}
-	wireFrame struct {
-		Platform    flexString           `json:"platform"`
-		Filename    flexString           `json:"filename"`
-		AbsPath     flexString           `json:"abs_path"`
-		Function    flexString           `json:"function"`
-		Module      flexString           `json:"module"`
-		Lineno      flexInt              `json:"lineno"`
-		Colno       flexInt              `json:"colno"`
-		InApp       flexBool             `json:"in_app"`
-		ChunkID     flexString           `json:"chunk_id"`
-		DebugID     flexString           `json:"debug_id"`
-		ContextLine flexString           `json:"context_line"`
-		PreContext  flexList[flexString] `json:"pre_context"`
-		PostContext flexList[flexString] `json:"post_context"`
-	}
-)
+// wireEvent is the top of a PostHog event; the exception list below it
+// is walked generically (see wire.go) so junk in one field never loses
+// the event and the JSON is scanned once.
+type wireEvent struct {
+	UUID       flexString                 `json:"uuid"`
+	DistinctID flexString                 `json:"distinct_id"`
+	Timestamp  flexString                 `json:"timestamp"`
+	Properties map[string]json.RawMessage `json:"properties"`
+}
 
 // noExceptionValue is the message of the placeholder exception an event
 // without any exception data gets, so it still lands in an issue.
@@ -61,14 +27,15 @@ const noExceptionValue = "(no exception data)"
 // receivedAt is the time used when the event carries no usable timestamp.
 func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
 	var w wireEvent
-	if err := json.Unmarshal(raw, &w); err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		return Event{}, badRequest("the event is not a JSON object")
 	}
-	props := map[string]json.RawMessage{}
-	if p := bytes.TrimSpace(w.Properties); len(p) > 0 && p[0] == '{' {
-		if err := json.Unmarshal(p, &props); err != nil {
-			props = map[string]json.RawMessage{}
-		}
+	if err := json.Unmarshal(raw, &w); err != nil && !isTypeError(err) {
+		return Event{}, badRequest("the event is not valid JSON: %v", err)
+	}
+	props := w.Properties
+	if props == nil {
+		props = map[string]json.RawMessage{}
 	}
 	str := func(key string) string {
 		var s flexString
@@ -98,13 +65,9 @@ func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
 		e.Timestamp = t
 	}
 
-	var list flexList[flexObject[wireException]]
-	if raw, ok := props["$exception_list"]; ok {
-		_ = json.Unmarshal(raw, &list)
-	}
-	for _, we := range list {
-		if we.OK {
-			e.Exceptions = append(e.Exceptions, exceptionFromWire(we.V))
+	for _, item := range asList(decodeAny(props["$exception_list"])) {
+		if m, ok := item.(map[string]any); ok {
+			e.Exceptions = append(e.Exceptions, exceptionFromWire(m))
 		}
 	}
 	if len(e.Exceptions) == 0 {
@@ -124,58 +87,56 @@ func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
 	return e, nil
 }
 
-func exceptionFromWire(we wireException) Exception {
+func exceptionFromWire(m map[string]any) Exception {
 	x := Exception{
-		Type:  strings.TrimSpace(string(we.Type)),
-		Value: string(we.Value),
+		Type:  strings.TrimSpace(asString(m["type"])),
+		Value: asString(m["value"]),
 	}
-	if m := we.Mechanism; m.OK {
+	if mech, ok := m["mechanism"].(map[string]any); ok {
 		x.Mechanism = Mechanism{
-			Type:      string(m.V.Type),
-			Synthetic: m.V.Synthetic.v,
-			Source:    string(m.V.Source),
+			Type:   asString(mech["type"]),
+			Source: asString(mech["source"]),
 		}
-		if m.V.Handled.set {
-			handled := m.V.Handled.v
+		x.Mechanism.Synthetic, _ = asBool(mech["synthetic"])
+		if handled, ok := asBool(mech["handled"]); ok {
 			x.Mechanism.Handled = &handled
 		}
-		if m.V.ExceptionID != nil {
-			id := int(*m.V.ExceptionID)
-			x.Mechanism.ExceptionID = &id
-		}
-		if m.V.ParentID != nil {
-			id := int(*m.V.ParentID)
-			x.Mechanism.ParentID = &id
-		}
+		x.Mechanism.ExceptionID = asIntPtr(mech["exception_id"])
+		x.Mechanism.ParentID = asIntPtr(mech["parent_id"])
 	}
-	if st := we.Stacktrace; st.OK {
-		x.StacktraceType = string(st.V.Type)
-		x.Frames = framesFromWire(st.V.Frames)
+	if st, ok := m["stacktrace"].(map[string]any); ok {
+		x.StacktraceType = asString(st["type"])
+		x.Frames = framesFromWire(asList(st["frames"]))
 	}
 	return x
 }
 
-func framesFromWire(wfs []wireFrame) []Frame {
-	if len(wfs) == 0 {
-		return nil
-	}
-	frames := make([]Frame, len(wfs))
-	for i, wf := range wfs {
-		frames[i] = Frame{
-			Platform:    strings.TrimSpace(string(wf.Platform)),
-			Filename:    string(wf.Filename),
-			AbsPath:     string(wf.AbsPath),
-			Function:    string(wf.Function),
-			Module:      string(wf.Module),
-			Lineno:      int(wf.Lineno),
-			Colno:       int(wf.Colno),
-			InApp:       wf.InApp.v,
-			ChunkID:     string(wf.ChunkID),
-			DebugID:     string(wf.DebugID),
-			ContextLine: string(wf.ContextLine),
-			PreContext:  stringsOf(wf.PreContext),
-			PostContext: stringsOf(wf.PostContext),
+func framesFromWire(items []any) []Frame {
+	frames := make([]Frame, 0, len(items))
+	for _, item := range items {
+		f, ok := item.(map[string]any)
+		if !ok {
+			continue
 		}
+		inApp, _ := asBool(f["in_app"])
+		frames = append(frames, Frame{
+			Platform:    strings.TrimSpace(asString(f["platform"])),
+			Filename:    asString(f["filename"]),
+			AbsPath:     asString(f["abs_path"]),
+			Function:    asString(f["function"]),
+			Module:      asString(f["module"]),
+			Lineno:      asInt(f["lineno"]),
+			Colno:       asInt(f["colno"]),
+			InApp:       inApp,
+			ChunkID:     asString(f["chunk_id"]),
+			DebugID:     asString(f["debug_id"]),
+			ContextLine: asString(f["context_line"]),
+			PreContext:  asStrings(f["pre_context"]),
+			PostContext: asStrings(f["post_context"]),
+		})
+	}
+	if len(frames) == 0 {
+		return nil
 	}
 	return frames
 }
@@ -191,9 +152,8 @@ func legacyException(props map[string]json.RawMessage, str func(string) string) 
 	}
 	x := Exception{Type: firstNonEmpty(typ, "Error"), Value: msg}
 	if raw := str("$exception_stack_trace_raw"); raw != "" {
-		var frames flexList[wireFrame]
-		if json.Unmarshal([]byte(raw), &frames) == nil {
-			x.Frames = framesFromWire(frames)
+		if frames := framesFromWire(asList(decodeAny([]byte(raw)))); frames != nil {
+			x.Frames = frames
 			x.StacktraceType = "raw"
 		}
 	}
@@ -208,9 +168,7 @@ func clientFingerprint(raw json.RawMessage) string {
 		return ""
 	}
 	if raw[0] == '[' {
-		var parts flexList[flexString]
-		_ = json.Unmarshal(raw, &parts)
-		return strings.TrimSpace(strings.Join(stringsOf(parts), ":"))
+		return strings.TrimSpace(strings.Join(asStrings(decodeAny(raw)), ":"))
 	}
 	var s flexString
 	_ = json.Unmarshal(raw, &s)

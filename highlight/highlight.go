@@ -7,7 +7,6 @@
 package highlight
 
 import (
-	"html"
 	"html/template"
 	"path"
 	"strings"
@@ -25,7 +24,8 @@ const MaxLineRunes = 500
 const ellipsis = "…"
 
 // Lines highlights a whole source file and returns one HTML fragment per
-// line. A trailing newline does not start an extra line. The lexer is chosen
+// line. A trailing newline does not start an extra line. The fragments are
+// safe as element content (not as attribute values). The lexer is chosen
 // from filename (a path or URL), else from the content, else plain text.
 func Lines(filename, source string) []template.HTML {
 	if source == "" {
@@ -97,21 +97,45 @@ func writeSpan(b *strings.Builder, class, text string) {
 		return
 	}
 	if class == "" {
-		b.WriteString(html.EscapeString(text))
+		b.WriteString(escapeText(text))
 		return
 	}
 	b.WriteString(`<span class="`)
 	b.WriteString(class)
 	b.WriteString(`">`)
-	b.WriteString(html.EscapeString(text))
+	b.WriteString(escapeText(text))
 	b.WriteString(`</span>`)
+}
+
+// escapeText escapes text for element content: quotes stay as they are so
+// the code reads the same in the page source as on screen. The fragments
+// are never meant for attribute values.
+func escapeText(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // plain escapes lines without highlighting: the fallback when a lexer fails.
 func plain(lines []string) []template.HTML {
 	out := make([]template.HTML, len(lines))
 	for i, l := range lines {
-		out[i] = template.HTML(html.EscapeString(l))
+		out[i] = template.HTML(escapeText(l))
 	}
 	return out
 }

@@ -1,0 +1,247 @@
+package views
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ago renders t relative to now ("3 minutes ago"); the absolute time goes
+// in a title attribute beside it (see absTime).
+func ago(t time.Time) string {
+	return agoFrom(time.Now(), t)
+}
+
+func agoFrom(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 45*time.Second:
+		return "just now"
+	case d < 90*time.Second:
+		return "1 minute ago"
+	case d < time.Hour:
+		return plural(int64(d.Round(time.Minute)/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int64(d/time.Hour), "hour") + " ago"
+	case d < 30*24*time.Hour:
+		return plural(int64(d/(24*time.Hour)), "day") + " ago"
+	case d < 365*24*time.Hour:
+		return plural(int64(d/(30*24*time.Hour)), "month") + " ago"
+	default:
+		return plural(int64(d/(365*24*time.Hour)), "year") + " ago"
+	}
+}
+
+// absTime is the exact time in UTC, for title attributes and tables.
+func absTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// isoTime is the machine-readable time for <time datetime>.
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// plural writes "1 frame", "3 frames".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return number(n) + " " + noun + "s"
+}
+
+// number groups thousands: 12345 → "12,345".
+func number(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// statusLabel is how an issue status reads on a page.
+func statusLabel(status string) string {
+	switch status {
+	case StatusActive:
+		return "Active"
+	case StatusResolved:
+		return "Resolved"
+	case StatusSuppressed:
+		return "Suppressed"
+	case StatusAll:
+		return "All"
+	}
+	return status
+}
+
+// statusFilters are the tabs of the issue list, in order.
+func statusFilters() []string {
+	return []string{StatusActive, StatusResolved, StatusSuppressed, StatusAll}
+}
+
+func filterURL(status string) string {
+	return "/issues?status=" + status
+}
+
+// location is "file:line:column" with the parts that are known.
+func location(file string, line, column int) string {
+	if file == "" {
+		file = "<unknown>"
+	}
+	switch {
+	case line > 0 && column > 0:
+		return fmt.Sprintf("%s:%d:%d", file, line, column)
+	case line > 0:
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// position is the ":line:column" suffix shown after a file name.
+func position(line, column int) string {
+	switch {
+	case line > 0 && column > 0:
+		return fmt.Sprintf(":%d:%d", line, column)
+	case line > 0:
+		return fmt.Sprintf(":%d", line)
+	}
+	return ""
+}
+
+func functionName(name string) string {
+	if name == "" {
+		return "<anonymous>"
+	}
+	return name
+}
+
+// frameRun is a stretch of consecutive frames that are all in-app or all
+// library code; library runs are folded until "show all frames" is on.
+type frameRun struct {
+	InApp  bool
+	Frames []numberedFrame
+}
+
+type numberedFrame struct {
+	Index int // position in the exception's frame list, crash site = 0
+	FrameView
+}
+
+func frameRuns(frames []FrameView) []frameRun {
+	var runs []frameRun
+	for i, f := range frames {
+		if len(runs) == 0 || runs[len(runs)-1].InApp != f.InApp {
+			runs = append(runs, frameRun{InApp: f.InApp})
+		}
+		last := &runs[len(runs)-1]
+		last.Frames = append(last.Frames, numberedFrame{Index: i, FrameView: f})
+	}
+	return runs
+}
+
+func hasInApp(frames []FrameView) bool {
+	for _, f := range frames {
+		if f.InApp {
+			return true
+		}
+	}
+	return false
+}
+
+// openByDefault says which frame starts expanded: the first in-app frame
+// with code (the crash site in the user's code), else the first with code.
+func openByDefault(frames []FrameView) int {
+	for i, f := range frames {
+		if f.InApp && len(f.Code) > 0 {
+			return i
+		}
+	}
+	for i, f := range frames {
+		if len(f.Code) > 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+func expandable(f FrameView) bool {
+	return len(f.Code) > 0 || (f.Resolved && rawFrame(f) != "")
+}
+
+// rawFrame is the minified frame a resolved frame came from.
+func rawFrame(f FrameView) string {
+	if f.RawFile == "" && f.RawFunction == "" {
+		return ""
+	}
+	return functionName(f.RawFunction) + " at " + location(f.RawFile, f.RawLine, f.RawColumn)
+}
+
+func libraryFrameCount(run frameRun) string {
+	return plural(int64(len(run.Frames)), "library frame")
+}
+
+func httpStatusText(status int) string {
+	if s := http.StatusText(status); s != "" {
+		return s
+	}
+	return "Error"
+}
+
+func shortID(uuid string) string {
+	if len(uuid) > 8 {
+		return uuid[:8]
+	}
+	return uuid
+}
+
+func idLabel(id int64) string {
+	return "#" + strconv.FormatInt(id, 10)
+}
+
+func posthogJSSnippet(h SetupHint) string {
+	return "import posthog from 'posthog-js'\n\n" +
+		"posthog.init('" + h.Token + "', {\n" +
+		"  api_host: '" + h.Host + "',\n" +
+		"  capture_exceptions: true,\n" +
+		"})\n"
+}
+
+func posthogNodeSnippet(h SetupHint) string {
+	return "import { PostHog } from 'posthog-node'\n\n" +
+		"const posthog = new PostHog('" + h.Token + "', {\n" +
+		"  host: '" + h.Host + "',\n" +
+		"  enableExceptionAutocapture: true,\n" +
+		"})\n\n" +
+		"posthog.captureException(new Error('Hello from stacklens'))\n" +
+		"await posthog.shutdown()\n"
+}
+
+func posthogPythonSnippet(h SetupHint) string {
+	return "from posthog import Posthog\n\n" +
+		"posthog = Posthog('" + h.Token + "', host='" + h.Host + "',\n" +
+		"                  enable_exception_autocapture=True)\n\n" +
+		"try:\n" +
+		"    1 / 0\n" +
+		"except Exception as e:\n" +
+		"    posthog.capture_exception(e)\n"
+}

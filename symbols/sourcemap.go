@@ -112,6 +112,9 @@ func ParseSourceMap(data []byte) (m *SourceMap, err error) {
 // maxGenerated stands for "no stop position" when flattening sections.
 const maxGenerated = 1<<31 - 1
 
+// maxSectionLine bounds section line offsets (real bundles have far fewer lines).
+const maxSectionLine = 1 << 22
+
 // maxSectionDepth bounds nested index maps so junk cannot recurse forever.
 const maxSectionDepth = 8
 
@@ -219,8 +222,10 @@ func (b *mapBuilder) addSections(raw *rawSourceMap, depth, lineOffset, columnOff
 		if sec.Offset == nil {
 			return fmt.Errorf("section %d: missing offset", i)
 		}
-		if sec.Offset.Line < 0 || sec.Offset.Column < 0 || sec.Offset.Line > maxGenerated || sec.Offset.Column > maxGenerated {
-			return fmt.Errorf("section %d: negative or huge offset", i)
+		// Offsets are bounded so a tiny map cannot make us allocate
+		// billions of empty lines.
+		if sec.Offset.Line < 0 || sec.Offset.Column < 0 || lineOffset+sec.Offset.Line > maxSectionLine || sec.Offset.Column > maxGenerated {
+			return fmt.Errorf("section %d: offset %d:%d out of range", i, sec.Offset.Line, sec.Offset.Column)
 		}
 		if sec.Map == nil {
 			if sec.URL != "" {

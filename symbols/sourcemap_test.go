@@ -135,18 +135,18 @@ func TestIndexMapColumnOffsets(t *testing.T) {
 func TestResolveSourceNameLikeResolveURI(t *testing.T) {
 	// Expected values printed by @jridgewell/resolve-uri resolve(input, "").
 	cases := map[string]string{
-		"../src/orders.js":          "../src/orders.js",
-		"./a/../b.js":               "./b.js",
-		"webpack://app/./src/x.js":  "webpack://app/src/x.js",
-		"a//b.js":                   "a/b.js",
-		"/abs/x.js":                 "/abs/x.js",
-		"x/./y/../z.js":             "x/z.js",
-		"root/../../x.js?q=1#h":     "../x.js?q=1#h",
-		"root/":                     "root/",
-		"file:///home/u/a/../b.ts":  "file:///home/u/b.ts",
-		"webpack:///./src/app.js":   "webpack:///src/app.js",
-		"//cdn.example/x/../y.js":   "//cdn.example/y.js",
-		"":                          "",
+		"../src/orders.js":         "../src/orders.js",
+		"./a/../b.js":              "./b.js",
+		"webpack://app/./src/x.js": "webpack://app/src/x.js",
+		"a//b.js":                  "a/b.js",
+		"/abs/x.js":                "/abs/x.js",
+		"x/./y/../z.js":            "x/z.js",
+		"root/../../x.js?q=1#h":    "../x.js?q=1#h",
+		"root/":                    "root/",
+		"file:///home/u/a/../b.ts": "file:///home/u/b.ts",
+		"webpack:///./src/app.js":  "webpack:///src/app.js",
+		"//cdn.example/x/../y.js":  "//cdn.example/y.js",
+		"":                         "",
 	}
 	for in, want := range cases {
 		if got := resolveSourceName(in); got != want {

@@ -28,6 +28,7 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	path  string
+	blobs blobCodec
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -43,7 +44,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	d := &DB{write: write, path: path}
+	blobs, err := newBlobCodec()
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	d := &DB{write: write, path: path, blobs: blobs}
 	if err := d.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err

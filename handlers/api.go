@@ -198,6 +198,9 @@ func (h *Handlers) APIIssueEvents(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if err := h.withCurrentResolutions(c.Request().Context(), is.ProjectID, &ev); err != nil {
+			return err
+		}
 		props := ev.Properties
 		if len(props) == 0 {
 			props = json.RawMessage("{}")

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -13,21 +14,50 @@ import (
 	"github.com/stacklens/stacklens/views"
 )
 
-func eventView(ev event.Event, se db.StoredEvent) views.EventView {
+// contextRadius is how many lines of original source show on each side of a resolved frame's line.
+const contextRadius = 10
+
+// withCurrentResolutions replaces each frame's resolution by the current one:
+// symbol sets uploaded or fetched after the event arrived apply to it too.
+func (h *Handlers) withCurrentResolutions(ctx context.Context, projectID int64, ev *event.Event) error {
+	var ids []string
+	for _, ex := range ev.Exceptions {
+		for _, f := range ex.Frames {
+			if f.RawID != "" {
+				ids = append(ids, f.RawID)
+			}
+		}
+	}
+	current, err := h.db.FrameResolutions(ctx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ev.Exceptions {
+		for j := range ev.Exceptions[i].Frames {
+			f := &ev.Exceptions[i].Frames[j]
+			if r, ok := current[f.RawID]; ok {
+				f.Resolution = &r
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Event, se db.StoredEvent) views.EventView {
 	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, Properties: properties(ev), RawJSON: prettyJSON(se.Raw)}
 	for i, ex := range ev.Exceptions {
 		xv := views.ExceptionView{Type: ex.Type, Value: ex.Value, Handled: ex.Mechanism.Handled,
 			Mechanism: ex.Mechanism.Type, IsCause: i > 0}
 		// The wire order is oldest call first; people read the crash site first.
 		for j := len(ex.Frames) - 1; j >= 0; j-- {
-			xv.Frames = append(xv.Frames, frameView(ex.Frames[j]))
+			xv.Frames = append(xv.Frames, h.frameView(ctx, projectID, ex.Frames[j]))
 		}
 		v.Exceptions = append(v.Exceptions, xv)
 	}
 	return v
 }
 
-func frameView(f event.Frame) views.FrameView {
+func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame) views.FrameView {
 	info := describeFrame(f)
 	fv := views.FrameView{
 		Function: info.ResolvedName, File: info.Source, Line: info.Line, Column: info.Column,
@@ -41,7 +71,27 @@ func frameView(f event.Frame) views.FrameView {
 		}
 	}
 	fv.Code = clientContext(f)
+	if info.Resolved && info.SymbolSetID != 0 {
+		fv.Code = h.originalContext(ctx, projectID, info)
+	}
 	return fv
+}
+
+// originalContext is the highlighted original source around a resolved frame.
+func (h *Handlers) originalContext(ctx context.Context, projectID int64, info frameInfo) []views.CodeLine {
+	lines, ok, err := h.symbols.HighlightedSource(ctx, projectID, info.SymbolSetID, info.Source)
+	if err != nil {
+		h.log.Warn("original source unavailable", "symbol_set", info.SymbolSetID, "source", info.Source, "err", err)
+	}
+	if !ok || info.Line < 1 || info.Line > len(lines) {
+		return nil
+	}
+	first, last := max(info.Line-contextRadius, 1), min(info.Line+contextRadius, len(lines))
+	out := make([]views.CodeLine, 0, last-first+1)
+	for n := first; n <= last; n++ {
+		out = append(out, views.CodeLine{Number: n, HTML: lines[n-1], IsErrorLine: n == info.Line})
+	}
+	return out
 }
 
 // clientContext highlights the context lines the SDK sent with the frame

@@ -12,6 +12,7 @@ import (
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/symbols"
 )
 
 // Options are the settings handlers need.
@@ -33,13 +34,15 @@ type Handlers struct {
 	db     *db.DB
 	inbox  *db.InboxWriter
 	worker *pipeline.Worker
-	opts   Options
-	log    *slog.Logger
+	// symbols gives pages the original sources of resolved frames.
+	symbols *symbols.Resolver
+	opts    Options
+	log     *slog.Logger
 }
 
 // New wires the handlers.
-func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, opts Options, log *slog.Logger) *Handlers {
-	return &Handlers{db: d, inbox: inbox, worker: worker, opts: opts, log: log}
+func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *symbols.Resolver, opts Options, log *slog.Logger) *Handlers {
+	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log}
 }
 
 func render(c echo.Context, status int, component templ.Component) error {

@@ -122,7 +122,8 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 		return err
 	}
 	v := views.IssueView{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
-		Occurrences: is.Occurrences, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen}
+		Occurrences: is.Occurrences, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
+		StatusURL: fmt.Sprintf("/issues/%d/status", is.ID)}
 	events, err := h.db.IssueEvents(ctx, project.ID, is.ID, 1)
 	if err != nil {
 		return err
@@ -132,7 +133,10 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		v.Event = eventView(ev, events[0])
+		if err := h.withCurrentResolutions(ctx, project.ID, &ev); err != nil {
+			return err
+		}
+		v.Event = h.eventView(ctx, project.ID, ev, events[0])
 	}
 	return render(c, http.StatusOK, views.IssuePage(nav, v))
 }
@@ -143,4 +147,28 @@ func decodeStored(se db.StoredEvent) (event.Event, error) {
 		return event.Event{}, fmt.Errorf("decode stored event %s: %w", se.UUID, err)
 	}
 	return ev, nil
+}
+
+// SetIssueStatus is the resolve / suppress / reopen form of the issue page.
+func (h *Handlers) SetIssueStatus(c echo.Context) error {
+	_, project, err := h.nav(c, "issues")
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	status := c.FormValue("status")
+	if !db.ValidStatus(status) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Unknown status "+strconv.Quote(status)+": use active, resolved or suppressed.")
+	}
+	err = h.db.SetIssueStatus(c.Request().Context(), project.ID, id, status)
+	if errors.Is(err, db.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/issues/%d", id))
 }

@@ -45,6 +45,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/logout", h.Logout)
 	app.GET("/issues", h.IssuesPage)
 	app.GET("/issues/:id", h.IssuePage)
+	app.POST("/issues/:id/status", h.SetIssueStatus)
 	app.GET("/settings/project", h.ProjectSettingsPage)
 	app.POST("/settings/project", h.UpdateProjectSettings)
 }

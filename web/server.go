@@ -20,6 +20,7 @@ import (
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/static"
+	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -33,11 +34,11 @@ type Server struct {
 }
 
 // New wires a server over an open database.
-func New(d *db.DB, worker *pipeline.Worker, opts handlers.Options, log *slog.Logger) *Server {
+func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts handlers.Options, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	inbox := d.NewInboxWriter()
-	h := handlers.New(d, inbox, worker, opts, log)
+	h := handlers.New(d, inbox, worker, resolver, opts, log)
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{

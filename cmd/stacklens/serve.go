@@ -16,6 +16,7 @@ import (
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/web"
 )
 
@@ -30,6 +31,7 @@ type serveConfig struct {
 	PublicURL        string
 	PostHogAssetsURL string
 	MaxBodyBytes     int64
+	MapCacheBytes    int64
 }
 
 const serveHelp = `Usage: stacklens serve [flags]
@@ -67,6 +69,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, fmt.Errorf("STACKLENS_MAX_BODY_BYTES must be a positive number of bytes")
 	}
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest capture request body accepted, before decompression (STACKLENS_MAX_BODY_BYTES)")
+	cacheBytes, err := strconv.ParseInt(env("STACKLENS_MAP_CACHE_BYTES", strconv.Itoa(256<<20)), 10, 64)
+	if err != nil || cacheBytes <= 0 {
+		return cfg, fmt.Errorf("STACKLENS_MAP_CACHE_BYTES must be a positive number of bytes")
+	}
+	fs.Int64Var(&cfg.MapCacheBytes, "map-cache-bytes", cacheBytes, "memory for parsed source maps (STACKLENS_MAP_CACHE_BYTES)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()
@@ -97,8 +104,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err := ensureAdmin(ctx, store, cfg); err != nil {
 		return err
 	}
-	worker := pipeline.New(store, nil, log)
-	srv := web.New(store, worker, handlers.Options{
+	fetchCfg := symbols.DefaultFetchConfig()
+	fetchCfg.AllowPrivate = cfg.FetchAllowPriv
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetchCfg, CacheBytes: cfg.MapCacheBytes})
+	worker := pipeline.New(store, resolver, log)
+	srv := web.New(store, worker, resolver, handlers.Options{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		EventLimits:      event.DefaultLimits(),
 		PostHogAssetsURL: cfg.PostHogAssetsURL,

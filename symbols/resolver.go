@@ -1,0 +1,250 @@
+package symbols
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/highlight"
+)
+
+// Store keeps symbol sets and frame resolutions (the db package implements it).
+type Store interface {
+	SymbolSet(ctx context.Context, projectID int64, ref string) (SymbolSet, error)
+	SymbolSetByID(ctx context.Context, projectID, id int64) (SymbolSet, error)
+	SymbolSetFiles(ctx context.Context, id int64) (sourceMap, minified []byte, err error)
+	SaveSymbolSet(ctx context.Context, s SymbolSet, sourceMap, minified []byte) (SymbolSet, error)
+	TouchSymbolSet(ctx context.Context, id int64, at time.Time) error
+	SaveFrameResolutions(ctx context.Context, projectID int64, frames []event.Frame) error
+}
+
+// ResolverConfig tunes a Resolver.
+type ResolverConfig struct {
+	Fetch FetchConfig
+	// CacheBytes bounds the memory held by parsed maps; highlighted sources get a quarter of it again.
+	CacheBytes int64
+	// RetryAfter is how long a failed fetch is trusted before it is tried again.
+	RetryAfter time.Duration
+}
+
+// Resolver turns minified frames into original ones: it finds each frame's
+// symbol set (cache, store, else fetch and store, or store the failure) and
+// looks the position up. It runs in the pipeline worker, never in a request.
+type Resolver struct {
+	store      Store
+	fetcher    *Fetcher
+	maps       *lru[mapKey, *parsedSet]
+	sources    *lru[sourceKey, []template.HTML]
+	ensure     singleflight.Group
+	retryAfter time.Duration
+}
+
+type mapKey struct {
+	symbolSetID int64
+	contentHash string
+}
+
+type sourceKey struct {
+	mapKey
+	source string
+}
+
+// parsedSet is a stored symbol set ready for lookups.
+type parsedSet struct {
+	sourceMap *SourceMap
+	minified  string
+}
+
+// NewResolver makes a resolver over store.
+func NewResolver(store Store, cfg ResolverConfig) *Resolver {
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 256 << 20
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 24 * time.Hour
+	}
+	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
+		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4), retryAfter: cfg.RetryAfter}
+}
+
+// Symbolicate sets the Resolution of every frame of ev that has a symbol-set
+// reference, and records the resolutions by raw id. Frames of other
+// platforms, and JavaScript frames with context sent by the client, are left as sent.
+func (r *Resolver) Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error {
+	var resolved []event.Frame
+	for i := range ev.Exceptions {
+		frames := ev.Exceptions[i].Frames
+		for j := range frames {
+			f := &frames[j]
+			if !needsResolution(*f) {
+				continue
+			}
+			res, err := r.resolveFrame(ctx, projectID, *f)
+			if err != nil {
+				return err
+			}
+			f.Resolution = &res
+			resolved = append(resolved, *f)
+		}
+	}
+	return r.store.SaveFrameResolutions(ctx, projectID, resolved)
+}
+
+// needsResolution: browser frames always; Node frames only when they point at
+// an http(s) bundle or carry a chunk/debug id (server code is rarely minified).
+func needsResolution(f event.Frame) bool {
+	_, kind := FrameRef(f)
+	if kind != RefNone {
+		return true
+	}
+	return f.Platform == "web:javascript" && f.ContextLine == ""
+}
+
+func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Frame) (event.Resolution, error) {
+	ref, kind := FrameRef(f)
+	if kind == RefNone {
+		return event.Resolution{FailureCode: FailureNoReference}, nil
+	}
+	set, parsed, err := r.symbolSet(ctx, projectID, ref, kind)
+	if err != nil {
+		return event.Resolution{}, err
+	}
+	res := event.Resolution{SymbolSetRef: ref, SymbolSetID: set.ID}
+	if !set.Stored {
+		res.FailureCode = set.Failure.Code
+		return res, nil
+	}
+	line, column := f.Lineno, max(f.Colno-1, 0)
+	pos, ok := parsed.sourceMap.Lookup(line, column)
+	if !ok {
+		res.FailureCode = FailureTokenNotFound
+		return res, nil
+	}
+	res.Resolved = true
+	res.Source, res.Line, res.Column = pos.Source, pos.Line, pos.Column+1
+	res.Name = parsed.sourceMap.EnclosingFunction(parsed.minified, line, column)
+	res.InApp = f.InApp && !strings.Contains(pos.Source, "node_modules/") && !parsed.sourceMap.Ignored(pos.Source)
+	if err := r.store.TouchSymbolSet(ctx, set.ID, time.Now()); err != nil {
+		return event.Resolution{}, err
+	}
+	return res, nil
+}
+
+// symbolSet finds or makes the symbol set of ref. Concurrent callers for the
+// same ref share one lookup and at most one fetch.
+func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *parsedSet, error) {
+	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
+		set, err := r.store.SymbolSet(ctx, projectID, ref)
+		switch {
+		case errors.Is(err, ErrNoSymbolSet):
+			set, err = r.create(ctx, projectID, ref, kind)
+		case err == nil && !set.Stored && kind == RefURL && time.Since(set.UpdatedAt) > r.retryAfter:
+			set, err = r.create(ctx, projectID, ref, kind)
+		}
+		return set, err
+	})
+	if err != nil {
+		return SymbolSet{}, nil, err
+	}
+	set := v.(SymbolSet)
+	if !set.Stored {
+		return set, nil, nil
+	}
+	parsed, err := r.parsed(ctx, set)
+	if err != nil {
+		// A stored map that no longer parses is shown as invalid rather than failing the event.
+		set.Stored, set.Failure = false, Failf(FailureInvalidSourcemap, "%v", err)
+		return set, nil, nil
+	}
+	return set, parsed, nil
+}
+
+// create fetches a URL symbol set, or records that a chunk/debug id has no upload.
+func (r *Resolver) create(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, error) {
+	set := SymbolSet{ProjectID: projectID, Ref: ref, Kind: kind}
+	if kind != RefURL {
+		set.Failure = Failf(FailureNotUploaded, "No source map was uploaded for %s %s.", strings.ReplaceAll(string(kind), "_", " "), ref)
+		return r.store.SaveSymbolSet(ctx, set, nil, nil)
+	}
+	fetched, failure := r.fetcher.Fetch(ctx, ref)
+	if failure != nil {
+		set.Failure = failure
+		return r.store.SaveSymbolSet(ctx, set, nil, nil)
+	}
+	set.MinifiedURL, set.MapURL = fetched.MinifiedURL, fetched.MapURL
+	if _, err := ParseSourceMap(fetched.Map); err != nil {
+		set.Failure = &Failure{Code: FailureInvalidSourcemap, Steps: fetched.Steps,
+			Message: fmt.Sprintf("The source map at %s is not usable: %v", fetched.MapURL, err)}
+		return r.store.SaveSymbolSet(ctx, set, nil, nil)
+	}
+	set.Stored, set.Origin = true, OriginFetched
+	saved, err := r.store.SaveSymbolSet(ctx, set, fetched.Map, fetched.Minified)
+	if err != nil {
+		return SymbolSet{}, err
+	}
+	r.Forget(saved.ID)
+	return saved, nil
+}
+
+func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error) {
+	key := mapKey{set.ID, set.ContentHash}
+	if p, ok := r.maps.get(key); ok {
+		return p, nil
+	}
+	mapData, minified, err := r.store.SymbolSetFiles(ctx, set.ID)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := ParseSourceMap(mapData)
+	if err != nil {
+		return nil, fmt.Errorf("parse stored map of %s: %w", set.Ref, err)
+	}
+	p := &parsedSet{sourceMap: sm, minified: string(minified)}
+	r.maps.put(key, p, sm.SizeBytes()+int64(len(minified)))
+	return p, nil
+}
+
+// Forget drops cached parses of a symbol set; call it after replacing or deleting one.
+func (r *Resolver) Forget(symbolSetID int64) {
+	r.maps.removeIf(func(k mapKey) bool { return k.symbolSetID == symbolSetID })
+	r.sources.removeIf(func(k sourceKey) bool { return k.symbolSetID == symbolSetID })
+}
+
+// HighlightedSource returns the original file source of a symbol set as
+// highlighted lines (index 0 is line 1). Whole files are tokenised once and
+// cached, because a window cut from the middle of a comment or template
+// literal would be highlighted wrongly.
+func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID int64, source string) ([]template.HTML, bool, error) {
+	set, err := r.store.SymbolSetByID(ctx, projectID, symbolSetID)
+	if errors.Is(err, ErrNoSymbolSet) {
+		return nil, false, nil
+	}
+	if err != nil || !set.Stored {
+		return nil, false, err
+	}
+	key := sourceKey{mapKey{set.ID, set.ContentHash}, source}
+	if lines, ok := r.sources.get(key); ok {
+		return lines, true, nil
+	}
+	p, err := r.parsed(ctx, set)
+	if err != nil {
+		return nil, false, err
+	}
+	content, ok := p.sourceMap.SourceContent(source)
+	if !ok {
+		return nil, false, nil
+	}
+	lines := highlight.Lines(source, content)
+	var size int64
+	for _, l := range lines {
+		size += int64(len(l))
+	}
+	r.sources.put(key, lines, size)
+	return lines, true, nil
+}

@@ -2,10 +2,13 @@ package views
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stacklens/stacklens/highlight"
 )
 
 // ago renders t relative to now ("3 minutes ago"); the absolute time goes
@@ -244,4 +247,22 @@ func posthogPythonSnippet(h SetupHint) string {
 		"    1 / 0\n" +
 		"except Exception as e:\n" +
 		"    posthog.capture_exception(e)\n"
+}
+
+// highlighted is code as highlighted HTML lines joined by newlines, for a <pre>.
+func highlighted(filename, code string) template.HTML {
+	lines := highlight.Lines(filename, code)
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = string(l)
+	}
+	return template.HTML(strings.Join(parts, "\n"))
+}
+
+// colonValue is ": value" after an exception type, or nothing.
+func colonValue(value string) string {
+	if value == "" {
+		return ""
+	}
+	return ": " + value
 }

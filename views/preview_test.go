@@ -91,9 +91,9 @@ func TestIssuesPage(t *testing.T) {
 func TestIssuesEmptyStateShowsSetup(t *testing.T) {
 	v := IssuesView{Status: StatusActive, Setup: SetupHint{Token: "phc_abc123", Host: "http://127.0.0.1:8000"}}
 	html := render(t, IssuesPage(sampleNav(SectionIssues), v))
-	mustContain(t, html, "No exceptions yet", "phc_abc123",
-		"posthog.init(&#39;phc_abc123&#39;", "api_host: &#39;http://127.0.0.1:8000&#39;", "capture_exceptions: true",
-		"new PostHog(&#39;phc_abc123&#39;", "enableExceptionAutocapture: true")
+	mustContain(t, html, "No exceptions yet", "phc_abc123")
+	mustContain(t, text(html), "posthog.init('phc_abc123', {", "api_host: 'http://127.0.0.1:8000',", "capture_exceptions: true",
+		"new PostHog('phc_abc123', {", "enableExceptionAutocapture: true", "host='http://127.0.0.1:8000'")
 
 	resolved := render(t, IssuesPage(sampleNav(SectionIssues), IssuesView{Status: StatusResolved, Setup: v.Setup}))
 	mustContain(t, resolved, "No Resolved issues")

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/highlight"
+	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -65,10 +65,7 @@ func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame
 		RawFunction: f.Function, RawFile: firstNonEmpty(f.Filename, f.AbsPath), RawLine: f.Lineno, RawColumn: f.Colno,
 	}
 	if !info.Resolved {
-		fv.Failure = failureSentence(info.ResolveFailure)
-		if info.SymbolSetID != 0 {
-			fv.FailureURL = fmt.Sprintf("/settings/symbol-sets/%d", info.SymbolSetID)
-		}
+		fv.Failure = h.failureSentence(ctx, projectID, info)
 	}
 	fv.Code = clientContext(f)
 	if info.Resolved && info.SymbolSetID != 0 {
@@ -116,11 +113,22 @@ func clientContext(f event.Frame) []views.CodeLine {
 	return out
 }
 
-func failureSentence(code string) string {
-	if code == "" {
+// failureSentence says in one line why a frame is not resolved: the symbol
+// set's own message (what was fetched, what answered) when there is one.
+func (h *Handlers) failureSentence(ctx context.Context, projectID int64, info frameInfo) string {
+	if info.SymbolSetID != 0 {
+		set, err := h.db.SymbolSetByID(ctx, projectID, info.SymbolSetID)
+		if err == nil && set.Failure != nil && set.Failure.Message != "" {
+			return set.Failure.Message + " " + symbols.Advice(set.Failure.Code)
+		}
+	}
+	if info.ResolveFailure == "" {
 		return "Not resolved."
 	}
-	return "Not resolved: " + strings.ReplaceAll(code, "_", " ") + "."
+	if advice := symbols.Advice(info.ResolveFailure); advice != "" {
+		return "Not resolved (" + strings.ReplaceAll(info.ResolveFailure, "_", " ") + "). " + advice
+	}
+	return "Not resolved: " + strings.ReplaceAll(info.ResolveFailure, "_", " ") + "."
 }
 
 // properties lists what people look for first, then the client's own properties.

@@ -259,4 +259,31 @@ func TestScreenshots(t *testing.T) {
 		}
 		t.Logf("wrote %s", file)
 	}
+
+	// The page behaves as promised in a real browser: library frames are
+	// folded until the toggle is clicked (CSS only), and app.js reveals the
+	// controls that need it.
+	visible := func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('.run-frames').offsetHeight > 0`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/issue"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Fatal(err)
+	}
+	if visible() {
+		t.Error("library frames are shown before asking")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("label.run-fold"))); err != nil {
+		t.Fatal(err)
+	}
+	if !visible() {
+		t.Error("library frames stay hidden after clicking the fold")
+	}
+	revealed, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('[data-frames=expand]').hidden`))
+	if err != nil || !revealed {
+		t.Errorf("app.js did not reveal the JS-only controls (err %v)", err)
+	}
 }

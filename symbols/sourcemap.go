@@ -30,6 +30,9 @@ type SourceMap struct {
 	// lineStart[i]..lineStart[i+1] indexes segments of generated line i (0-based).
 	lineStart []uint32
 	segments  []segment
+	// columns repeats segments[i].genColumn densely: the binary search
+	// touches 16 columns per cache line instead of 3 segments.
+	columns []int32
 
 	sourceIndex map[string]int
 	sizeBytes   int64
@@ -91,12 +94,12 @@ func ParseSourceMap(data []byte) (m *SourceMap, err error) {
 			m, err = nil, fmt.Errorf("%w: parser panic: %v", ErrInvalidSourceMap, r)
 		}
 	}()
-	var raw rawSourceMap
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%w: json: %v", ErrInvalidSourceMap, err)
+	raw, err := parseRawSourceMap(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidSourceMap, err)
 	}
 	b := &mapBuilder{}
-	if err := b.add(&raw, 0, 0, 0, maxGenerated, maxGenerated); err != nil {
+	if err := b.add(raw, 0, 0, 0, maxGenerated, maxGenerated); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSourceMap, err)
 	}
 	if raw.Sections != nil {
@@ -126,7 +129,10 @@ type mapBuilder struct {
 	contents []json.RawMessage
 	names    []string
 	ignored  []bool
-	lines    [][]segment
+	// lines collects the segments of index-map sections; plain is the
+	// decoded table of a plain map.
+	lines [][]segment
+	plain *decodedMappings
 }
 
 func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, stopLine, stopColumn int) error {
@@ -150,7 +156,13 @@ func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, sto
 	if err != nil {
 		return err
 	}
-	for i, line := range decoded {
+	if depth == 0 {
+		// A plain map: the decoded table is the answer, no copy needed.
+		b.plain = &decoded
+		return nil
+	}
+	for i := range decoded.lines() {
+		line := decoded.line(i)
 		genLine := lineOffset + i
 		if genLine > stopLine {
 			break
@@ -243,11 +255,11 @@ func (b *mapBuilder) addSections(raw *rawSourceMap, depth, lineOffset, columnOff
 				sc = columnOffset + next.Column
 			}
 		}
-		var inner rawSourceMap
-		if err := json.Unmarshal(sec.Map, &inner); err != nil {
-			return fmt.Errorf("section %d: json: %v", i, err)
+		inner, err := parseRawSourceMap(sec.Map)
+		if err != nil {
+			return fmt.Errorf("section %d: %v", i, err)
 		}
-		if err := b.add(&inner, depth+1, lineOffset+sec.Offset.Line, columnOffset+sec.Offset.Column, sl, sc); err != nil {
+		if err := b.add(inner, depth+1, lineOffset+sec.Offset.Line, columnOffset+sec.Offset.Column, sl, sc); err != nil {
 			return fmt.Errorf("section %d: %w", i, err)
 		}
 	}
@@ -264,20 +276,33 @@ func (b *mapBuilder) finish(file string) *SourceMap {
 		sourceIndex: make(map[string]int, 2*len(b.sources)),
 	}
 	m.sources = b.sources
-	total := 0
-	for _, line := range b.lines {
-		total += len(line)
-	}
-	m.segments = make([]segment, 0, total)
-	m.lineStart = make([]uint32, 0, len(b.lines)+1)
-	for _, line := range b.lines {
+	if b.plain != nil {
+		m.segments, m.lineStart = b.plain.segments, b.plain.lineStart
+	} else {
+		total := 0
+		for _, line := range b.lines {
+			total += len(line)
+		}
+		m.segments = make([]segment, 0, total)
+		m.lineStart = make([]uint32, 0, len(b.lines)+1)
+		for _, line := range b.lines {
+			m.lineStart = append(m.lineStart, uint32(len(m.segments)))
+			m.segments = append(m.segments, line...)
+		}
 		m.lineStart = append(m.lineStart, uint32(len(m.segments)))
+	}
+	// Like trace-mapping, sort lines whose segments are out of order (stable,
+	// so equal columns keep their order).
+	for i := 0; i+1 < len(m.lineStart); i++ {
+		line := m.segments[m.lineStart[i]:m.lineStart[i+1]]
 		if !sortedByColumn(line) {
 			sort.SliceStable(line, func(i, j int) bool { return line[i].genColumn < line[j].genColumn })
 		}
-		m.segments = append(m.segments, line...)
 	}
-	m.lineStart = append(m.lineStart, uint32(len(m.segments)))
+	m.columns = make([]int32, len(m.segments))
+	for i := range m.segments {
+		m.columns[i] = m.segments[i].genColumn
+	}
 	for i := len(m.sources) - 1; i >= 0; i-- {
 		m.sourceIndex[m.rawNames[i]] = i
 	}
@@ -300,7 +325,7 @@ func sortedByColumn(line []segment) bool {
 func (m *SourceMap) estimateSize() int64 {
 	const stringHeader, sliceHeader = 16, 24
 	n := int64(256)
-	n += int64(cap(m.segments)) * 20
+	n += int64(cap(m.segments))*20 + int64(cap(m.columns))*4
 	n += int64(cap(m.lineStart)) * 4
 	for i := range m.sources {
 		n += 2*stringHeader + int64(len(m.sources[i])+len(m.rawNames[i]))
@@ -336,12 +361,13 @@ func (m *SourceMap) segmentAt(line, column int) (segment, bool) {
 	if line < 1 || column < 0 || line >= len(m.lineStart) {
 		return segment{}, false
 	}
-	segs := m.segments[m.lineStart[line-1]:m.lineStart[line]]
+	first, end := int(m.lineStart[line-1]), int(m.lineStart[line])
+	columns := m.columns[first:end]
 	// First segment starting after column; the one before it is the answer.
-	lo, hi := 0, len(segs)
+	lo, hi := 0, len(columns)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if int(segs[mid].genColumn) <= column {
+		if int(columns[mid]) <= column {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -351,12 +377,12 @@ func (m *SourceMap) segmentAt(line, column int) (segment, bool) {
 	if i < 0 {
 		return segment{}, false
 	}
-	if int(segs[i].genColumn) == column {
-		for i > 0 && segs[i-1].genColumn == segs[i].genColumn {
+	if int(columns[i]) == column {
+		for i > 0 && columns[i-1] == columns[i] {
 			i--
 		}
 	}
-	return segs[i], true
+	return m.segments[first+i], true
 }
 
 // Sources lists the resolved source names, in map order.

@@ -23,14 +23,29 @@ var base64Value = func() (t [256]byte) {
 // negative, source and name indices must be in range, and a segment has 1, 4
 // or 5 fields. Source, original line/column and name are relative to the
 // previous segment of the whole map; the generated column resets per line.
-func decodeMappings(mappings string, nSources, nNames int) ([][]segment, error) {
-	lines := make([][]segment, 0, 1+countByte(mappings, ';'))
+// decodedMappings holds every segment in one array: line i (0-based) is
+// segments[lineStart[i]:lineStart[i+1]].
+type decodedMappings struct {
+	segments  []segment
+	lineStart []uint32
+}
+
+func (d decodedMappings) lines() int { return len(d.lineStart) - 1 }
+
+func (d decodedMappings) line(i int) []segment {
+	return d.segments[d.lineStart[i]:d.lineStart[i+1]:d.lineStart[i+1]]
+}
+
+// maxSegments keeps line offsets within uint32.
+const maxSegments = 1<<32 - 1
+
+func decodeMappings(mappings string, nSources, nNames int) (decodedMappings, error) {
+	lineStart := make([]uint32, 1, 2+countByte(mappings, ';'))
 	// One backing array for all lines keeps allocation count low on big maps.
 	backing := make([]segment, 0, estimateSegments(mappings))
 	var source, origLine, origColumn, name int64
 	pos, n := 0, len(mappings)
 	for {
-		lineFirst := len(backing)
 		var genColumn int64
 		for pos < n && mappings[pos] != ';' {
 			if mappings[pos] == ',' {
@@ -41,11 +56,11 @@ func decodeMappings(mappings string, nSources, nNames int) ([][]segment, error) 
 			count := 0
 			for pos < n && mappings[pos] != ',' && mappings[pos] != ';' {
 				if count == 5 {
-					return nil, fmt.Errorf("mappings: segment with more than 5 fields at byte %d", pos)
+					return decodedMappings{}, fmt.Errorf("mappings: segment with more than 5 fields at byte %d", pos)
 				}
 				v, next, err := decodeVLQ(mappings, pos)
 				if err != nil {
-					return nil, err
+					return decodedMappings{}, err
 				}
 				fields[count] = v
 				count++
@@ -53,7 +68,7 @@ func decodeMappings(mappings string, nSources, nNames int) ([][]segment, error) 
 			}
 			genColumn += fields[0]
 			if genColumn < 0 || genColumn > maxGenerated {
-				return nil, fmt.Errorf("mappings: generated column %d out of range at byte %d", genColumn, pos)
+				return decodedMappings{}, fmt.Errorf("mappings: generated column %d out of range at byte %d", genColumn, pos)
 			}
 			seg := segment{genColumn: int32(genColumn), source: -1, name: -1}
 			switch count {
@@ -63,27 +78,30 @@ func decodeMappings(mappings string, nSources, nNames int) ([][]segment, error) 
 				origLine += fields[2]
 				origColumn += fields[3]
 				if source < 0 || source >= int64(nSources) {
-					return nil, fmt.Errorf("mappings: source index %d out of range (%d sources) at byte %d", source, nSources, pos)
+					return decodedMappings{}, fmt.Errorf("mappings: source index %d out of range (%d sources) at byte %d", source, nSources, pos)
 				}
 				if origLine < 0 || origLine > maxGenerated || origColumn < 0 || origColumn > maxGenerated {
-					return nil, fmt.Errorf("mappings: original position %d:%d out of range at byte %d", origLine, origColumn, pos)
+					return decodedMappings{}, fmt.Errorf("mappings: original position %d:%d out of range at byte %d", origLine, origColumn, pos)
 				}
 				seg.source, seg.origLine, seg.origColumn = int32(source), int32(origLine), int32(origColumn)
 				if count == 5 {
 					name += fields[4]
 					if name < 0 || name >= int64(nNames) {
-						return nil, fmt.Errorf("mappings: name index %d out of range (%d names) at byte %d", name, nNames, pos)
+						return decodedMappings{}, fmt.Errorf("mappings: name index %d out of range (%d names) at byte %d", name, nNames, pos)
 					}
 					seg.name = int32(name)
 				}
 			default:
-				return nil, fmt.Errorf("mappings: segment with %d fields at byte %d", count, pos)
+				return decodedMappings{}, fmt.Errorf("mappings: segment with %d fields at byte %d", count, pos)
 			}
 			backing = append(backing, seg)
 		}
-		lines = append(lines, backing[lineFirst:len(backing):len(backing)])
+		if len(backing) > maxSegments {
+			return decodedMappings{}, fmt.Errorf("mappings: more than %d segments", maxSegments)
+		}
+		lineStart = append(lineStart, uint32(len(backing)))
 		if pos >= n {
-			return lines, nil
+			return decodedMappings{segments: backing, lineStart: lineStart}, nil
 		}
 		pos++ // ';'
 	}

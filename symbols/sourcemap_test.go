@@ -24,6 +24,13 @@ func TestParseSourceMapRejectsInvalidMaps(t *testing.T) {
 		"huge vlq":              `{"version":3,"sources":["a.js"],"names":[],"mappings":"gggggggggggggB"}`,
 		"section without map":   `{"version":3,"sections":[{"offset":{"line":0,"column":0}}]}`,
 		"section url":           `{"version":3,"sections":[{"offset":{"line":0,"column":0},"url":"x.map"}]}`,
+		"trailing data":         `{"version":3,"sources":[],"names":[],"mappings":""} x`,
+		"bad content escape":    `{"version":3,"sources":["a"],"sourcesContent":["\q"],"names":[],"mappings":""}`,
+		"control char":          "{\"version\":3,\"sources\":[\"a\"],\"sourcesContent\":[\"a\nb\"],\"names\":[],\"mappings\":\"\"}",
+		"invalid utf-8":         "{\"version\":3,\"sources\":[\"a\"],\"sourcesContent\":[\"\xff\"],\"names\":[],\"mappings\":\"\"}",
+		"content not a string":  `{"version":3,"sources":["a"],"sourcesContent":[1],"names":[],"mappings":""}`,
+		"unterminated":          `{"version":3,"sources":["a"],"sourcesContent":["abc`,
+		"bad literal":           `{"version":3,"sources":[],"names":[],"mappings":"","x":nul}`,
 		"section bad inner map": `{"version":3,"sections":[{"offset":{"line":0,"column":0},"map":{"version":3,"sources":[],"names":[],"mappings":"AAAA"}}]}`,
 	}
 	for name, data := range cases {
@@ -38,6 +45,21 @@ func TestParseSourceMapRejectsInvalidMaps(t *testing.T) {
 // segment at 0 then maps column 3 to a.js 3:0.
 const smallMap = `{"version":3,"sourceRoot":"","sources":["./lib/../a.js","b.js"],"sourcesContent":["x\ny\nz",null],
 "names":["f"],"mappings":"KAAAA,KACI;;A,GACJ","ignoreList":[1]}`
+
+func TestParseSourceMapReadsJSONFaithfully(t *testing.T) {
+	m, err := ParseSourceMap([]byte(" {\"unknown\": {\"a\": [1, -2.5e3, true, null]}, \"version\" : 3,\n" +
+		`"sources": ["a\u002ejs"], "sourcesContent": ["caf\u00e9\n\"q\"\t\ud83d\ude00"], "names": [],` +
+		`"mappings": "AA\u0041A"} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if content, ok := m.SourceContent("a.js"); !ok || content != "café\n\"q\"\t😀" {
+		t.Fatalf("content %q %v", content, ok)
+	}
+	if pos, ok := m.Lookup(1, 0); !ok || pos.Source != "a.js" {
+		t.Fatalf("Lookup = %+v %v", pos, ok)
+	}
+}
 
 func TestLookupSemantics(t *testing.T) {
 	m, err := ParseSourceMap([]byte(smallMap))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,7 +99,7 @@ func posthogAssets(t *testing.T, log *requestLog) *httptest.Server {
 // copied to console.
 func chromium(t *testing.T, console *syncBuffer) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(testkit.Chromium(t)),
 		chromedp.UserDataDir(t.TempDir()),
 	)

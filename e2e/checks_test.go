@@ -12,8 +12,8 @@ import (
 // raw names, positions and code context the SDK supplied.
 func checkEventAsSent(t *testing.T, got apiEvent, want recordedException) {
 	t.Helper()
-	if got.DistinctID != want.DistinctID {
-		t.Errorf("event %s: distinct_id %q, sent %q", want.UUID, got.DistinctID, want.DistinctID)
+	if got.DistinctID != want.distinctID() {
+		t.Errorf("event %s: distinct_id %q, sent %q", want.UUID, got.DistinctID, want.distinctID())
 	}
 	sent := want.Properties.ExceptionList
 	if len(got.ExceptionList) != len(sent) {
@@ -85,11 +85,16 @@ func equalLines(a, b []string) bool {
 }
 
 // pageExpectation is what an issue page must show as text: every string in
-// Texts, and for each pair in Before, the first before the second (crash site
-// first).
+// Texts, and for each ordering, First before Second (crash site first).
 type pageExpectation struct {
 	Texts  []string
-	Before [][2]string
+	Before []ordering
+}
+
+// ordering says First is shown before Second, both searched from the first
+// place After (an exception's value, say) is shown; After "" is the page start.
+type ordering struct {
+	After, First, Second string
 }
 
 // expectationFromSent derives the page expectation from the exceptions an SDK
@@ -117,7 +122,7 @@ func expectationFromSent(ev recordedException) pageExpectation {
 		crash, oldest := withContext[len(withContext)-1], withContext[0]
 		// Only a line the crash site's own context does not contain proves order.
 		if !windowContains(crash, *oldest.ContextLine) && strings.TrimSpace(*oldest.ContextLine) != "" {
-			want.Before = append(want.Before, [2]string{*crash.ContextLine, *oldest.ContextLine})
+			want.Before = append(want.Before, ordering{After: ex.Value, First: *crash.ContextLine, Second: *oldest.ContextLine})
 		}
 	}
 	return want
@@ -150,13 +155,19 @@ func checkIssuePage(t *testing.T, b *browser, issueID string, want pageExpectati
 	if len(missing) > 0 {
 		t.Errorf("GET /issues/%s: page text lacks %q\npage text: %s", issueID, missing, truncate(text, 6000))
 	}
-	for _, pair := range want.Before {
-		first, second := strings.Index(text, foldSpace(pair[0])), strings.Index(text, foldSpace(pair[1]))
-		if first < 0 || second < 0 {
+	for _, o := range want.Before {
+		start := strings.Index(text, foldSpace(o.After))
+		if start < 0 {
 			continue // reported above as missing
 		}
+		rest := text[start:]
+		first, second := strings.Index(rest, foldSpace(o.First)), strings.Index(rest, foldSpace(o.Second))
+		if first < 0 || second < 0 {
+			t.Errorf("GET /issues/%s: after %q the page lacks %q or %q", issueID, o.After, o.First, o.Second)
+			continue
+		}
 		if first > second {
-			t.Errorf("GET /issues/%s: %q (crash site) shown after %q (an older frame); want crash site first", issueID, pair[0], pair[1])
+			t.Errorf("GET /issues/%s: after %q, %q (crash site) is shown after %q (an older frame); want crash site first", issueID, o.After, o.First, o.Second)
 		}
 	}
 }

@@ -46,6 +46,7 @@ type recordedException struct {
 	DistinctID string `json:"distinct_id"`
 	Properties struct {
 		Token         string `json:"token"`
+		DistinctID    string `json:"distinct_id"`
 		ExceptionList []struct {
 			Type       string         `json:"type"`
 			Value      string         `json:"value"`
@@ -55,6 +56,15 @@ type recordedException struct {
 			} `json:"stacktrace"`
 		} `json:"$exception_list"`
 	} `json:"properties"`
+}
+
+// distinctID is the event's distinct_id: top level (posthog-node), else in
+// properties (posthog-js).
+func (ev recordedException) distinctID() string {
+	if ev.DistinctID != "" {
+		return ev.DistinctID
+	}
+	return ev.Properties.DistinctID
 }
 
 type recordedFrame struct {

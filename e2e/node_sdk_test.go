@@ -83,7 +83,7 @@ func TestPosthogNodeSDK(t *testing.T) {
 	checkIssuePage(t, b, nested.ID.String(), pageExpectation{
 		Texts: []string{"Error", "node e2e boom from innermost",
 			"throw new Error('node e2e boom from innermost');", "return innermost();", "return middle();", "outer();"},
-		Before: [][2]string{{"throw new Error('node e2e boom from innermost');", "manual().catch((e) => { console.error(e); process.exit(1); });"}},
+		Before: []ordering{{First: "throw new Error('node e2e boom from innermost');", Second: "manual().catch((e) => { console.error(e); process.exit(1); });"}},
 	})
 	checkIssuePage(t, b, chained.ID.String(), pageExpectation{
 		Texts: []string{"OrderRejectedError", "order ord_e2e rejected", "TypeError", "quantity must be a number, got string",

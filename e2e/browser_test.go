@@ -22,29 +22,46 @@ import (
 
 // buildBrowserApp bundles e2e/clients/browser with esbuild (--bundle --minify
 // --sourcemap, as the fixtures were built) into a temp dir beside index.html.
+// The sources are copied to <dir>/src first so the map names them src/app.js
+// and src/orders.js rather than a path that depends on the checkout.
 func buildBrowserApp(t *testing.T) string {
 	t.Helper()
 	modules := testkit.NodeModules(t)
 	testkit.Node(t)
-	src := filepath.Join(clientsDir(t), "browser")
+	from := filepath.Join(clientsDir(t), "browser")
 	out := t.TempDir()
+	for _, name := range []string{"app.js", "orders.js", "index.html"} {
+		dst := filepath.Join(out, "src", name)
+		if name == "index.html" {
+			dst = filepath.Join(out, name)
+		}
+		copyFile(t, filepath.Join(from, name), dst)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(modules, ".bin", "esbuild"), filepath.Join(src, "app.js"),
-		"--bundle", "--minify", "--sourcemap", "--outfile="+filepath.Join(out, "app.js"))
-	cmd.Dir = src
-	cmd.Env = baseEnv()
+	cmd := exec.CommandContext(ctx, filepath.Join(modules, ".bin", "esbuild"), "src/app.js",
+		"--bundle", "--minify", "--sourcemap", "--outfile=app.js")
+	cmd.Dir = out
+	// esbuild resolves bare imports (posthog-js) through NODE_PATH too.
+	cmd.Env = append(baseEnv(), "NODE_PATH="+modules)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("esbuild the browser app: %v\n%s", err, msg)
 	}
-	html, err := os.ReadFile(filepath.Join(src, "index.html"))
-	if err != nil {
-		t.Fatalf("read index.html: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "index.html"), html, 0o644); err != nil {
-		t.Fatalf("write index.html: %v", err)
-	}
 	return out
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatalf("read %s: %v", from, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatalf("mkdir for %s: %v", to, err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatalf("write %s: %v", to, err)
+	}
 }
 
 // requestLog records the paths a test HTTP server was asked for.

@@ -32,7 +32,11 @@ func Fingerprint(e Event) string {
 			if path == "" {
 				path = f.Filename
 			}
-			writeParts(h, "raw", f.Function, path, strconv.Itoa(f.Lineno), strconv.Itoa(f.Colno), f.Platform)
+			platform := f.Platform
+			if platform == "" {
+				platform = DefaultPlatform // as Normalize would set it
+			}
+			writeParts(h, "raw", f.Function, path, strconv.Itoa(f.Lineno), strconv.Itoa(f.Colno), platform)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -62,6 +62,13 @@ func TestFingerprintUnresolvedFramesUseValueAndPosition(t *testing.T) {
 	if Fingerprint(a) == Fingerprint(eventWith("Error", "boom", minifiedFrames(101))) {
 		t.Error("unresolved: column ignored")
 	}
+	noPlatform := eventWith("Error", "boom", minifiedFrames(100))
+	for i := range noPlatform.Exceptions[0].Frames {
+		noPlatform.Exceptions[0].Frames[i].Platform = ""
+	}
+	if Fingerprint(a) != Fingerprint(noPlatform) {
+		t.Error("a frame without platform fingerprints unlike a normalised one")
+	}
 }
 
 func TestFingerprintNoFramesValueDecides(t *testing.T) {

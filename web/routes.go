@@ -12,7 +12,8 @@ import (
 // routes is the one route table of stacklens.
 func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	e.GET("/healthz", h.Healthz)
-	e.GET("/static/*", serveStatic(staticFiles, h.PostHogAsset))
+	// posthog-js loads its lazy scripts from /static/ on the API host, from other origins.
+	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, "/static/*", serveStatic(staticFiles, h.PostHogAsset), sdkCORS())
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/issues") })
 
 	// PostHog SDK endpoints: any origin, no cookies, no CSRF (they carry a project token).

@@ -178,7 +178,7 @@ func TestPosthogJSInChromium(t *testing.T) {
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(pageURL),
 		chromedp.Poll[chromedp.Void](`window.stacklensReady && window.stacklensReady()`,
-			chromedp.WithPollingTimeout(45*time.Second)),
+			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	if err != nil {
 		t.Fatalf("load %s and wait for exception autocapture to start: %v", pageURL, err)

@@ -34,7 +34,10 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage")
+var (
+	errUsage     = errors.New("usage")
+	errHelpShown = errors.New("help shown")
+)
 
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {
@@ -51,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		cfg, err := parseServeConfig(args, getenv, stderr)
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

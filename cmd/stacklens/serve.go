@@ -80,7 +80,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return cfg, errUsage
+			return cfg, errHelpShown
 		}
 		return cfg, errUsage
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func noEnv(string) string { return "" }
+
+func TestHelpAndVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "--help"}, &out, &errOut, noEnv); err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
+	for _, want := range []string{"STACKLENS_ADDR", "STACKLENS_DB", "STACKLENS_PROJECT_TOKEN", "STACKLENS_FETCH_ALLOW_PRIVATE"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("serve --help does not mention %s:\n%s", want, errOut.String())
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, &out, &errOut, noEnv); err != nil || !strings.HasPrefix(out.String(), "stacklens ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"nonsense"}, &out, &errOut, noEnv); err != errUsage {
+		t.Fatalf("unknown command gave %v, want a usage error", err)
+	}
+}
+
+func TestConfigFromEnvAndFlags(t *testing.T) {
+	env := map[string]string{"STACKLENS_ADDR": "0.0.0.0:9000", "STACKLENS_FETCH_ALLOW_PRIVATE": "true", "STACKLENS_MAX_BODY_BYTES": "1000"}
+	cfg, err := parseServeConfig([]string{"--db", "/tmp/x.db"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "0.0.0.0:9000" || cfg.DBPath != "/tmp/x.db" || !cfg.FetchAllowPriv || cfg.MaxBodyBytes != 1000 {
+		t.Fatalf("config %+v", cfg)
+	}
+	if _, err := parseServeConfig(nil, func(k string) string {
+		return map[string]string{"STACKLENS_ADMIN_EMAIL": "a@b.c"}[k]
+	}, &bytes.Buffer{}); err == nil {
+		t.Fatal("admin email without password accepted")
+	}
+	if _, err := parseServeConfig(nil, func(k string) string {
+		return map[string]string{"STACKLENS_FETCH_ALLOW_PRIVATE": "maybe"}[k]
+	}, &bytes.Buffer{}); err == nil {
+		t.Fatal("a non-boolean STACKLENS_FETCH_ALLOW_PRIVATE was accepted")
+	}
+}

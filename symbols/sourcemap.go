@@ -33,6 +33,11 @@ type SourceMap struct {
 	// columns repeats segments[i].genColumn densely: the binary search
 	// touches 16 columns per cache line instead of 3 segments.
 	columns []int32
+	// blocks samples every blockSize-th column of each line (line i's
+	// samples are blocks[blockStart[i]:blockStart[i+1]]): a first search in
+	// this small, cache-resident array narrows the search to one block.
+	blocks     []int32
+	blockStart []uint32
 
 	sourceIndex map[string]int
 	sizeBytes   int64
@@ -303,6 +308,14 @@ func (b *mapBuilder) finish(file string) *SourceMap {
 	for i := range m.segments {
 		m.columns[i] = m.segments[i].genColumn
 	}
+	m.blockStart = make([]uint32, 0, len(m.lineStart))
+	for i := 0; i+1 < len(m.lineStart); i++ {
+		m.blockStart = append(m.blockStart, uint32(len(m.blocks)))
+		for j := m.lineStart[i]; j < m.lineStart[i+1]; j += blockSize {
+			m.blocks = append(m.blocks, m.columns[j])
+		}
+	}
+	m.blockStart = append(m.blockStart, uint32(len(m.blocks)))
 	for i := len(m.sources) - 1; i >= 0; i-- {
 		m.sourceIndex[m.rawNames[i]] = i
 	}
@@ -326,6 +339,7 @@ func (m *SourceMap) estimateSize() int64 {
 	const stringHeader, sliceHeader = 16, 24
 	n := int64(256)
 	n += int64(cap(m.segments))*20 + int64(cap(m.columns))*4
+	n += int64(cap(m.blocks))*4 + int64(cap(m.blockStart))*4
 	n += int64(cap(m.lineStart)) * 4
 	for i := range m.sources {
 		n += 2*stringHeader + int64(len(m.sources[i])+len(m.rawNames[i]))
@@ -363,8 +377,16 @@ func (m *SourceMap) segmentAt(line, column int) (segment, bool) {
 	}
 	first, end := int(m.lineStart[line-1]), int(m.lineStart[line])
 	columns := m.columns[first:end]
-	// First segment starting after column; the one before it is the answer.
 	lo, hi := 0, len(columns)
+	if len(columns) > blockSize {
+		blocks := m.blocks[m.blockStart[line-1]:m.blockStart[line]]
+		b := lastAtOrBefore(blocks, column)
+		if b < 0 {
+			return segment{}, false
+		}
+		lo, hi = b*blockSize, min((b+1)*blockSize, len(columns))
+	}
+	// First segment starting after column; the one before it is the answer.
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if int(columns[mid]) <= column {
@@ -383,6 +405,23 @@ func (m *SourceMap) segmentAt(line, column int) (segment, bool) {
 		}
 	}
 	return m.segments[first+i], true
+}
+
+// blockSize is the number of columns per sample in SourceMap.blocks.
+const blockSize = 32
+
+// lastAtOrBefore returns the index of the last value <= column, or -1.
+func lastAtOrBefore(values []int32, column int) int {
+	lo, hi := 0, len(values)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int(values[mid]) <= column {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo - 1
 }
 
 // Sources lists the resolved source names, in map order.

@@ -58,6 +58,17 @@ func decodeMappings(mappings string, nSources, nNames int) (decodedMappings, err
 				if count == 5 {
 					return decodedMappings{}, fmt.Errorf("mappings: segment with more than 5 fields at byte %d", pos)
 				}
+				// Most values fit one character (-15..15): decode those inline.
+				if d := base64Value[mappings[pos]]; d < 32 {
+					v := int64(d >> 1)
+					if d&1 != 0 {
+						v = -v
+					}
+					fields[count] = v
+					count++
+					pos++
+					continue
+				}
 				v, next, err := decodeVLQ(mappings, pos)
 				if err != nil {
 					return decodedMappings{}, err

@@ -1,6 +1,7 @@
 package symbols
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -236,6 +237,10 @@ func (p *jsonScanner) skipString() error {
 			return p.fail("control character in string")
 		case c < utf8.RuneSelf:
 			i++
+			// Most of a map is plain ASCII text: skip it 8 bytes at a time.
+			for i+8 <= len(data) && plainASCII8(binary.LittleEndian.Uint64(data[i:])) {
+				i += 8
+			}
 		default:
 			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
@@ -247,6 +252,18 @@ func (p *jsonScanner) skipString() error {
 	}
 	p.pos = len(data)
 	return p.fail("unterminated string")
+}
+
+// plainASCII8 reports whether 8 bytes hold no '"', '\\', control
+// character or non-ASCII byte (the classic SWAR zero-byte tests).
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	special := x&highs | // non-ASCII
+		(x-0x20*ones)&^x&highs | // a byte below 0x20
+		hasZero(x^('"'*ones)) |
+		hasZero(x^('\\'*ones))
+	return special == 0
 }
 
 func isHex4(b []byte) bool {

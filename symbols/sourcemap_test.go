@@ -183,3 +183,21 @@ func TestIndexMapWithHugeOffsetIsRejected(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestPlainASCII8(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"abcdefgh", true}, {"function", true}, {"abc\"efgh", false}, {"abcdefg\\", false},
+		{"abc\x1fefgh", false}, {"\x00bcdefgh", false}, {"abcdéfg", false}, {"~~~~~~~~", true}, {"        ", true},
+	} {
+		x := uint64(0)
+		for i := 7; i >= 0; i-- {
+			x = x<<8 | uint64(c.s[i])
+		}
+		if got := plainASCII8(x); got != c.want {
+			t.Errorf("plainASCII8(%q) = %v", c.s, got)
+		}
+	}
+}

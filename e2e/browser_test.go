@@ -194,6 +194,9 @@ func TestPosthogJSInChromium(t *testing.T) {
 
 	a := newAPI(s)
 	issues := waitForIssues(t, a, 3)
+	b := newBrowser(t, s)
+	b.login(t)
+	checkIssueList(t, b, issues)
 	cases := []struct {
 		name, value string
 		handled     bool
@@ -214,6 +217,11 @@ func TestPosthogJSInChromium(t *testing.T) {
 		}
 		ev := onlyEvent(t, a, is)
 		checkExceptions(t, ev, c.chain)
+		var texts []string
+		for _, tv := range c.chain {
+			texts = append(texts, tv[0], tv[1])
+		}
+		checkIssuePage(t, b, is.ID.String(), pageExpectation{Texts: texts})
 		if h := ev.ExceptionList[0].Mechanism["handled"]; h != c.handled {
 			t.Errorf("%s: mechanism.handled = %v, want %v", c.name, h, c.handled)
 		}

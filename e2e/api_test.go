@@ -28,12 +28,11 @@ type apiIssue struct {
 }
 
 type apiEvent struct {
-	UUID          string          `json:"uuid"`
-	Timestamp     string          `json:"timestamp"`
-	DistinctID    string          `json:"distinct_id"`
-	Properties    map[string]any  `json:"properties"`
-	ExceptionList []apiException  `json:"exception_list"`
-	Raw           json.RawMessage `json:"-"`
+	UUID          string         `json:"uuid"`
+	Timestamp     string         `json:"timestamp"`
+	DistinctID    string         `json:"distinct_id"`
+	Properties    map[string]any `json:"properties"`
+	ExceptionList []apiException `json:"exception_list"`
 }
 
 type apiException struct {
@@ -127,21 +126,12 @@ func (a *api) issue(ctx context.Context, id string) (apiIssue, error) {
 
 func (a *api) events(ctx context.Context, issueID string, limit int) ([]apiEvent, error) {
 	var page struct {
-		Results []json.RawMessage `json:"results"`
+		Results []apiEvent `json:"results"`
 	}
 	if err := a.do(ctx, http.MethodGet, fmt.Sprintf("/issues/%s/events?limit=%d", issueID, limit), nil, &page); err != nil {
 		return nil, err
 	}
-	events := make([]apiEvent, 0, len(page.Results))
-	for _, raw := range page.Results {
-		var ev apiEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, fmt.Errorf("decode event of issue %s: %w", issueID, err)
-		}
-		ev.Raw = raw
-		events = append(events, ev)
-	}
-	return events, nil
+	return page.Results, nil
 }
 
 // waitFor polls check until it reports done or processDeadline passes; then it
@@ -185,13 +175,13 @@ func waitForIssues(t *testing.T, a *api, n int) []apiIssue {
 	return got
 }
 
-// eventsByUUID collects the newest events of every issue, keyed by uuid, with
-// the id of the issue each belongs to.
+// locatedEvent is a stored event with the id of the issue it belongs to.
 type locatedEvent struct {
 	IssueID string
 	Event   apiEvent
 }
 
+// allEvents collects the newest 100 events of every issue, keyed by uuid.
 func allEvents(ctx context.Context, a *api) (map[string]locatedEvent, error) {
 	issues, err := a.issues(ctx)
 	if err != nil {

@@ -20,10 +20,8 @@ import (
 
 // recording is one file of shared/fixtures/sdk/<sdk>/: what a real SDK sent.
 type recording struct {
-	SDK      string              `json:"sdk"`
-	Requests []recordedRequest   `json:"requests"`
-	Name     string              `json:"-"`
-	Events   []recordedException `json:"-"`
+	Requests []recordedRequest `json:"requests"`
+	Name     string            `json:"-"`
 }
 
 type recordedRequest struct {

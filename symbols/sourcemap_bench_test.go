@@ -111,6 +111,7 @@ func BenchmarkSourceMapLookup(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(positions)), "ns/lookup")
+	b.ReportMetric(float64(m.SizeBytes())/1e6, "parsed-MB")
 }
 
 // BenchmarkSourceMapVersusNode measures cold parse and 10,000 lookups here

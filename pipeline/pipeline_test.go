@@ -1,0 +1,190 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/internal/testkit"
+	"github.com/stacklens/stacklens/symbols"
+)
+
+// recordedBrowserEvents returns the posthog-js manual-capture events as the
+// SDK sent them, with the bundle URL replaced by bundleURL.
+func recordedBrowserEvents(t *testing.T, bundleURL string) [][]byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testkit.Fixtures(t), "sdk", "posthog-js", "full-config.manual.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Requests []struct {
+			Path          string            `json:"path"`
+			Headers       map[string]string `json:"headers"`
+			RawBodyBase64 string            `json:"rawBodyBase64"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	last := rec.Requests[len(rec.Requests)-1]
+	body, _ := base64.StdEncoding.DecodeString(last.RawBodyBase64)
+	raws, err := event.DecodePostHog(event.CaptureInput{Method: "POST", ContentType: last.Headers["content-type"], Body: body},
+		event.DefaultLimits(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, r := range raws {
+		out = append(out, []byte(strings.ReplaceAll(string(r.JSON), "http://127.0.0.1:8790/app.js", bundleURL)))
+	}
+	return out
+}
+
+type harness struct {
+	store  *db.DB
+	worker *Worker
+}
+
+func newHarness(t *testing.T, allowPrivate bool) harness {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.EnsureDefaultProject(ctx, "phc_x", ""); err != nil {
+		t.Fatal(err)
+	}
+	cfg := symbols.DefaultFetchConfig()
+	cfg.AllowPrivate = allowPrivate
+	cfg.TotalTimeout = 2 * time.Second
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: cfg})
+	return harness{store: store, worker: New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+}
+
+// ingest puts payloads in the inbox as capture would and runs the worker once.
+func (h harness) ingest(t *testing.T, payloads [][]byte) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := h.store.NewInboxWriter()
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	var rows []db.InboxRow
+	for _, p := range payloads {
+		rows = append(rows, db.InboxRow{ProjectID: 1, Format: "posthog", ReceivedAt: time.Now(), Payload: p})
+	}
+	if err := w.Append(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	if _, err := h.worker.ProcessBatch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := h.store.CountInbox(context.Background()); n != 0 {
+		t.Fatalf("%d inbox rows left", n)
+	}
+}
+
+// crashFrames returns the stored frames of the "boom manual" event, crash site last.
+func (h harness) crashFrames(t *testing.T) []event.Frame {
+	t.Helper()
+	page, err := h.store.ListIssues(context.Background(), db.IssueQuery{ProjectID: 1, Status: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range page.Issues {
+		if is.Description != "boom manual" {
+			continue
+		}
+		evs, err := h.store.IssueEvents(context.Background(), 1, is.ID, 1)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("events %v %v", evs, err)
+		}
+		var ev event.Event
+		if err := json.Unmarshal(evs[0].Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev.Exceptions[0].Frames
+	}
+	t.Fatalf("no issue for the manual capture among %d", len(page.Issues))
+	return nil
+}
+
+func TestPipelineResolvesFetchedBundle(t *testing.T) {
+	bundle := filepath.Join(testkit.Fixtures(t), "bundles", "posthog-browser")
+	srv := httptest.NewServer(http.FileServer(http.Dir(bundle)))
+	defer srv.Close()
+	h := newHarness(t, true)
+	h.ingest(t, recordedBrowserEvents(t, srv.URL+"/app.js"))
+
+	frames := h.crashFrames(t)
+	want := []struct {
+		name, source string
+		line         int
+	}{
+		{"runManual", "src/app.js", 28}, {"level1", "src/orders.js", 40}, {"level2", "src/orders.js", 37}, {"level3", "src/orders.js", 34},
+	}
+	if len(frames) != len(want) {
+		t.Fatalf("%d frames, want %d", len(frames), len(want))
+	}
+	for i, w := range want {
+		r := frames[i].Resolution
+		if r == nil || !r.Resolved || r.Name != w.name || !strings.HasSuffix(r.Source, w.source) || r.Line != w.line {
+			t.Errorf("frame %d (%s): got %+v, want %s in %s:%d", i, frames[i].Function, r, w.name, w.source, w.line)
+		}
+	}
+	set, err := h.store.SymbolSet(context.Background(), 1, srv.URL+"/app.js")
+	if err != nil || !set.Stored || set.Origin != symbols.OriginFetched {
+		t.Fatalf("symbol set %+v %v", set, err)
+	}
+}
+
+func TestPipelineStoresFetchFailuresAndKeepsEvents(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/nomap.js", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "function a(){throw new Error('x')}") })
+	mux.HandleFunc("/badmap.js", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a()\n//# sourceMappingURL=badmap.js.map")
+	})
+	mux.HandleFunc("/badmap.js.map", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{not json") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cases := []struct {
+		path         string
+		allowPrivate bool
+		code         string
+	}{
+		{"/missing.js", true, symbols.FailureHTTPStatus},
+		{"/nomap.js", true, symbols.FailureNoSourcemapURL},
+		{"/badmap.js", true, symbols.FailureInvalidSourcemap},
+		{"/missing.js", false, symbols.FailureBlockedAddress},
+	}
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			h := newHarness(t, c.allowPrivate)
+			h.ingest(t, recordedBrowserEvents(t, srv.URL+c.path))
+			for _, f := range h.crashFrames(t) {
+				if f.Resolution == nil || f.Resolution.Resolved || f.Resolution.FailureCode != c.code || f.Resolution.SymbolSetID == 0 {
+					t.Errorf("frame %s: resolution %+v, want failure %s", f.Function, f.Resolution, c.code)
+				}
+			}
+			set, err := h.store.SymbolSet(context.Background(), 1, srv.URL+c.path)
+			if err != nil || set.Stored || set.Failure == nil || set.Failure.Code != c.code || set.Failure.Message == "" {
+				t.Fatalf("symbol set %+v (%v), want missing with %s and a message", set, err, c.code)
+			}
+		})
+	}
+}

@@ -105,3 +105,34 @@ func TestEnclosingFunctionSentryBundle(t *testing.T) {
 		t.Fatalf("checked only %d frames", checked)
 	}
 }
+
+// One parsed map serves many workers at once; run with -race.
+func TestSourceMapConcurrentUse(t *testing.T) {
+	m, js := loadBundle(t, "posthog-browser")
+	other := strings.Replace(js, "function Og(", "function Og (", 1) // a different minified text
+	type result struct {
+		worker int
+		name   string
+	}
+	done := make(chan result, 8)
+	for i := range 8 {
+		go func() {
+			src := js
+			if i%2 == 1 {
+				src = other
+			}
+			name := ""
+			for range 5 {
+				m.Lookup(5, 38321)
+				name = m.EnclosingFunction(src, 5, 38321)
+			}
+			done <- result{i, name}
+		}()
+	}
+	for range 8 {
+		// Workers on the real bundle must not be disturbed by the others.
+		if r := <-done; r.worker%2 == 0 && r.name != "level3" {
+			t.Errorf("worker %d got %q", r.worker, r.name)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,9 @@ type NewEvent struct {
 	OS               string
 	Data             []byte // the normalised event (JSON)
 	Raw              []byte // the event as sent
+	// SymbolicatedFrames are the raw ids of frames resolved through symbol
+	// sets; they tie the event to those sets for later re-resolution.
+	SymbolicatedFrames []string
 }
 
 // RejectedInbox is an inbox row the pipeline could not use; it is kept with its error.
@@ -132,12 +136,101 @@ func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored
 	if st.Suppressed {
 		return st, nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
+	res, err := tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
 		distinct_id, url, lib, lib_version, release, browser, os, data, raw)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ProjectID, st.IssueID, ev.UUID, ev.Fingerprint, ts, millis(ev.ReceivedAt),
 		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Data, ev.Raw)
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	eventID, _ := res.LastInsertId()
+	for _, rawID := range ev.SymbolicatedFrames {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES (?, ?, ?)",
+			ev.ProjectID, rawID, eventID); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// EventsWithFrames returns the stored events holding any of the frames.
+func (d *DB) EventsWithFrames(ctx context.Context, projectID int64, rawIDs []string) ([]StoredEvent, error) {
+	seen := map[int64]bool{}
+	var out []StoredEvent
+	for start := 0; start < len(rawIDs); start += 500 {
+		chunk := rawIDs[start:min(start+500, len(rawIDs))]
+		args := []any{projectID}
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			marks[i] = "?"
+			args = append(args, id)
+		}
+		rows, err := d.write.QueryContext(ctx, `SELECT e.id, e.issue_id, e.uuid, e.fingerprint, e.timestamp, e.received_at,
+			e.distinct_id, e.data, e.raw FROM events e WHERE e.id IN (SELECT event_id FROM event_frames
+			WHERE project_id = ? AND raw_id IN (`+strings.Join(marks, ",")+`))`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("events with frames: %w", err)
+		}
+		for rows.Next() {
+			var e StoredEvent
+			var ts, received int64
+			if err := rows.Scan(&e.ID, &e.IssueID, &e.UUID, &e.Fingerprint, &ts, &received, &e.DistinctID, &e.Data, &e.Raw); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("events with frames: %w", err)
+			}
+			if seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+			out = append(out, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("events with frames: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Regroup gives a stored event a new fingerprint. If another issue already
+// owns that fingerprint, the event's issue is merged into it (an issue is
+// never left split across fingerprints that now mean the same error);
+// otherwise the fingerprint is added to the event's issue. It returns the
+// issue the event belongs to afterwards and whether a merge happened.
+func (d *DB) Regroup(ctx context.Context, projectID, eventID int64, fingerprint string) (issueID int64, merged bool, err error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "SELECT issue_id FROM events WHERE project_id = ? AND id = ?", projectID, eventID).Scan(&issueID); err != nil {
+		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+	}
+	var owner int64
+	err = tx.QueryRowContext(ctx, "SELECT issue_id FROM issue_fingerprints WHERE project_id = ? AND fingerprint = ?", projectID, fingerprint).Scan(&owner)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, "INSERT INTO issue_fingerprints(project_id, fingerprint, issue_id, created_at) VALUES (?, ?, ?, ?)",
+			projectID, fingerprint, issueID, millis(time.Now())); err != nil {
+			return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+		}
+	case err != nil:
+		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+	case owner != issueID:
+		if _, err := mergeIssuesTx(ctx, tx, projectID, owner, []int64{issueID}); err != nil {
+			return 0, false, err
+		}
+		issueID, merged = owner, true
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE events SET fingerprint = ? WHERE id = ?", fingerprint, eventID); err != nil {
+		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+	}
+	return issueID, merged, nil
 }
 
 // StoredEvent is an event as read back for pages and the API.

@@ -170,13 +170,19 @@ func (d *DB) SaveFrameResolutions(ctx context.Context, projectID int64, frames [
 		if err != nil {
 			return fmt.Errorf("encode resolution: %w", err)
 		}
+		asSent := f
+		asSent.Resolution = nil
+		frame, err := json.Marshal(asSent)
+		if err != nil {
+			return fmt.Errorf("encode frame: %w", err)
+		}
 		var setID any
 		if f.Resolution.SymbolSetID != 0 {
 			setID = f.Resolution.SymbolSetID
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO frame_resolutions(project_id, raw_id, symbol_set_id, resolution, updated_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT(project_id, raw_id) DO UPDATE SET symbol_set_id = excluded.symbol_set_id,
-			resolution = excluded.resolution, updated_at = excluded.updated_at`, projectID, f.RawID, setID, b, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO frame_resolutions(project_id, raw_id, symbol_set_id, frame, resolution, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(project_id, raw_id) DO UPDATE SET symbol_set_id = excluded.symbol_set_id,
+			resolution = excluded.resolution, updated_at = excluded.updated_at`, projectID, f.RawID, setID, frame, b, now); err != nil {
 			return fmt.Errorf("save resolution of frame %s: %w", f.RawID, err)
 		}
 	}
@@ -238,4 +244,38 @@ func (d *DB) SymbolSetByID(ctx context.Context, projectID, id int64) (symbols.Sy
 		return s, fmt.Errorf("load symbol set %d: %w", id, err)
 	}
 	return s, nil
+}
+
+// FramesOfSymbolSet returns, as sent, every distinct frame last resolved with a symbol set.
+func (d *DB) FramesOfSymbolSet(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error) {
+	rows, err := d.read.QueryContext(ctx, "SELECT frame FROM frame_resolutions WHERE project_id = ? AND symbol_set_id = ?", projectID, symbolSetID)
+	if err != nil {
+		return nil, fmt.Errorf("frames of symbol set %d: %w", symbolSetID, err)
+	}
+	defer rows.Close()
+	var out []event.Frame
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("frames of symbol set %d: %w", symbolSetID, err)
+		}
+		var f event.Frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("decode frame of symbol set %d: %w", symbolSetID, err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSymbolSet removes a symbol set and its files.
+func (d *DB) DeleteSymbolSet(ctx context.Context, projectID, id int64) error {
+	res, err := d.write.ExecContext(ctx, "DELETE FROM symbol_sets WHERE project_id = ? AND id = ?", projectID, id)
+	if err != nil {
+		return fmt.Errorf("delete symbol set %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return symbols.ErrNoSymbolSet
+	}
+	return nil
 }

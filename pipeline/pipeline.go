@@ -8,20 +8,34 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/symbols"
 )
 
-// Symbolicator resolves minified frames in place. It may be nil.
+// Symbolicator resolves minified frames (symbols.Resolver implements it).
 type Symbolicator interface {
+	// Symbolicate sets the resolution of ev's frames in place.
 	Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error
+	// Reresolve resolves again the frames last resolved with a symbol set.
+	Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
+	// ResolveFrames resolves frames afresh.
+	ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error)
+	// Forget drops cached parses of a symbol set.
+	Forget(symbolSetID int64)
+	// TakeChanged reports symbol sets that turned from missing to stored during Symbolicate.
+	TakeChanged() []symbols.SymbolSetRef
 }
 
 // Worker processes inbox rows. Create it with New and start Run once.
 type Worker struct {
+	// mu serialises batches with re-resolution, so an event is never
+	// regrouped while the batch that stores it is being written.
+	mu        sync.Mutex
 	db        *db.DB
 	log       *slog.Logger
 	symbols   Symbolicator
@@ -30,7 +44,7 @@ type Worker struct {
 	idlePoll  time.Duration
 }
 
-// New makes a worker over d; symbols may be nil (frames are stored as sent).
+// New makes a worker over d.
 func New(d *db.DB, symbols Symbolicator, log *slog.Logger) *Worker {
 	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second}
 }
@@ -71,6 +85,21 @@ func (w *Worker) Run(ctx context.Context) {
 
 // ProcessBatch processes up to one batch of inbox rows and tells how many it took.
 func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
+	n, err := w.processBatch(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, set := range w.symbols.TakeChanged() {
+		if _, err := w.ResolveSymbolSetAgain(ctx, set.ProjectID, set.ID); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (w *Worker) processBatch(ctx context.Context) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	rows, err := w.db.PendingInbox(ctx, w.batchSize)
 	if err != nil {
 		return 0, err
@@ -126,10 +155,16 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		// Derived from the inbox row, so reprocessing the row after a crash gives the same id.
 		ev.UUID = uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "stacklens-inbox-%d-%d", row.ProjectID, row.ID)).String()
 	}
-	if w.symbols != nil {
-		if err := w.symbols.Symbolicate(ctx, row.ProjectID, &ev); err != nil {
-			// Symbolication trouble never loses the event: it is stored with raw frames.
-			w.log.Warn("symbolication failed", "uuid", ev.UUID, "err", err)
+	if err := w.symbols.Symbolicate(ctx, row.ProjectID, &ev); err != nil {
+		// Symbolication trouble never loses the event: it is stored with raw frames.
+		w.log.Warn("symbolication failed", "uuid", ev.UUID, "err", err)
+	}
+	var symbolicated []string
+	for _, ex := range ev.Exceptions {
+		for _, f := range ex.Frames {
+			if f.Resolution != nil && f.Resolution.SymbolSetID != 0 {
+				symbolicated = append(symbolicated, f.RawID)
+			}
 		}
 	}
 	data, err := json.Marshal(ev)
@@ -138,23 +173,24 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 	}
 	name, description := IssueTitle(ev)
 	return db.NewEvent{
-		InboxID:          row.ID,
-		ProjectID:        row.ProjectID,
-		UUID:             ev.UUID,
-		Fingerprint:      event.Fingerprint(ev),
-		IssueName:        name,
-		IssueDescription: description,
-		Timestamp:        ev.Timestamp,
-		ReceivedAt:       row.ReceivedAt,
-		DistinctID:       ev.DistinctID,
-		URL:              ev.URL,
-		Lib:              ev.Lib,
-		LibVersion:       ev.LibVersion,
-		Release:          ev.Release,
-		Browser:          ev.Browser,
-		OS:               ev.OS,
-		Data:             data,
-		Raw:              row.Payload,
+		InboxID:            row.ID,
+		ProjectID:          row.ProjectID,
+		UUID:               ev.UUID,
+		Fingerprint:        event.Fingerprint(ev),
+		IssueName:          name,
+		IssueDescription:   description,
+		Timestamp:          ev.Timestamp,
+		ReceivedAt:         row.ReceivedAt,
+		DistinctID:         ev.DistinctID,
+		URL:                ev.URL,
+		Lib:                ev.Lib,
+		LibVersion:         ev.LibVersion,
+		Release:            ev.Release,
+		Browser:            ev.Browser,
+		OS:                 ev.OS,
+		Data:               data,
+		Raw:                row.Payload,
+		SymbolicatedFrames: symbolicated,
 	}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,5 +187,69 @@ func TestPipelineStoresFetchFailuresAndKeepsEvents(t *testing.T) {
 				t.Fatalf("symbol set %+v (%v), want missing with %s and a message", set, err, c.code)
 			}
 		})
+	}
+}
+
+// An upload or a successful refetch must apply to events already stored:
+// their frames resolve, and issues that only differed because their frames
+// were minified (PostHog's rule keeps the message in the fingerprint only
+// while no frame is resolved) are merged into one.
+func TestResolvingAgainUpdatesOldEventsAndMergesIssues(t *testing.T) {
+	bundle := filepath.Join(testkit.Fixtures(t), "bundles", "posthog-browser")
+	var mapServed atomic.Bool
+	files := http.FileServer(http.Dir(bundle))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".map") && !mapServed.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	h := newHarness(t, true)
+	manual := recordedBrowserEvents(t, srv.URL+"/app.js")[0]
+	variant := strings.Replace(strings.Replace(string(manual), `"boom manual"`, `"boom manual, second wording"`, 1),
+		`"uuid":"`, `"uuid":"f`, 1)
+	h.ingest(t, [][]byte{manual, []byte(variant)})
+
+	ctx := context.Background()
+	page, err := h.store.ListIssues(ctx, db.IssueQuery{ProjectID: 1, Status: "all"})
+	if err != nil || page.Total != 2 {
+		t.Fatalf("before the map: %d issues (%v), want 2 (messages differ, frames unresolved)", page.Total, err)
+	}
+	set, err := h.store.SymbolSet(ctx, 1, srv.URL+"/app.js")
+	if err != nil || set.Stored || set.Failure.Code != symbols.FailureHTTPStatus {
+		t.Fatalf("symbol set before the map: %+v %v", set, err)
+	}
+
+	mapServed.Store(true)
+	if _, err := h.worker.symbols.(*symbols.Resolver).Refetch(ctx, 1, set.ID); err != nil {
+		t.Fatal(err)
+	}
+	report, err := h.worker.ResolveSymbolSetAgain(ctx, 1, set.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Frames != 4 || report.ResolvedFrames != 4 || report.Events != 2 || report.Merged != 1 || len(report.IssueIDs) != 1 {
+		t.Fatalf("report %+v, want 4 frames resolved in 2 events, 1 merge into 1 issue", report)
+	}
+	page, err = h.store.ListIssues(ctx, db.IssueQuery{ProjectID: 1, Status: "all"})
+	if err != nil || page.Total != 1 || page.Issues[0].Occurrences != 2 {
+		t.Fatalf("after the map: %+v %v, want one issue with both events", page, err)
+	}
+	merges, err := h.store.IssueMerges(ctx, 1, page.Issues[0].ID)
+	if err != nil || len(merges) != 1 {
+		t.Fatalf("merges %+v %v", merges, err)
+	}
+	evs, err := h.store.IssueEvents(ctx, 1, page.Issues[0].ID, 10)
+	if err != nil || len(evs) != 2 || evs[0].Fingerprint != evs[1].Fingerprint {
+		t.Fatalf("events after regrouping: %+v %v", evs, err)
+	}
+	// A new event of the same error lands in the surviving issue.
+	third := strings.Replace(string(manual), `"uuid":"`, `"uuid":"e`, 1)
+	h.ingest(t, [][]byte{[]byte(third)})
+	page, _ = h.store.ListIssues(ctx, db.IssueQuery{ProjectID: 1, Status: "all"})
+	if page.Total != 1 || page.Issues[0].Occurrences != 3 {
+		t.Fatalf("new event after the merge: %+v", page)
 	}
 }

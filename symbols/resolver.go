@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -22,6 +23,7 @@ type Store interface {
 	SaveSymbolSet(ctx context.Context, s SymbolSet, sourceMap, minified []byte) (SymbolSet, error)
 	TouchSymbolSet(ctx context.Context, id int64, at time.Time) error
 	SaveFrameResolutions(ctx context.Context, projectID int64, frames []event.Frame) error
+	FramesOfSymbolSet(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
 }
 
 // ResolverConfig tunes a Resolver.
@@ -43,6 +45,17 @@ type Resolver struct {
 	sources    *lru[sourceKey, []template.HTML]
 	ensure     singleflight.Group
 	retryAfter time.Duration
+
+	mu sync.Mutex
+	// changed holds symbol sets that went from missing to stored by a
+	// refetch during resolution; their older frames need resolving again.
+	changed []SymbolSetRef
+}
+
+// SymbolSetRef names one symbol set of one project.
+type SymbolSetRef struct {
+	ProjectID int64
+	ID        int64
 }
 
 type mapKey struct {
@@ -146,6 +159,11 @@ func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, k
 			set, err = r.create(ctx, projectID, ref, kind)
 		case err == nil && !set.Stored && kind == RefURL && time.Since(set.UpdatedAt) > r.retryAfter:
 			set, err = r.create(ctx, projectID, ref, kind)
+			if err == nil && set.Stored {
+				r.mu.Lock()
+				r.changed = append(r.changed, SymbolSetRef{ProjectID: projectID, ID: set.ID})
+				r.mu.Unlock()
+			}
 		}
 		return set, err
 	})
@@ -247,4 +265,56 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 	}
 	r.sources.put(key, lines, size)
 	return lines, true, nil
+}
+
+// TakeChanged returns, and forgets, the symbol sets that a refetch during
+// resolution turned from missing into stored.
+func (r *Resolver) TakeChanged() []SymbolSetRef {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.changed
+	r.changed = nil
+	return out
+}
+
+// Refetch fetches a URL symbol set again now (the "retry" a person asks
+// for), storing the map or the new failure.
+func (r *Resolver) Refetch(ctx context.Context, projectID, symbolSetID int64) (SymbolSet, error) {
+	set, err := r.store.SymbolSetByID(ctx, projectID, symbolSetID)
+	if err != nil {
+		return SymbolSet{}, err
+	}
+	if set.Kind != RefURL {
+		return set, fmt.Errorf("symbol set %s is identified by a %s and cannot be fetched: upload its source map", set.Ref, strings.ReplaceAll(string(set.Kind), "_", " "))
+	}
+	r.Forget(set.ID)
+	return r.create(ctx, projectID, set.Ref, set.Kind)
+}
+
+// Reresolve resolves again every frame last resolved with a symbol set
+// (after it was stored, replaced or deleted), records the new answers and
+// returns the frames with them.
+func (r *Resolver) Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error) {
+	r.Forget(symbolSetID)
+	frames, err := r.store.FramesOfSymbolSet(ctx, projectID, symbolSetID)
+	if err != nil {
+		return nil, err
+	}
+	return r.ResolveFrames(ctx, projectID, frames)
+}
+
+// ResolveFrames resolves frames afresh (from the store, fetching where
+// needed), records the answers and returns the frames with them.
+func (r *Resolver) ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error) {
+	for i := range frames {
+		res, err := r.resolveFrame(ctx, projectID, frames[i])
+		if err != nil {
+			return nil, err
+		}
+		frames[i].Resolution = &res
+	}
+	if err := r.store.SaveFrameResolutions(ctx, projectID, frames); err != nil {
+		return nil, err
+	}
+	return frames, nil
 }

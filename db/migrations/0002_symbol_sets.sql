@@ -28,8 +28,19 @@ CREATE TABLE frame_resolutions (
     project_id    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     raw_id        TEXT    NOT NULL,
     symbol_set_id INTEGER REFERENCES symbol_sets(id) ON DELETE SET NULL,
+    frame         BLOB    NOT NULL,                    -- the frame as sent (event.Frame JSON), to resolve it again
     resolution    BLOB    NOT NULL,                    -- event.Resolution as JSON
     updated_at    INTEGER NOT NULL,
     PRIMARY KEY (project_id, raw_id)
 ) WITHOUT ROWID;
 CREATE INDEX frame_resolutions_symbol_set ON frame_resolutions(symbol_set_id);
+
+-- Which events hold which symbolicated frames, so that when a symbol set
+-- changes the events it affects can be fingerprinted again.
+CREATE TABLE event_frames (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    raw_id     TEXT    NOT NULL,
+    event_id   INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    PRIMARY KEY (project_id, raw_id, event_id)
+) WITHOUT ROWID;
+CREATE INDEX event_frames_event ON event_frames(event_id);

@@ -1,0 +1,120 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/stacklens/stacklens/event"
+)
+
+// ReresolveReport says what resolving a symbol set's frames again changed,
+// for the page that triggered it ("14 frames in 3 issues now resolved").
+type ReresolveReport struct {
+	Frames         int     // distinct frames resolved again
+	ResolvedFrames int     // of those, how many resolve now
+	Events         int     // events holding those frames
+	IssueIDs       []int64 // issues those events belong to afterwards
+	Regrouped      int     // events whose fingerprint changed
+	Merged         int     // issues merged into another because of that
+}
+
+// ResolveSymbolSetAgain resolves again every frame that used a symbol set
+// (after it was stored, replaced or fetched anew), then fingerprints the
+// events holding those frames again and merges issues whose fingerprints
+// now agree, so old events show and group by the new result.
+func (w *Worker) ResolveSymbolSetAgain(ctx context.Context, projectID, symbolSetID int64) (ReresolveReport, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	frames, err := w.symbols.Reresolve(ctx, projectID, symbolSetID)
+	if err != nil {
+		return ReresolveReport{}, fmt.Errorf("resolve frames of symbol set %d again: %w", symbolSetID, err)
+	}
+	return w.regroup(ctx, projectID, frames)
+}
+
+// DeleteSymbolSet deletes a symbol set through remove, then resolves its
+// frames again without it.
+func (w *Worker) DeleteSymbolSet(ctx context.Context, projectID, symbolSetID int64, remove func(context.Context) error) (ReresolveReport, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	frames, err := w.db.FramesOfSymbolSet(ctx, projectID, symbolSetID)
+	if err != nil {
+		return ReresolveReport{}, err
+	}
+	if err := remove(ctx); err != nil {
+		return ReresolveReport{}, err
+	}
+	w.symbols.Forget(symbolSetID)
+	frames, err = w.symbols.ResolveFrames(ctx, projectID, frames)
+	if err != nil {
+		return ReresolveReport{}, fmt.Errorf("resolve frames of deleted symbol set %d again: %w", symbolSetID, err)
+	}
+	return w.regroup(ctx, projectID, frames)
+}
+
+func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Frame) (ReresolveReport, error) {
+	report := ReresolveReport{Frames: len(frames)}
+	rawIDs := make([]string, len(frames))
+	for i, f := range frames {
+		rawIDs[i] = f.RawID
+		if f.Resolution != nil && f.Resolution.Resolved {
+			report.ResolvedFrames++
+		}
+	}
+	events, err := w.db.EventsWithFrames(ctx, projectID, rawIDs)
+	if err != nil {
+		return report, err
+	}
+	report.Events = len(events)
+	issues := map[int64]bool{}
+	for _, se := range events {
+		var ev event.Event
+		if err := json.Unmarshal(se.Data, &ev); err != nil {
+			return report, fmt.Errorf("decode stored event %s: %w", se.UUID, err)
+		}
+		if err := w.currentResolutions(ctx, projectID, &ev); err != nil {
+			return report, err
+		}
+		issueID := se.IssueID
+		if fp := event.Fingerprint(ev); fp != se.Fingerprint {
+			var merged bool
+			issueID, merged, err = w.db.Regroup(ctx, projectID, se.ID, fp)
+			if err != nil {
+				return report, err
+			}
+			report.Regrouped++
+			if merged {
+				report.Merged++
+				delete(issues, se.IssueID)
+			}
+		}
+		issues[issueID] = true
+	}
+	for id := range issues {
+		report.IssueIDs = append(report.IssueIDs, id)
+	}
+	return report, nil
+}
+
+func (w *Worker) currentResolutions(ctx context.Context, projectID int64, ev *event.Event) error {
+	var ids []string
+	for _, ex := range ev.Exceptions {
+		for _, f := range ex.Frames {
+			ids = append(ids, f.RawID)
+		}
+	}
+	current, err := w.db.FrameResolutions(ctx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ev.Exceptions {
+		for j := range ev.Exceptions[i].Frames {
+			f := &ev.Exceptions[i].Frames[j]
+			if r, ok := current[f.RawID]; ok {
+				f.Resolution = &r
+			}
+		}
+	}
+	return nil
+}

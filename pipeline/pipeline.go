@@ -31,6 +31,21 @@ type Symbolicator interface {
 	TakeChanged() []symbols.SymbolSetRef
 }
 
+// Notice is what happened to an issue because of a stored event, for notifications.
+type Notice struct {
+	ProjectID  int64
+	IssueID    int64
+	NewIssue   bool
+	Regression bool
+	Event      db.NewEvent
+}
+
+// Notifier hears about new issues and regressions. It must not block: the
+// pipeline calls it after each batch is committed.
+type Notifier interface {
+	Notify(ctx context.Context, notices []Notice)
+}
+
 // Worker processes inbox rows. Create it with New and start Run once.
 type Worker struct {
 	// mu serialises batches with re-resolution, so an event is never
@@ -39,6 +54,7 @@ type Worker struct {
 	db        *db.DB
 	log       *slog.Logger
 	symbols   Symbolicator
+	notifier  Notifier
 	wake      chan struct{}
 	batchSize int
 	idlePoll  time.Duration
@@ -48,6 +64,9 @@ type Worker struct {
 func New(d *db.DB, symbols Symbolicator, log *slog.Logger) *Worker {
 	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second}
 }
+
+// SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
+func (w *Worker) SetNotifier(n Notifier) { w.notifier = n }
 
 // Notify tells the worker that the inbox has new rows. It never blocks.
 func (w *Worker) Notify() {
@@ -118,13 +137,31 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 		}
 		events = append(events, ne)
 	}
-	if _, err := w.db.StoreBatch(ctx, events, rejected); err != nil {
+	stored, err := w.db.StoreBatch(ctx, events, rejected)
+	if err != nil {
 		// One bad row must not hold up the others: store them one at a time,
 		// keeping a row that still fails among the rejected.
 		w.log.Warn("batch store failed, storing one by one", "err", err)
 		return len(rows), w.storeOneByOne(ctx, events, rejected)
 	}
+	w.notify(ctx, events, stored)
 	return len(rows), nil
+}
+
+func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.Stored) {
+	if w.notifier == nil {
+		return
+	}
+	var notices []Notice
+	for i, st := range stored {
+		if st.NewIssue || st.Regression {
+			notices = append(notices, Notice{ProjectID: events[i].ProjectID, IssueID: st.IssueID,
+				NewIssue: st.NewIssue, Regression: st.Regression, Event: events[i]})
+		}
+	}
+	if len(notices) > 0 {
+		w.notifier.Notify(ctx, notices)
+	}
 }
 
 func (w *Worker) storeOneByOne(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) error {

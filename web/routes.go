@@ -49,6 +49,15 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/issues/:id/status", h.SetIssueStatus)
 	app.GET("/settings/project", h.ProjectSettingsPage)
 	app.POST("/settings/project", h.UpdateProjectSettings)
+
+	// --- symbol sets: pages, uploads and the posthog-cli API (issue 4) ---
+	// --- end symbol sets ---
+
+	// --- triage: list, issue page actions, merge (issue 5) ---
+	// --- end triage ---
+
+	// --- notifications (issue 5) ---
+	// --- end notifications ---
 }
 
 func csrf() echo.MiddlewareFunc {

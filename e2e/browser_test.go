@@ -155,7 +155,8 @@ func chromium(t *testing.T, console *syncBuffer) context.Context {
 // TestPosthogJSInChromium loads a minified app using the real posthog-js in
 // headless Chromium, from another origin than stacklens, and checks that a
 // manual captureException, an autocaptured uncaught error and an autocaptured
-// unhandled rejection become three issues.
+// unhandled rejection become three issues whose minified frames are shown
+// with their original names and code.
 func TestPosthogJSInChromium(t *testing.T) {
 	appDir := buildBrowserApp(t)
 	var assetRequests requestLog
@@ -197,16 +198,24 @@ func TestPosthogJSInChromium(t *testing.T) {
 	b := newBrowser(t, s)
 	b.login(t)
 	checkIssueList(t, b, issues)
+	// crash lists, per exception, the original function of the crash-site
+	// frame and its line of original code: the page must show both.
 	cases := []struct {
 		name, value string
 		handled     bool
 		chain       [][2]string
+		crash       [][2]string
 	}{
-		{"Error", "browser e2e manual boom", true, [][2]string{{"Error", "browser e2e manual boom"}}},
-		{"RangeError", "browser e2e uncaught explosion", false, [][2]string{{"RangeError", "browser e2e uncaught explosion"}}},
+		{"Error", "browser e2e manual boom", true, [][2]string{{"Error", "browser e2e manual boom"}},
+			[][2]string{{"deepest", "throw new Error(message);"}}},
+		{"RangeError", "browser e2e uncaught explosion", false, [][2]string{{"RangeError", "browser e2e uncaught explosion"}},
+			[][2]string{{"explodeUncaught", "throw new RangeError('browser e2e uncaught explosion');"}}},
 		{"CheckoutRejectedError", "browser e2e checkout ord_browser rejected", false, [][2]string{
 			{"CheckoutRejectedError", "browser e2e checkout ord_browser rejected"},
 			{"TypeError", "browser e2e amount is undefined"},
+		}, [][2]string{
+			{"checkout", "throw new CheckoutRejectedError('browser e2e checkout ' + order.id + ' rejected', { cause: err });"},
+			{"chargeCard", "throw new TypeError('browser e2e amount is ' + typeof amount);"},
 		}},
 	}
 	for _, c := range cases {
@@ -220,6 +229,20 @@ func TestPosthogJSInChromium(t *testing.T) {
 		var texts []string
 		for _, tv := range c.chain {
 			texts = append(texts, tv[0], tv[1])
+		}
+		// The minified frames resolve through the map fetched from the app's
+		// origin: original function names, files and code on the page.
+		for i, want := range c.crash {
+			if i >= len(ev.ExceptionList) || len(ev.ExceptionList[i].Frames) == 0 {
+				continue
+			}
+			frames := ev.ExceptionList[i].Frames
+			crash := frames[len(frames)-1]
+			if !crash.Resolved || crash.ResolvedName != want[0] || !strings.HasSuffix(crash.Source, "orders.js") {
+				t.Errorf("%s: crash site of %s resolved to %q in %q (resolved=%v, failure %q), want %s in orders.js",
+					c.name, ev.ExceptionList[i].Type, crash.ResolvedName, crash.Source, crash.Resolved, crash.ResolveFailure, want[0])
+			}
+			texts = append(texts, want[0], want[1])
 		}
 		checkIssuePage(t, b, is.ID.String(), pageExpectation{Texts: texts})
 		if h := ev.ExceptionList[0].Mechanism["handled"]; h != c.handled {
@@ -235,7 +258,6 @@ func TestPosthogJSInChromium(t *testing.T) {
 				}
 			}
 		}
-		// Symbolication is not asserted here yet; the log shows what arrived.
 		logFrames(t, c.name, ev)
 	}
 }

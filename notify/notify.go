@@ -1,0 +1,282 @@
+// Package notify tells people about new issues and regressions: webhooks
+// (Slack-compatible or plain JSON) and email over SMTP. The pipeline hands it
+// notices without waiting; a background loop delivers them with retries and
+// stores every attempt's outcome for the settings page.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/netguard"
+	"github.com/stacklens/stacklens/pipeline"
+)
+
+// Config is how the notifier reaches the outside world.
+type Config struct {
+	// PublicURL makes links absolute (STACKLENS_PUBLIC_URL); without it they are paths.
+	PublicURL string
+	// AllowPrivate lets webhooks reach loopback and private addresses
+	// (STACKLENS_FETCH_ALLOW_PRIVATE, the same switch as the symbol-set fetcher).
+	AllowPrivate bool
+	SMTP         SMTPConfig
+	// QueueSize bounds the notices waiting for delivery; more are dropped with a warning.
+	QueueSize int
+	// Retries are the waits before each further attempt of a failed delivery.
+	Retries []time.Duration
+	// Parallel is how many deliveries may be under way at once.
+	Parallel int
+	// WebhookTimeout bounds one webhook request; EmailTimeout one SMTP conversation.
+	WebhookTimeout time.Duration
+	EmailTimeout   time.Duration
+}
+
+// DefaultConfig has the limits a server runs with.
+func DefaultConfig() Config {
+	return Config{
+		QueueSize:      1000,
+		Retries:        []time.Duration{2 * time.Second, 15 * time.Second, time.Minute},
+		Parallel:       4,
+		WebhookTimeout: 10 * time.Second,
+		EmailTimeout:   30 * time.Second,
+	}
+}
+
+// Notifier implements pipeline.Notifier. Create it with New, start Run once.
+type Notifier struct {
+	db       *db.DB
+	log      *slog.Logger
+	cfg      Config
+	links    links
+	webhooks webhookSender
+	mail     mailSender
+	queue    chan pipeline.Notice
+}
+
+// New makes a notifier over store.
+func New(store *db.DB, cfg Config, log *slog.Logger) *Notifier {
+	def := DefaultConfig()
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = def.QueueSize
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = def.Parallel
+	}
+	if cfg.WebhookTimeout <= 0 {
+		cfg.WebhookTimeout = def.WebhookTimeout
+	}
+	if cfg.EmailTimeout <= 0 {
+		cfg.EmailTimeout = def.EmailTimeout
+	}
+	connect := min(5*time.Second, cfg.WebhookTimeout)
+	return &Notifier{
+		db:       store,
+		log:      log,
+		cfg:      cfg,
+		links:    links{base: cfg.PublicURL},
+		webhooks: newWebhookSender(netguard.Policy{AllowPrivate: cfg.AllowPrivate}, connect, cfg.WebhookTimeout),
+		mail:     mailSender{cfg: cfg.SMTP, timeout: cfg.EmailTimeout},
+		queue:    make(chan pipeline.Notice, cfg.QueueSize),
+	}
+}
+
+// EmailConfigured tells whether email channels can deliver.
+func (n *Notifier) EmailConfigured() bool { return n.cfg.SMTP.Configured() }
+
+// Notify queues notices for delivery. It never blocks: when the queue is
+// full the notice is dropped and a warning logged, so a slow webhook can
+// never hold up ingestion.
+func (n *Notifier) Notify(_ context.Context, notices []pipeline.Notice) {
+	dropped := 0
+	for _, nt := range notices {
+		// The queue holds only what a message needs, not the event's bodies.
+		nt.Event.Data, nt.Event.Raw = nil, nil
+		select {
+		case n.queue <- nt:
+		default:
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		n.log.Warn("notification queue full: notices dropped", "dropped", dropped, "queue_size", cap(n.queue))
+	}
+}
+
+// Run delivers queued notices until ctx is done; then it abandons waiting
+// retries, lets attempts under way end (their outcome is recorded) and returns.
+func (n *Notifier) Run(ctx context.Context) {
+	slots := make(chan struct{}, n.cfg.Parallel)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		var nt pipeline.Notice
+		select {
+		case <-ctx.Done():
+			if left := len(n.queue); left > 0 {
+				n.log.Warn("notifications not sent: the server is stopping", "pending", left)
+			}
+			return
+		case nt = <-n.queue:
+		}
+		deliveries, err := n.deliveriesFor(ctx, nt)
+		if err != nil {
+			n.log.Error("notification not sent", "issue_id", nt.IssueID, "err", err)
+			continue
+		}
+		for _, dl := range deliveries {
+			select {
+			case <-ctx.Done():
+				continue
+			case slots <- struct{}{}:
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				n.deliver(ctx, dl)
+			}()
+		}
+	}
+}
+
+// delivery is one message for one channel.
+type delivery struct {
+	channel db.NotificationChannel
+	msg     Message
+}
+
+// deliveriesFor reads the issue as it is now and the channels that want to hear of it.
+func (n *Notifier) deliveriesFor(ctx context.Context, nt pipeline.Notice) ([]delivery, error) {
+	trigger := db.TriggerNewIssue
+	if nt.Regression {
+		trigger = db.TriggerRegression
+	}
+	channels, err := n.db.NotificationChannels(ctx, nt.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	var wanted []db.NotificationChannel
+	for _, ch := range channels {
+		if ch.Wants(trigger) {
+			wanted = append(wanted, ch)
+		}
+	}
+	if len(wanted) == 0 {
+		return nil, nil
+	}
+	project, err := n.db.Project(ctx, nt.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	issue, err := n.db.Issue(ctx, nt.ProjectID, nt.IssueID)
+	if err != nil {
+		return nil, fmt.Errorf("load issue %d: %w", nt.IssueID, err)
+	}
+	msg := newMessage(n.links, trigger, project, issue, nt.Event)
+	out := make([]delivery, len(wanted))
+	for i, ch := range wanted {
+		out[i] = delivery{channel: ch, msg: msg}
+	}
+	return out, nil
+}
+
+// deliver tries a delivery until it succeeds, fails for good, runs out of
+// retries or the server stops, recording every attempt.
+func (n *Notifier) deliver(ctx context.Context, dl delivery) {
+	for attempt := 1; ; attempt++ {
+		status, err := n.send(ctx, dl.channel, dl.msg)
+		n.record(ctx, dl, attempt, status, err)
+		if err == nil || errors.As(err, new(permanentError)) || attempt > len(n.cfg.Retries) {
+			if err != nil {
+				n.log.Warn("notification failed", "channel_id", dl.channel.ID, "issue_id", dl.msg.Issue.ID, "attempts", attempt, "err", err)
+			}
+			return
+		}
+		timer := time.NewTimer(n.cfg.Retries[attempt-1])
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// send makes one attempt.
+func (n *Notifier) send(ctx context.Context, ch db.NotificationChannel, msg Message) (int, error) {
+	now := time.Now()
+	switch ch.Kind {
+	case db.ChannelWebhook:
+		var body []byte
+		var err error
+		if ch.Format == db.WebhookSlack {
+			body, err = slackBody(msg)
+		} else {
+			body, err = jsonBody(msg, now)
+		}
+		if err != nil {
+			return 0, permanent(err)
+		}
+		return n.webhooks.send(ctx, ch.URL, body)
+	case db.ChannelEmail:
+		body, err := emailMessage(msg, n.cfg.SMTP.From, ch.EmailTo, now)
+		if err != nil {
+			return 0, permanent(err)
+		}
+		return n.mail.send(ctx, ch.EmailTo, body)
+	}
+	return 0, permanent(fmt.Errorf("unknown channel kind %q", ch.Kind))
+}
+
+func (n *Notifier) record(ctx context.Context, dl delivery, attempt, status int, err error) int64 {
+	rec := db.NotificationDelivery{
+		ProjectID: dl.channel.ProjectID, ChannelID: dl.channel.ID, Trigger: dl.msg.Trigger,
+		IssueID: dl.msg.Issue.ID, IssueName: dl.msg.Issue.Name, Attempt: attempt, OK: err == nil,
+		Status: status, AttemptedAt: time.Now(),
+	}
+	if dl.msg.Test {
+		rec.Trigger = db.TriggerTest
+	}
+	if err != nil {
+		rec.Error = err.Error()
+		if ctx.Err() != nil {
+			rec.Error = "stopped: the server was shutting down (" + rec.Error + ")"
+		}
+	}
+	// The outcome is stored even when the server is stopping.
+	id, recErr := n.db.RecordNotificationDelivery(context.WithoutCancel(ctx), rec)
+	if recErr != nil {
+		n.log.Error("record notification delivery", "channel_id", dl.channel.ID, "err", recErr)
+	}
+	return id
+}
+
+// SendTest sends a sample notification to ch now, once, and returns the
+// recorded outcome. It waits for the answer: a person is watching.
+func (n *Notifier) SendTest(ctx context.Context, ch db.NotificationChannel) (db.NotificationDelivery, error) {
+	project, err := n.db.Project(ctx, ch.ProjectID)
+	if err != nil {
+		return db.NotificationDelivery{}, err
+	}
+	dl := delivery{channel: ch, msg: sampleMessage(n.links, project, time.Now())}
+	status, sendErr := n.send(ctx, ch, dl.msg)
+	id := n.record(ctx, dl, 1, status, sendErr)
+	if id == 0 {
+		return db.NotificationDelivery{}, errors.New("the test was sent but its outcome could not be stored")
+	}
+	return n.db.NotificationDelivery(ctx, ch.ProjectID, id)
+}
+
+// permanentError marks a failure that retrying cannot fix (a refused
+// address, a 4xx answer, missing SMTP settings).
+type permanentError struct{ err error }
+
+func permanent(err error) error { return permanentError{err: err} }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }

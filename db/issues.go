@@ -31,19 +31,30 @@ type Issue struct {
 	FirstSeen   time.Time
 	LastSeen    time.Time
 	Occurrences int64
-	RegressedAt time.Time // zero when never regressed
+	RegressedAt time.Time // zero when never regressed (or a person changed the status since)
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// ResolvedInRelease, on a resolved issue, is the release that fixed it:
+	// events of older releases leave it resolved. Empty: any event reopens it.
+	ResolvedInRelease string
+	AssigneeID        int64 // 0 when nobody is assigned
+	AssigneeEmail     string
+	UsersAffected     int64 // distinct non-empty distinct_ids of its stored events
 }
 
-const issueColumns = "id, project_id, name, description, status, first_seen, last_seen, occurrences, regressed_at, created_at, updated_at"
+const issueColumns = `i.id, i.project_id, i.name, i.description, i.status, i.first_seen, i.last_seen, i.occurrences,
+	i.regressed_at, i.created_at, i.updated_at, i.resolved_in_release, coalesce(i.assignee_id, 0), coalesce(u.email, ''),
+	i.users_affected`
+
+const issueFrom = " FROM issues i LEFT JOIN users u ON u.id = i.assignee_id "
 
 func scanIssue(row interface{ Scan(...any) error }) (Issue, error) {
 	var is Issue
 	var first, last, created, updated int64
 	var regressed sql.NullInt64
 	if err := row.Scan(&is.ID, &is.ProjectID, &is.Name, &is.Description, &is.Status, &first, &last,
-		&is.Occurrences, &regressed, &created, &updated); err != nil {
+		&is.Occurrences, &regressed, &created, &updated, &is.ResolvedInRelease, &is.AssigneeID, &is.AssigneeEmail,
+		&is.UsersAffected); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Issue{}, ErrNotFound
 		}
@@ -55,19 +66,50 @@ func scanIssue(row interface{ Scan(...any) error }) (Issue, error) {
 	return is, nil
 }
 
-// IssueCursor marks a position in the list ordered by last_seen, id (newest first).
-type IssueCursor struct {
-	LastSeen time.Time
-	ID       int64
+// Orders of the issue list, for IssueQuery.Sort; each is descending.
+const (
+	SortLastSeen    = "last_seen"
+	SortFirstSeen   = "first_seen"
+	SortOccurrences = "occurrences"
+	SortUsers       = "users"
+)
+
+// ValidSort tells whether s is an order of the issue list ("" = last seen).
+func ValidSort(s string) bool {
+	switch s {
+	case "", SortLastSeen, SortFirstSeen, SortOccurrences, SortUsers:
+		return true
+	}
+	return false
+}
+
+// sortColumn is the column an order sorts by (then by id, for ties).
+func sortColumn(sort string) string {
+	switch sort {
+	case SortFirstSeen:
+		return "i.first_seen"
+	case SortOccurrences:
+		return "i.occurrences"
+	case SortUsers:
+		return "i.users_affected"
+	}
+	return "i.last_seen"
 }
 
 // IssueQuery selects a page of a project's issues.
 type IssueQuery struct {
 	ProjectID int64
 	Status    string // "" or "all" for every status
-	Limit     int
-	After     *IssueCursor // the page after this row (older)
-	Before    *IssueCursor // the page before this row (newer)
+	// Search keeps issues whose type, message, function or file names hold
+	// every term (see ParseSearch): "checkout \"card declined\"".
+	Search  string
+	Release string    // only issues with an event of this release
+	Lib     string    // only issues with an event sent by this library ($lib, e.g. posthog-js)
+	Since   time.Time // only issues seen at or after this time (zero: any)
+	Sort    string    // one of the Sort* constants; "" = SortLastSeen
+	Limit   int
+	After   *IssueCursor // the page after this row (further down the order)
+	Before  *IssueCursor // the page before this row
 }
 
 // IssuePage is one page of issues with whether more exist on either side.
@@ -77,33 +119,55 @@ type IssuePage struct {
 	Total   int
 }
 
-// ListIssues returns a page of issues, newest last_seen first, by keyset pagination.
+// filter is the WHERE clause (and its arguments) of everything but the cursor.
+func (q IssueQuery) filter() (string, []any) {
+	where := []string{"i.project_id = ?"}
+	args := []any{q.ProjectID}
+	if q.Status != "" && q.Status != "all" {
+		where = append(where, "i.status = ?")
+		args = append(args, q.Status)
+	}
+	for _, term := range ParseSearch(q.Search) {
+		where = append(where, `(i.name || char(10) || i.description || char(10) || i.search_text) LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(term)+"%")
+	}
+	if q.Release != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM issue_values v WHERE v.issue_id = i.id AND v.key = 'release' AND v.value = ?)")
+		args = append(args, q.Release)
+	}
+	if q.Lib != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM issue_values v WHERE v.issue_id = i.id AND v.key = 'lib' AND v.value = ?)")
+		args = append(args, q.Lib)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "i.last_seen >= ?")
+		args = append(args, millis(q.Since))
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// ListIssues returns a page of issues in the query's order, by keyset pagination.
 func (d *DB) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 50
 	}
-	var where []string
-	var args []any
-	where = append(where, "project_id = ?")
-	args = append(args, q.ProjectID)
-	if q.Status != "" && q.Status != "all" {
-		where = append(where, "status = ?")
-		args = append(args, q.Status)
-	}
-	filterWhere, filterArgs := strings.Join(where, " AND "), append([]any(nil), args...)
-	order := "last_seen DESC, id DESC"
+	filterWhere, filterArgs := q.filter()
+	where, args := filterWhere, append([]any(nil), filterArgs...)
+	col := sortColumn(q.Sort)
+	order := col + " DESC, i.id DESC"
 	switch {
 	case q.After != nil:
-		where = append(where, "(last_seen < ? OR (last_seen = ? AND id < ?))")
-		args = append(args, millis(q.After.LastSeen), millis(q.After.LastSeen), q.After.ID)
+		key := q.After.key(q.Sort)
+		where += " AND (" + col + " < ? OR (" + col + " = ? AND i.id < ?))"
+		args = append(args, key, key, q.After.ID)
 	case q.Before != nil:
-		where = append(where, "(last_seen > ? OR (last_seen = ? AND id > ?))")
-		args = append(args, millis(q.Before.LastSeen), millis(q.Before.LastSeen), q.Before.ID)
-		order = "last_seen ASC, id ASC"
+		key := q.Before.key(q.Sort)
+		where += " AND (" + col + " > ? OR (" + col + " = ? AND i.id > ?))"
+		args = append(args, key, key, q.Before.ID)
+		order = col + " ASC, i.id ASC"
 	}
 	args = append(args, q.Limit+1)
-	rows, err := d.read.QueryContext(ctx, "SELECT "+issueColumns+" FROM issues WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY "+order+" LIMIT ?", args...)
+	rows, err := d.read.QueryContext(ctx, "SELECT "+issueColumns+issueFrom+"WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...)
 	if err != nil {
 		return IssuePage{}, fmt.Errorf("list issues: %w", err)
 	}
@@ -127,7 +191,7 @@ func (d *DB) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error) {
 			page.Issues[i], page.Issues[j] = page.Issues[j], page.Issues[i]
 		}
 	}
-	if err := d.read.QueryRowContext(ctx, "SELECT count(*) FROM issues WHERE "+filterWhere, filterArgs...).Scan(&page.Total); err != nil {
+	if err := d.read.QueryRowContext(ctx, "SELECT count(*) FROM issues i WHERE "+filterWhere, filterArgs...).Scan(&page.Total); err != nil {
 		return IssuePage{}, fmt.Errorf("count issues: %w", err)
 	}
 	return page, nil
@@ -135,38 +199,14 @@ func (d *DB) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error) {
 
 // Issue loads one issue of a project.
 func (d *DB) Issue(ctx context.Context, projectID, id int64) (Issue, error) {
-	is, err := scanIssue(d.read.QueryRowContext(ctx, "SELECT "+issueColumns+" FROM issues WHERE project_id = ? AND id = ?", projectID, id))
+	is, err := scanIssue(d.read.QueryRowContext(ctx, "SELECT "+issueColumns+issueFrom+"WHERE i.project_id = ? AND i.id = ?", projectID, id))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Issue{}, fmt.Errorf("load issue %d: %w", id, err)
 	}
 	return is, err
 }
 
-// SetIssueStatus changes an issue's status.
-func (d *DB) SetIssueStatus(ctx context.Context, projectID, id int64, status string) error {
-	if !ValidStatus(status) {
-		return fmt.Errorf("set issue status: unknown status %q", status)
-	}
-	res, err := d.write.ExecContext(ctx, "UPDATE issues SET status = ?, updated_at = ? WHERE project_id = ? AND id = ?",
-		status, millis(time.Now()), projectID, id)
-	if err != nil {
-		return fmt.Errorf("set status of issue %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
 // UpdateIssueText changes an issue's name and description.
 func (d *DB) UpdateIssueText(ctx context.Context, projectID, id int64, name, description string) error {
-	res, err := d.write.ExecContext(ctx, "UPDATE issues SET name = ?, description = ?, updated_at = ? WHERE project_id = ? AND id = ?",
-		name, description, millis(time.Now()), projectID, id)
-	if err != nil {
-		return fmt.Errorf("update issue %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return d.EditIssue(ctx, projectID, id, name, description, "")
 }

@@ -1,0 +1,140 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"unicode"
+)
+
+// maxSearchText caps an issue's search text: events of one issue mostly
+// repeat the same names, and a message that varies per event (ids, amounts)
+// must not grow it without end.
+const maxSearchText = 16 << 10
+
+// ParseSearch splits a search into lower-cased terms: words, and "quoted
+// phrases" kept whole. An issue matches when it holds every term.
+func ParseSearch(q string) []string {
+	var terms []string
+	q = strings.ToLower(q)
+	for q != "" {
+		q = strings.TrimLeftFunc(q, unicode.IsSpace)
+		if q == "" {
+			break
+		}
+		if q[0] == '"' {
+			phrase, rest, closed := strings.Cut(q[1:], `"`)
+			if !closed {
+				rest = ""
+			}
+			if p := strings.Join(strings.Fields(phrase), " "); p != "" {
+				terms = append(terms, p)
+			}
+			q = rest
+			continue
+		}
+		end := strings.IndexFunc(q, func(r rune) bool { return unicode.IsSpace(r) || r == '"' })
+		if end < 0 {
+			end = len(q)
+		}
+		terms = append(terms, q[:end])
+		q = q[end:]
+	}
+	return terms
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// searchDoc is the part of a stored event (event.Event as JSON) that search
+// looks at: exception types and messages, function and file names, both as
+// sent and as symbolication resolved them.
+type searchDoc struct {
+	Exceptions []struct {
+		Type   string `json:"type"`
+		Value  string `json:"value"`
+		Frames []struct {
+			Function   string `json:"function"`
+			Filename   string `json:"filename"`
+			AbsPath    string `json:"abs_path"`
+			Module     string `json:"module"`
+			Resolution *struct {
+				Name   string `json:"name"`
+				Source string `json:"source"`
+			} `json:"resolution"`
+		} `json:"frames"`
+	} `json:"exception_list"`
+}
+
+// searchTerms lists the searchable strings of an event, lower-cased.
+func searchTerms(data []byte) []string {
+	var doc searchDoc
+	if json.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	var out []string
+	add := func(s ...string) {
+		for _, v := range s {
+			if v = strings.ToLower(strings.Join(strings.Fields(v), " ")); v != "" && v != "?" {
+				out = append(out, v)
+			}
+		}
+	}
+	for _, ex := range doc.Exceptions {
+		add(ex.Type, ex.Value)
+		for _, f := range ex.Frames {
+			add(f.Function, f.Filename, f.AbsPath, f.Module)
+			if f.Resolution != nil {
+				add(f.Resolution.Name, f.Resolution.Source)
+			}
+		}
+	}
+	return out
+}
+
+// withTerms adds the terms text does not hold yet, one per line, up to maxSearchText.
+func withTerms(text string, terms []string) string {
+	if text == "" {
+		text = "\n"
+	}
+	for _, t := range terms {
+		if t == "" || strings.Contains(text, "\n"+t+"\n") || len(text)+len(t)+1 > maxSearchText {
+			continue
+		}
+		text += t + "\n"
+	}
+	return text
+}
+
+// addSearchTextTx keeps an issue's search text covering a newly stored event.
+func addSearchTextTx(ctx context.Context, tx *sql.Tx, issueID int64, current string, data []byte) error {
+	next := withTerms(current, searchTerms(data))
+	if next == current || (current == "" && next == "\n") {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", next, issueID)
+	return err
+}
+
+// joinSearchTextTx gives into the search text of the issues merged into it.
+func joinSearchTextTx(ctx context.Context, tx *sql.Tx, projectID, into int64, from []int64) error {
+	var text string
+	if err := tx.QueryRowContext(ctx, "SELECT search_text FROM issues WHERE project_id = ? AND id = ?", projectID, into).Scan(&text); err != nil {
+		return err
+	}
+	for _, id := range from {
+		var other string
+		err := tx.QueryRowContext(ctx, "SELECT search_text FROM issues WHERE project_id = ? AND id = ?", projectID, id).Scan(&other)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		text = withTerms(text, strings.Split(strings.Trim(other, "\n"), "\n"))
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", text, into)
+	return err
+}

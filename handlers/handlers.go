@@ -11,6 +11,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 )
@@ -27,6 +28,8 @@ type Options struct {
 	PublicURL string
 	// SecureCookies marks cookies Secure (when served over HTTPS).
 	SecureCookies bool
+	// Notifications sends test notifications from the settings page; nil when not running.
+	Notifications *notify.Notifier
 }
 
 // Handlers carries what every handler needs. Build it with New.

@@ -57,6 +57,13 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	// --- end triage ---
 
 	// --- notifications (issue 5) ---
+	app.GET("/settings/notifications", h.NotificationsPage)
+	app.POST("/settings/notifications", h.CreateNotificationChannel)
+	app.GET("/settings/notifications/:id", h.NotificationChannelPage)
+	app.POST("/settings/notifications/:id", h.UpdateNotificationChannel)
+	app.POST("/settings/notifications/:id/enabled", h.SetNotificationChannelEnabled)
+	app.POST("/settings/notifications/:id/delete", h.DeleteNotificationChannel)
+	app.POST("/settings/notifications/:id/test", h.TestNotificationChannel)
 	// --- end notifications ---
 }
 

@@ -9,12 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"strconv"
 	"strings"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/web"
@@ -32,6 +34,7 @@ type serveConfig struct {
 	PostHogAssetsURL string
 	MaxBodyBytes     int64
 	MapCacheBytes    int64
+	SMTP             notify.SMTPConfig
 }
 
 const serveHelp = `Usage: stacklens serve [flags]
@@ -63,7 +66,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err != nil {
 		return cfg, fmt.Errorf("STACKLENS_FETCH_ALLOW_PRIVATE must be true or false: %w", err)
 	}
-	fs.BoolVar(&cfg.FetchAllowPriv, "fetch-allow-private", allowPrivate, "allow fetching source maps from loopback and private addresses (STACKLENS_FETCH_ALLOW_PRIVATE)")
+	fs.BoolVar(&cfg.FetchAllowPriv, "fetch-allow-private", allowPrivate, "allow fetching source maps from, and sending webhooks to, loopback and private addresses (STACKLENS_FETCH_ALLOW_PRIVATE)")
 	maxBody, err := strconv.ParseInt(env("STACKLENS_MAX_BODY_BYTES", strconv.Itoa(20<<20)), 10, 64)
 	if err != nil || maxBody <= 0 {
 		return cfg, fmt.Errorf("STACKLENS_MAX_BODY_BYTES must be a positive number of bytes")
@@ -74,6 +77,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, fmt.Errorf("STACKLENS_MAP_CACHE_BYTES must be a positive number of bytes")
 	}
 	fs.Int64Var(&cfg.MapCacheBytes, "map-cache-bytes", cacheBytes, "memory for parsed source maps (STACKLENS_MAP_CACHE_BYTES)")
+	if err := smtpFlags(fs, env, &cfg.SMTP); err != nil {
+		return cfg, err
+	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()
@@ -83,6 +89,14 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 			return cfg, errHelpShown
 		}
 		return cfg, errUsage
+	}
+	if cfg.SMTP.Host != "" && cfg.SMTP.From == "" {
+		return cfg, errors.New("STACKLENS_SMTP_HOST is set: set STACKLENS_SMTP_FROM too, the address notification emails come from")
+	}
+	if cfg.SMTP.From != "" {
+		if _, err := mail.ParseAddress(cfg.SMTP.From); err != nil {
+			return cfg, fmt.Errorf("STACKLENS_SMTP_FROM %q is not an email address: %w", cfg.SMTP.From, err)
+		}
 	}
 	if (cfg.AdminEmail == "") != (cfg.AdminPassword == "") {
 		return cfg, errors.New("set both STACKLENS_ADMIN_EMAIL and STACKLENS_ADMIN_PASSWORD, or neither")
@@ -108,19 +122,46 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	fetchCfg.AllowPrivate = cfg.FetchAllowPriv
 	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetchCfg, CacheBytes: cfg.MapCacheBytes})
 	worker := pipeline.New(store, resolver, log)
+	notifyCfg := notify.DefaultConfig()
+	notifyCfg.PublicURL, notifyCfg.AllowPrivate, notifyCfg.SMTP = cfg.PublicURL, cfg.FetchAllowPriv, cfg.SMTP
+	notifier := notify.New(store, notifyCfg, log)
+	worker.SetNotifier(notifier)
 	srv := web.New(store, worker, resolver, handlers.Options{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		EventLimits:      event.DefaultLimits(),
 		PostHogAssetsURL: cfg.PostHogAssetsURL,
 		PublicURL:        cfg.PublicURL,
 		SecureCookies:    strings.HasPrefix(cfg.PublicURL, "https://"),
+		Notifications:    notifier,
 	}, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	printWelcome(stdout, cfg, ln.Addr().String(), project.Token)
-	return srv.Serve(ctx, ln)
+	// The notifier outlives ctx until Serve returns, so notices from the
+	// worker's last batch are still queued; then it stops.
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	notifyDone := make(chan struct{})
+	go func() { defer close(notifyDone); notifier.Run(notifyCtx) }()
+	err = srv.Serve(ctx, ln)
+	stopNotify()
+	<-notifyDone
+	return err
+}
+
+// smtpFlags adds the outgoing-mail settings for notification emails.
+func smtpFlags(fs *flag.FlagSet, env func(name, def string) string, smtp *notify.SMTPConfig) error {
+	port, err := strconv.Atoi(env("STACKLENS_SMTP_PORT", "587"))
+	if err != nil || port <= 0 || port > 65535 {
+		return errors.New("STACKLENS_SMTP_PORT must be a port number")
+	}
+	fs.StringVar(&smtp.Host, "smtp-host", env("STACKLENS_SMTP_HOST", ""), "SMTP server for notification emails; email channels fail while empty (STACKLENS_SMTP_HOST)")
+	fs.IntVar(&smtp.Port, "smtp-port", port, "SMTP port: 465 is TLS from the start, others use STARTTLS when offered (STACKLENS_SMTP_PORT)")
+	fs.StringVar(&smtp.Username, "smtp-username", env("STACKLENS_SMTP_USERNAME", ""), "SMTP user name; no AUTH when empty (STACKLENS_SMTP_USERNAME)")
+	fs.StringVar(&smtp.Password, "smtp-password", env("STACKLENS_SMTP_PASSWORD", ""), "SMTP password; prefer the environment variable (STACKLENS_SMTP_PASSWORD)")
+	fs.StringVar(&smtp.From, "smtp-from", env("STACKLENS_SMTP_FROM", ""), "From address of notification emails, e.g. \"stacklens <alerts@example.com>\" (STACKLENS_SMTP_FROM)")
+	return nil
 }
 
 func ensureAdmin(ctx context.Context, store *db.DB, cfg serveConfig) error {

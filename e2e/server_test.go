@@ -41,6 +41,8 @@ type serverOptions struct {
 	AssetsURL string
 	// MaxBodyBytes is STACKLENS_MAX_BODY_BYTES, unset (server default) when 0.
 	MaxBodyBytes int64
+	// Env is more NAME=value settings, applied last (they win over the defaults above).
+	Env []string
 }
 
 // server is one running stacklens process.
@@ -90,6 +92,7 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	if opts.MaxBodyBytes > 0 {
 		env = append(env, "STACKLENS_MAX_BODY_BYTES="+strconv.FormatInt(opts.MaxBodyBytes, 10))
 	}
+	env = append(env, opts.Env...)
 	s.cmd = exec.Command(binaryPath)
 	s.cmd.Env = append(baseEnv(), env...)
 	s.cmd.Stdout = s.logs

@@ -117,3 +117,10 @@ func lineStarts(src string) []int {
 	}
 	return starts
 }
+
+func lineEnd(src string, i int) int {
+	if end := strings.IndexByte(src[i:], '\n'); end >= 0 {
+		return i + end
+	}
+	return len(src)
+}

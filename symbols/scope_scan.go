@@ -62,6 +62,8 @@ type scopeScanner struct {
 	pendingArrow int
 	// pendingBlock is the scope of an arrow whose body is the next '{'.
 	pendingBlock int
+	// noRegexBefore is the end of a line where a regex scan already failed.
+	noRegexBefore int
 }
 
 type braceFrame struct {
@@ -113,9 +115,12 @@ func (s *scopeScanner) run() {
 			end := skipNumber(src, i)
 			s.emit(i, end, tokNumber)
 			i = end
-		case c == '/' && s.regexAllowed():
+		case c == '/' && i >= s.noRegexBefore && s.regexAllowed():
 			end, ok := skipRegex(src, i)
 			if !ok {
+				// Treat the rest of the line as regex-free, so junk full of
+				// slashes costs linear, not quadratic, time.
+				s.noRegexBefore = lineEnd(src, i)
 				s.emit(i, i+1, tokPunct)
 				i++
 				continue

@@ -3,6 +3,7 @@ package symbols
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stacklens/stacklens/internal/testkit"
@@ -69,5 +70,38 @@ func TestEnclosingFunctionPosthogBundle(t *testing.T) {
 		if got := m.EnclosingFunction("", f.line, f.colno-1); got != f.function {
 			t.Errorf("%s %d:%d from sourcesContent: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
 		}
+	}
+}
+
+func TestScanScopesShapes(t *testing.T) {
+	src := "var a=function(){x(`${1}}`)},b={m(){return /}{/.test(y)/2},n:function(){}},c=async e=>{},d=(e,f)=>e+f;" +
+		"class K{static s(){}#p(){}}function g(){'}';/*}*/h(()=>{})}"
+	names := map[string]bool{}
+	for _, s := range scanScopes(src).scopes {
+		end := identEnd(src, s.head)
+		if s.named {
+			names[src[s.head:end]] = true
+		}
+	}
+	for _, want := range []string{"a", "m", "n", "c", "d", "s", "#p", "g"} {
+		if !names[want] {
+			t.Errorf("scope %q not found; found %v", want, names)
+		}
+	}
+	idx := scanScopes(src)
+	at := strings.Index(src, "h(()")
+	if s, ok := idx.innermost(at); !ok || src[s.head:s.head+1] != "g" {
+		t.Errorf("innermost scope at h( is %+v", s)
+	}
+}
+
+// A line where every '/' starts a regex that never closes (the '[' opens a
+// class that hides later slashes) must cost linear time: a quadratic scan
+// of this 600 KB line would take minutes, not milliseconds.
+func TestScanScopesUnclosedRegexesAreLinear(t *testing.T) {
+	src := strings.Repeat("(/[", 200000) + "\nfunction late(){}"
+	idx := scanScopes(src)
+	if len(idx.scopes) != 1 {
+		t.Fatalf("want the one function after the junk line, got %d scopes", len(idx.scopes))
 	}
 }

@@ -217,7 +217,8 @@ func (p *jsonScanner) skipString() error {
 			return nil
 		case c == '\\':
 			if i+1 >= len(data) {
-				break
+				p.pos = i
+				return p.fail("unterminated string")
 			}
 			switch data[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':

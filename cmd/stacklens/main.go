@@ -18,6 +18,8 @@ const usage = `stacklens — a self-hosted error tracker for PostHog and Sentry 
 
 Usage:
   stacklens [serve] [flags]   run the server (the default)
+  stacklens sourcemap <inject|upload|process> [flags] <dir>
+                              prepare a JavaScript build's source maps and upload them
   stacklens version           print the version
 
 Run 'stacklens serve --help' for the server's flags and environment variables.
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "sourcemap", "sourcemaps":
+		return runSourcemap(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "stacklens", version)
 		return nil

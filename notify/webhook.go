@@ -104,7 +104,7 @@ func slackBody(m Message) ([]byte, error) {
 		facts[i] = slackEscape(facts[i])
 	}
 	return json.Marshal(map[string]any{
-		"text": m.headline(),
+		"text": slackEscape(m.headline()),
 		"blocks": []any{
 			map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": section}},
 			map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": strings.Join(facts, " · ")}}},

@@ -1,0 +1,229 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/pipeline"
+)
+
+// fixture is a real database with the default project and one issue.
+type fixture struct {
+	store   *db.DB
+	issueID int64
+	event   db.NewEvent
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx := context.Background()
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "stacklens.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.EnsureDefaultProject(ctx, "phc_test", ""); err != nil {
+		t.Fatal(err)
+	}
+	ev := db.NewEvent{ProjectID: 1, UUID: "0190a0a0-0000-7000-8000-000000000001", Fingerprint: "fp", IssueName: "TypeError",
+		IssueDescription: "x is undefined", Timestamp: time.Now(), ReceivedAt: time.Now(), Data: []byte(`{}`), Raw: []byte(`{}`)}
+	stored, err := store.StoreBatch(ctx, []db.NewEvent{ev}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{store: store, issueID: stored[0].IssueID, event: ev}
+}
+
+func (f fixture) addWebhook(t *testing.T, url string) db.NotificationChannel {
+	t.Helper()
+	ch := db.NotificationChannel{ProjectID: 1, Kind: db.ChannelWebhook, URL: url, Format: db.WebhookJSON,
+		OnNewIssue: true, OnRegression: true, Enabled: true}
+	if err := CheckChannel(&ch); err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.store.CreateNotificationChannel(context.Background(), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.ID = id
+	return ch
+}
+
+// waitDeliveries polls the stored attempts until done accepts them.
+func waitDeliveries(t *testing.T, store *db.DB, done func([]db.NotificationDelivery) bool) []db.NotificationDelivery {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := store.RecentNotificationDeliveries(context.Background(), 1, false, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting; attempts so far: %+v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRetriesUntilDeliveredAndStopsOnClientErrors(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path]++
+		n := calls[r.URL.Path]
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/gone":
+			http.Error(w, "no such hook", http.StatusNotFound)
+		case n < 3:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	flaky := f.addWebhook(t, srv.URL+"/flaky")
+	gone := f.addWebhook(t, srv.URL+"/gone")
+
+	cfg := DefaultConfig()
+	cfg.AllowPrivate = true
+	cfg.Retries = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+	n := New(f.store, cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	n.Notify(ctx, []pipeline.Notice{{ProjectID: 1, IssueID: f.issueID, NewIssue: true, Event: f.event}})
+
+	got := waitDeliveries(t, f.store, func(ds []db.NotificationDelivery) bool {
+		flakyDelivered, goneTried := false, false
+		for _, d := range ds {
+			flakyDelivered = flakyDelivered || d.ChannelID == flaky.ID && d.OK
+			goneTried = goneTried || d.ChannelID == gone.ID
+		}
+		return flakyDelivered && goneTried
+	})
+	cancel()
+	<-done
+	var flakyTries, goneTries []string
+	for i := len(got) - 1; i >= 0; i-- {
+		d := got[i]
+		s := fmt.Sprintf("%d:%v:%d", d.Attempt, d.OK, d.Status)
+		if d.Trigger != db.TriggerNewIssue || d.IssueID != f.issueID || d.IssueName != "TypeError" {
+			t.Errorf("attempt %+v: want the new issue TypeError", d)
+		}
+		if d.ChannelID == flaky.ID {
+			flakyTries = append(flakyTries, s)
+		} else if d.ChannelID == gone.ID {
+			goneTries = append(goneTries, s)
+		}
+	}
+	if strings.Join(flakyTries, " ") != "1:false:503 2:false:503 3:true:200" {
+		t.Errorf("flaky hook attempts %v, want two 503s then a 200", flakyTries)
+	}
+	if strings.Join(goneTries, " ") != "1:false:404" {
+		t.Errorf("gone hook attempts %v, want one 404 and no retry", goneTries)
+	}
+}
+
+func TestNotifyDropsWhenTheQueueIsFull(t *testing.T) {
+	f := newFixture(t)
+	var logs bytes.Buffer
+	cfg := DefaultConfig()
+	cfg.QueueSize = 2
+	n := New(f.store, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	notice := pipeline.Notice{ProjectID: 1, IssueID: f.issueID, NewIssue: true, Event: f.event}
+	// Nothing drains the queue: Notify must still return at once.
+	n.Notify(context.Background(), []pipeline.Notice{notice, notice, notice, notice, notice})
+	if len(n.queue) != 2 {
+		t.Errorf("queue holds %d notices, want 2", len(n.queue))
+	}
+	if !strings.Contains(logs.String(), "dropped=3") {
+		t.Errorf("log %q: want a warning that 3 notices were dropped", logs.String())
+	}
+	if q := <-n.queue; q.Event.Raw != nil || q.Event.Data != nil {
+		t.Errorf("queued notice keeps the event bodies")
+	}
+}
+
+func TestCheckChannel(t *testing.T) {
+	for name, tc := range map[string]struct {
+		ch db.NotificationChannel
+		ok bool
+	}{
+		"slack webhook": {db.NotificationChannel{Kind: db.ChannelWebhook, URL: " https://hooks.example/x ", Format: db.WebhookSlack, OnNewIssue: true}, true},
+		"ftp URL":       {db.NotificationChannel{Kind: db.ChannelWebhook, URL: "ftp://hooks.example/x", Format: db.WebhookSlack, OnNewIssue: true}, false},
+		"no host":       {db.NotificationChannel{Kind: db.ChannelWebhook, URL: "https:///x", Format: db.WebhookJSON, OnNewIssue: true}, false},
+		"bad format":    {db.NotificationChannel{Kind: db.ChannelWebhook, URL: "https://h/x", Format: "xml", OnNewIssue: true}, false},
+		"no trigger":    {db.NotificationChannel{Kind: db.ChannelWebhook, URL: "https://h/x", Format: db.WebhookJSON}, false},
+		"email":         {db.NotificationChannel{Kind: db.ChannelEmail, EmailTo: []string{"a@b.test"}, OnRegression: true}, true},
+		"no recipients": {db.NotificationChannel{Kind: db.ChannelEmail, OnRegression: true}, false},
+		"unknown kind":  {db.NotificationChannel{Kind: "pager", OnRegression: true}, false},
+	} {
+		err := CheckChannel(&tc.ch)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err %v, want ok=%v", name, err, tc.ok)
+		}
+		if err == nil && tc.ch.Name == "" {
+			t.Errorf("%s: no default name", name)
+		}
+	}
+	if to, err := ParseRecipients("Ops <ops@x.test>; dev@x.test\nOPS@x.test"); err != nil || strings.Join(to, ",") != "ops@x.test,dev@x.test" {
+		t.Errorf("ParseRecipients: %v, %v", to, err)
+	}
+	if _, err := ParseRecipients("ops@x.test, nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("ParseRecipients with a bad address: %v", err)
+	}
+}
+
+// An issue name is text from the client: it must not add mail headers or break Slack markup.
+func TestHostileIssueNames(t *testing.T) {
+	m := Message{Trigger: db.TriggerNewIssue, Project: db.Project{ID: 1, Name: "Shop"},
+		Issue:    db.Issue{ID: 7, Name: "Boom\r\nBcc: victim@x.test", Description: "<!channel> & more", Occurrences: 1},
+		IssueURL: "https://st.example/issues/7"}
+	raw, err := emailMessage(m, "alerts@st.example", []string{"ops@x.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get("Bcc") != "" || !strings.Contains(msg.Header.Get("Subject"), "Boom Bcc: victim@x.test") {
+		t.Errorf("headers %v: the issue name escaped the Subject", msg.Header)
+	}
+	body, err := slackBody(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slack struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Text struct{ Text string } `json:"text"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(body, &slack); err != nil || len(slack.Blocks) == 0 {
+		t.Fatalf("Slack body %s: %v", body, err)
+	}
+	if section := slack.Blocks[0].Text.Text; strings.Contains(section, "<!channel>") || !strings.Contains(section, "&lt;!channel&gt; &amp; more") {
+		t.Errorf("Slack section %q: want the description's markup escaped", section)
+	}
+	m.Issue.Name = "<!here> Boom"
+	if body, _ := slackBody(m); !strings.Contains(string(body), `"text":"New issue in Shop: \u0026lt;!here\u0026gt; Boom"`) {
+		t.Errorf("Slack text %s: want the name's markup escaped", body)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,22 +15,37 @@ import (
 )
 
 type apiIssue struct {
-	ID          int64      `json:"id"`
-	Name        string     `json:"name"`
-	Description string     `json:"description"`
-	Status      string     `json:"status"`
-	FirstSeen   time.Time  `json:"first_seen"`
-	LastSeen    time.Time  `json:"last_seen"`
-	Occurrences int64      `json:"occurrences"`
-	RegressedAt *time.Time `json:"regressed_at"`
+	ID                int64        `json:"id"`
+	Name              string       `json:"name"`
+	Description       string       `json:"description"`
+	Status            string       `json:"status"`
+	ResolvedInRelease *string      `json:"resolved_in_release"`
+	FirstSeen         time.Time    `json:"first_seen"`
+	LastSeen          time.Time    `json:"last_seen"`
+	Occurrences       int64        `json:"occurrences"`
+	UsersAffected     int64        `json:"users_affected"`
+	RegressedAt       *time.Time   `json:"regressed_at"`
+	Assignee          *apiAssignee `json:"assignee"`
+}
+
+type apiAssignee struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
 }
 
 func toAPIIssue(is db.Issue) apiIssue {
 	out := apiIssue{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
-		FirstSeen: is.FirstSeen, LastSeen: is.LastSeen, Occurrences: is.Occurrences}
+		FirstSeen: is.FirstSeen, LastSeen: is.LastSeen, Occurrences: is.Occurrences, UsersAffected: is.UsersAffected}
 	if !is.RegressedAt.IsZero() {
 		t := is.RegressedAt
 		out.RegressedAt = &t
+	}
+	if is.ResolvedInRelease != "" {
+		r := is.ResolvedInRelease
+		out.ResolvedInRelease = &r
+	}
+	if is.AssigneeID != 0 {
+		out.Assignee = &apiAssignee{ID: is.AssigneeID, Email: is.AssigneeEmail}
 	}
 	return out
 }
@@ -47,19 +63,21 @@ func (h *Handlers) apiProject(c echo.Context) (db.Project, error) {
 	return p, err
 }
 
-// APIIssues lists a project's issues: GET /api/projects/{project}/error_tracking/issues.
+// APIIssues lists a project's issues: GET /api/projects/{project}/error_tracking/issues,
+// with the issue list's filters as query parameters (status, q, range,
+// release, lib, sort, limit, after).
 func (h *Handlers) APIIssues(c echo.Context) error {
 	p, err := h.apiProject(c)
 	if err != nil || p.ID == 0 {
 		return err
 	}
-	status := c.QueryParam("status")
-	if status != "" && status != "all" && !db.ValidStatus(status) {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "status must be active, resolved, suppressed or all.")
+	filter, q, err := parseIssueFilter(c.QueryParam, "", time.Now())
+	if err != nil {
+		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error())
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	page, err := h.db.ListIssues(c.Request().Context(), db.IssueQuery{ProjectID: p.ID, Status: status, Limit: limit,
-		After: parseCursor(c.QueryParam("after"))})
+	q.ProjectID, q.Limit, q.Before = p.ID, limit, nil
+	page, err := h.db.ListIssues(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -69,11 +87,14 @@ func (h *Handlers) APIIssues(c echo.Context) error {
 	}
 	var next *string
 	if page.HasMore && len(page.Issues) > 0 {
-		u := c.Request().URL.Path + "?after=" + formatCursor(page.Issues[len(page.Issues)-1])
-		if status != "" {
-			u += "&status=" + status
+		u := filterValues(filter)
+		u.Del("spark")
+		u.Set("after", db.CursorOf(q.Sort, page.Issues[len(page.Issues)-1]).Format(q.Sort))
+		if limit > 0 {
+			u.Set("limit", strconv.Itoa(limit))
 		}
-		next = &u
+		s := c.Request().URL.Path + "?" + u.Encode()
+		next = &s
 	}
 	return c.JSON(http.StatusOK, map[string]any{"count": page.Total, "next": next, "results": results})
 }
@@ -103,41 +124,62 @@ func (h *Handlers) APIIssue(c echo.Context) error {
 	return c.JSON(http.StatusOK, toAPIIssue(is))
 }
 
-// APIUpdateIssue changes an issue's status, name or description (PATCH).
+// APIUpdateIssue changes an issue (PATCH): status (with resolved_in_release
+// when resolving), name, description and assignee (a user id, an email, or
+// null for nobody). Nothing changes unless every field is valid.
 func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 	is, err := h.apiIssue(c)
 	if err != nil || is.ID == 0 {
 		return err
 	}
 	var body struct {
-		Status      *string `json:"status"`
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
+		Status            *string         `json:"status"`
+		ResolvedInRelease *string         `json:"resolved_in_release"`
+		Name              *string         `json:"name"`
+		Description       *string         `json:"description"`
+		Assignee          json.RawMessage `json:"assignee"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20)).Decode(&body); err != nil {
 		return apiError(c, http.StatusBadRequest, "invalid_input", "The body must be a JSON object such as {\"status\":\"resolved\"}.")
 	}
 	ctx := c.Request().Context()
+	actor := currentUser(c).Email
+	if body.Status != nil && !db.ValidStatus(*body.Status) {
+		return apiError(c, http.StatusBadRequest, "invalid_input", "status must be active, resolved or suppressed.")
+	}
+	if body.ResolvedInRelease != nil && (body.Status == nil || *body.Status != db.StatusResolved) {
+		return apiError(c, http.StatusBadRequest, "invalid_input", "resolved_in_release goes with \"status\":\"resolved\".")
+	}
+	name, desc := is.Name, is.Description
+	if body.Name != nil {
+		name = strings.TrimSpace(*body.Name)
+	}
+	if body.Description != nil {
+		desc = *body.Description
+	}
+	if name == "" {
+		return apiError(c, http.StatusBadRequest, "invalid_input", "name cannot be empty.")
+	}
+	assignee, assign, err := h.apiAssignee(c, body.Assignee)
+	if err != nil {
+		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error())
+	}
 	if body.Status != nil {
-		if !db.ValidStatus(*body.Status) {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "status must be active, resolved or suppressed.")
+		ch := db.StatusChange{Status: *body.Status, Actor: actor}
+		if body.ResolvedInRelease != nil {
+			ch.ResolvedInRelease = *body.ResolvedInRelease
 		}
-		if err := h.db.SetIssueStatus(ctx, is.ProjectID, is.ID, *body.Status); err != nil {
+		if err := h.db.ChangeIssueStatus(ctx, is.ProjectID, is.ID, ch); err != nil {
 			return err
 		}
 	}
 	if body.Name != nil || body.Description != nil {
-		name, desc := is.Name, is.Description
-		if body.Name != nil {
-			name = *body.Name
+		if err := h.db.EditIssue(ctx, is.ProjectID, is.ID, name, desc, actor); err != nil {
+			return err
 		}
-		if body.Description != nil {
-			desc = *body.Description
-		}
-		if name == "" {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "name cannot be empty.")
-		}
-		if err := h.db.UpdateIssueText(ctx, is.ProjectID, is.ID, name, desc); err != nil {
+	}
+	if assign {
+		if err := h.db.AssignIssue(ctx, is.ProjectID, is.ID, assignee, actor); err != nil {
 			return err
 		}
 	}
@@ -146,6 +188,33 @@ func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPIIssue(is))
+}
+
+// apiAssignee reads PATCH's assignee: absent (no change), null (nobody), a
+// user id or a user's email.
+func (h *Handlers) apiAssignee(c echo.Context, raw json.RawMessage) (userID int64, assign bool, err error) {
+	if len(raw) == 0 {
+		return 0, false, nil
+	}
+	if string(raw) == "null" {
+		return 0, true, nil
+	}
+	var id int64
+	if json.Unmarshal(raw, &id) == nil {
+		if _, err := h.db.UserByID(c.Request().Context(), id); err != nil {
+			return 0, false, errors.New("assignee: there is no user with id " + strconv.FormatInt(id, 10) + ".")
+		}
+		return id, true, nil
+	}
+	var email string
+	if json.Unmarshal(raw, &email) == nil {
+		u, err := h.db.UserByEmail(c.Request().Context(), email)
+		if err != nil {
+			return 0, false, errors.New("assignee: there is no user " + strconv.Quote(email) + ".")
+		}
+		return u.ID, true, nil
+	}
+	return 0, false, errors.New("assignee must be a user id, an email or null.")
 }
 
 type apiFrame struct {

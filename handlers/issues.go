@@ -27,64 +27,98 @@ func (h *Handlers) nav(c echo.Context, active string) (views.Nav, db.Project, er
 	return views.Nav{ProjectName: p.Name, UserEmail: currentUser(c).Email, CSRF: csrfToken(c), Active: active}, p, nil
 }
 
-func parseCursor(s string) *db.IssueCursor {
-	ms, id, ok := strings.Cut(s, ".")
-	if !ok {
-		return nil
-	}
-	m, err1 := strconv.ParseInt(ms, 10, 64)
-	i, err2 := strconv.ParseInt(id, 10, 64)
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	return &db.IssueCursor{LastSeen: time.UnixMilli(m), ID: i}
-}
-
-func formatCursor(is db.Issue) string {
-	return fmt.Sprintf("%d.%d", is.LastSeen.UnixMilli(), is.ID)
-}
-
-// IssuesPage lists the project's issues, newest first, a page at a time.
+// IssuesPage lists the project's issues: filters, search, sort and the
+// cursor all live in the URL query.
 func (h *Handlers) IssuesPage(c echo.Context) error {
 	nav, project, err := h.nav(c, "issues")
 	if err != nil {
 		return err
 	}
-	status := c.QueryParam("status")
-	if status == "" {
-		status = db.StatusActive
+	now := time.Now()
+	filter, q, err := parseIssueFilter(c.QueryParam, db.StatusActive, now)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
-	if status != "all" && !db.ValidStatus(status) {
-		return echo.NewHTTPError(http.StatusBadRequest, "Unknown status filter "+strconv.Quote(status)+".")
-	}
-	q := db.IssueQuery{ProjectID: project.ID, Status: status, Limit: issuesPerPage,
-		After: parseCursor(c.QueryParam("after")), Before: parseCursor(c.QueryParam("before"))}
-	page, err := h.db.ListIssues(c.Request().Context(), q)
+	ctx := c.Request().Context()
+	q.ProjectID, q.Limit = project.ID, issuesPerPage
+	page, err := h.db.ListIssues(ctx, q)
 	if err != nil {
 		return err
 	}
-	v := views.IssuesView{Status: status, Total: page.Total,
-		Setup: views.SetupHint{Token: project.Token, Host: h.publicURL(c)}}
+	buckets, sparkLabel := sparkBuckets(filter.Spark, now)
+	ids := make([]int64, len(page.Issues))
+	for i, is := range page.Issues {
+		ids[i] = is.ID
+	}
+	sparks, err := h.db.IssuesOccurrences(ctx, project.ID, ids, buckets)
+	if err != nil {
+		return err
+	}
+	releases, err := h.db.ProjectValues(ctx, project.ID, db.ValueRelease)
+	if err != nil {
+		return err
+	}
+	libs, err := h.db.ProjectValues(ctx, project.ID, db.ValueLib)
+	if err != nil {
+		return err
+	}
+	base := filterValues(filter)
+	v := views.IssuesView{Status: filter.Status, Total: page.Total, Filter: filter, Releases: releases, Libs: libs,
+		BulkURL: "/issues/bulk", ReturnURL: listURL(withCursor(base, c)), CSRF: nav.CSRF, SparkLabel: sparkLabel,
+		Notice: bulkNotice(c.QueryParam("done"), c.QueryParam("count")),
+		Setup:  views.SetupHint{Token: project.Token, Host: h.publicURL(c)}}
+	for _, s := range []string{views.StatusActive, views.StatusResolved, views.StatusSuppressed, views.StatusAll} {
+		u := cloneValues(base)
+		u.Set("status", s)
+		v.StatusTabs = append(v.StatusTabs, views.Link{Label: statusTabLabel(s), URL: listURL(u), Active: s == filter.Status})
+	}
 	for _, is := range page.Issues {
-		v.Rows = append(v.Rows, views.IssueRow{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
-			Occurrences: is.Occurrences, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen, URL: fmt.Sprintf("/issues/%d", is.ID)})
+		v.Rows = append(v.Rows, issueRow(is, toSeries(buckets, sparks[is.ID])))
 	}
 	if n := len(page.Issues); n > 0 {
-		base := url.Values{"status": {status}}
-		olderExist := (q.Before != nil) || page.HasMore
+		olderExist := q.Before != nil || page.HasMore
 		newerExist := q.After != nil || (q.Before != nil && page.HasMore)
 		if olderExist {
 			u := cloneValues(base)
-			u.Set("after", formatCursor(page.Issues[n-1]))
-			v.NextURL = "/issues?" + u.Encode()
+			u.Set("after", db.CursorOf(q.Sort, page.Issues[n-1]).Format(q.Sort))
+			v.NextURL = listURL(u)
 		}
 		if newerExist {
 			u := cloneValues(base)
-			u.Set("before", formatCursor(page.Issues[0]))
-			v.PrevURL = "/issues?" + u.Encode()
+			u.Set("before", db.CursorOf(q.Sort, page.Issues[0]).Format(q.Sort))
+			v.PrevURL = listURL(u)
 		}
 	}
 	return render(c, http.StatusOK, views.IssuesPage(nav, v))
+}
+
+func issueRow(is db.Issue, spark views.Series) views.IssueRow {
+	return views.IssueRow{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
+		Occurrences: is.Occurrences, UsersAffected: is.UsersAffected, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
+		RegressedAt: is.RegressedAt, Assignee: is.AssigneeEmail, URL: fmt.Sprintf("/issues/%d", is.ID), Spark: spark}
+}
+
+// withCursor adds the page's cursor to a list query, so bulk actions come back to the same page.
+func withCursor(base url.Values, c echo.Context) url.Values {
+	u := cloneValues(base)
+	for _, k := range []string{"after", "before"} {
+		if v := c.QueryParam(k); v != "" {
+			u[k] = []string{v}
+		}
+	}
+	return u
+}
+
+func statusTabLabel(s string) string {
+	switch s {
+	case views.StatusActive:
+		return "Active"
+	case views.StatusResolved:
+		return "Resolved"
+	case views.StatusSuppressed:
+		return "Suppressed"
+	}
+	return "All"
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -103,42 +137,17 @@ func pathID(c echo.Context, name string) (int64, error) {
 	return id, nil
 }
 
-// IssuePage shows one issue with its latest event.
-func (h *Handlers) IssuePage(c echo.Context) error {
-	nav, project, err := h.nav(c, "issues")
-	if err != nil {
-		return err
-	}
+// loadIssue is the issue of the :id path parameter, or a 404.
+func (h *Handlers) loadIssue(c echo.Context, projectID int64) (db.Issue, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return err
+		return db.Issue{}, err
 	}
-	ctx := c.Request().Context()
-	is, err := h.db.Issue(ctx, project.ID, id)
+	is, err := h.db.Issue(c.Request().Context(), projectID, id)
 	if errors.Is(err, db.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
+		return db.Issue{}, echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
 	}
-	if err != nil {
-		return err
-	}
-	v := views.IssueView{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
-		Occurrences: is.Occurrences, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
-		StatusURL: fmt.Sprintf("/issues/%d/status", is.ID)}
-	events, err := h.db.IssueEvents(ctx, project.ID, is.ID, 1)
-	if err != nil {
-		return err
-	}
-	if len(events) > 0 {
-		ev, err := decodeStored(events[0])
-		if err != nil {
-			return err
-		}
-		if err := h.withCurrentResolutions(ctx, project.ID, &ev); err != nil {
-			return err
-		}
-		v.Event = h.eventView(ctx, project.ID, ev, events[0])
-	}
-	return render(c, http.StatusOK, views.IssuePage(nav, v))
+	return is, err
 }
 
 func decodeStored(se db.StoredEvent) (event.Event, error) {
@@ -149,7 +158,7 @@ func decodeStored(se db.StoredEvent) (event.Event, error) {
 	return ev, nil
 }
 
-// SetIssueStatus is the resolve / suppress / reopen form of the issue page.
+// SetIssueStatus is the resolve / resolve in release / suppress / reopen form of the issue page.
 func (h *Handlers) SetIssueStatus(c echo.Context) error {
 	_, project, err := h.nav(c, "issues")
 	if err != nil {
@@ -163,7 +172,12 @@ func (h *Handlers) SetIssueStatus(c echo.Context) error {
 	if !db.ValidStatus(status) {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unknown status "+strconv.Quote(status)+": use active, resolved or suppressed.")
 	}
-	err = h.db.SetIssueStatus(c.Request().Context(), project.ID, id, status)
+	release := strings.TrimSpace(c.FormValue("resolved_in_release"))
+	if len(release) > maxFilterLen {
+		return echo.NewHTTPError(http.StatusBadRequest, "A release name is limited to 500 characters.")
+	}
+	err = h.db.ChangeIssueStatus(c.Request().Context(), project.ID, id,
+		db.StatusChange{Status: status, ResolvedInRelease: release, Actor: currentUser(c).Email})
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
 	}

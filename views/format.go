@@ -266,3 +266,118 @@ func colonValue(value string) string {
 	}
 	return ": " + value
 }
+
+// option is one choice of a <select>.
+type option struct {
+	Value, Label string
+}
+
+func statusOptions() []option {
+	return []option{{StatusActive, "Active"}, {StatusResolved, "Resolved"}, {StatusSuppressed, "Suppressed"}, {StatusAll, "All statuses"}}
+}
+
+func rangeOptions() []option {
+	return []option{{"", "Any time"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"}}
+}
+
+func sortOptions() []option {
+	return []option{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"occurrences", "Most events"}, {"users", "Most users"}}
+}
+
+func sparkOptions() []option {
+	return []option{{"24h", "24 hours"}, {"14d", "14 days"}}
+}
+
+// anyOptions is "any" followed by each value.
+func anyOptions(anyLabel string, values []string) []option {
+	out := []option{{"", anyLabel}}
+	for _, v := range values {
+		out = append(out, option{v, v})
+	}
+	return out
+}
+
+// isUnfiltered tells whether the list shows everything active, unsearched.
+func isUnfiltered(f IssueFilter) bool {
+	return (f.Status == "" || f.Status == StatusActive) && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == ""
+}
+
+func idValue(id int64) string { return strconv.FormatInt(id, 10) }
+
+// actorLabel names who made a change ("" for changes made before anyone was recorded).
+func actorLabel(actor string) string {
+	if actor == "" {
+		return "Someone"
+	}
+	return actor
+}
+
+// timelineText says what a timeline entry changed, after who did it.
+func timelineText(e TimelineEntry) string {
+	switch e.Kind {
+	case "status":
+		text := statusVerb(e.To)
+		if e.Detail != "" {
+			text += " in release " + e.Detail
+		}
+		return text + " (was " + strings.ToLower(statusLabel(e.From)) + ")"
+	case "regression":
+		if e.Detail != "" {
+			return "reopened it as a regression: a new event came from release " + e.Detail
+		}
+		return "reopened it as a regression: a new event came in"
+	case "assignee":
+		switch {
+		case e.To == "":
+			return "unassigned " + e.From
+		case e.From == "":
+			return "assigned it to " + e.To
+		}
+		return "assigned it to " + e.To + " (was " + e.From + ")"
+	case "rename":
+		if e.From != e.To {
+			text := "renamed it from “" + e.From + "” to “" + e.To + "”"
+			if e.Detail != "" {
+				text += " and changed the description"
+			}
+			return text
+		}
+		return "changed the description"
+	case "merge":
+		return "merged " + idLabel(e.MergedIssueID) + " “" + e.Detail + "” (" + plural(e.MergedOccurrences, "event") + ") into it"
+	}
+	return e.Kind
+}
+
+func statusVerb(status string) string {
+	switch status {
+	case StatusResolved:
+		return "resolved it"
+	case StatusSuppressed:
+		return "suppressed it"
+	case StatusActive:
+		return "reopened it"
+	}
+	return "set it to " + status
+}
+
+// statusTabs are the status filter tabs: the handler's (which keep the other
+// filters) or plain links to each status.
+func statusTabs(v IssuesView) []Link {
+	if len(v.StatusTabs) > 0 {
+		return v.StatusTabs
+	}
+	var out []Link
+	for _, s := range statusFilters() {
+		out = append(out, Link{Label: statusLabel(s), URL: filterURL(s), Active: s == v.Status})
+	}
+	return out
+}
+
+// showSetup tells whether the empty list should explain how to send a first
+// exception: only when nothing narrows it down to no rows.
+func showSetup(v IssuesView) bool {
+	f := v.Filter
+	active := v.Status == StatusActive || v.Status == StatusAll || v.Status == ""
+	return v.Total == 0 && active && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == "" && v.Setup.Token != ""
+}

@@ -42,28 +42,74 @@ const (
 	StatusAll        = "all"
 )
 
-// IssuesView is the issue list. Status is the current filter; the filter
-// links point at /issues?status=<status>. PrevURL/NextURL are empty when
-// there is no such page. Setup is shown when there are no issues at all.
+// IssuesView is the issue list. Status is the current status filter;
+// StatusTabs link to each status keeping the other filters. PrevURL/NextURL
+// are empty when there is no such page. Setup is shown when there are no
+// issues at all.
 type IssuesView struct {
+	Status     string
+	StatusTabs []Link
+	Rows       []IssueRow
+	PrevURL    string
+	NextURL    string
+	Total      int
+	Setup      SetupHint
+	// Filter is the query as the URL holds it; Releases and Libs are the
+	// choices of the release and library filters.
+	Filter   IssueFilter
+	Releases []string
+	Libs     []string
+	// BulkURL receives the bulk form (fields ids, action, into, return, _csrf);
+	// ReturnURL is this list with its query, where bulk actions come back to.
+	BulkURL   string
+	ReturnURL string
+	CSRF      string
+	// SparkLabel says what the sparklines span ("24 hours").
+	SparkLabel string
+	// Notice is a one-line confirmation of the last bulk action.
+	Notice string
+}
+
+// IssueFilter is the issue list's query: each field is a URL parameter of
+// the same name (q is Query). Empty means "any".
+type IssueFilter struct {
 	Status  string
-	Rows    []IssueRow
-	PrevURL string
-	NextURL string
-	Total   int
-	Setup   SetupHint
+	Query   string // q
+	Range   string // 24h | 7d | 30d: seen within
+	Release string
+	Lib     string
+	Sort    string // last_seen | first_seen | occurrences | users
+	Spark   string // 24h | 14d: what the sparklines span
+}
+
+// Link is a labelled URL; Active marks the current one of a group.
+type Link struct {
+	Label  string
+	URL    string
+	Active bool
 }
 
 // IssueRow is one line of the issue list.
 type IssueRow struct {
-	ID          int64
-	Name        string
-	Description string
-	Status      string
-	Occurrences int64
-	FirstSeen   time.Time
-	LastSeen    time.Time
-	URL         string
+	ID            int64
+	Name          string
+	Description   string
+	Status        string
+	Occurrences   int64
+	UsersAffected int64
+	FirstSeen     time.Time
+	LastSeen      time.Time
+	RegressedAt   time.Time // zero unless it came back after being resolved
+	Assignee      string
+	URL           string
+	Spark         Series
+}
+
+// Series is a count per time bucket: Counts[i] covers [Start+i*Step, Start+(i+1)*Step).
+type Series struct {
+	Start  time.Time
+	Step   time.Duration
+	Counts []int64
 }
 
 // SetupHint is what a user needs to point an SDK at this server: the
@@ -75,18 +121,94 @@ type SetupHint struct {
 
 // IssueView is one issue with its latest (or chosen) event.
 //
-// StatusURL, when set, shows buttons that POST a form with fields `status`
-// and `_csrf` (from Nav.CSRF) to it.
+// StatusURL, when set, shows buttons that POST a form with fields `status`,
+// `resolved_in_release` and `_csrf` (from Nav.CSRF) to it. EditURL takes
+// `name` and `description`; AssignURL takes `assignee` (a user id, or empty).
 type IssueView struct {
+	ID                int64
+	Name              string
+	Description       string
+	Status            string
+	ResolvedInRelease string
+	RegressedAt       time.Time
+	Occurrences       int64
+	UsersAffected     int64
+	FirstSeen         time.Time
+	LastSeen          time.Time
+	Releases          []string // newest first
+	Event             EventView
+	StatusURL         string
+	EditURL           string
+	AssignURL         string
+	AssigneeID        int64
+	Users             []UserOption
+	// Chart is the occurrences over ChartRanges' active range.
+	Chart       Series
+	ChartRanges []Link
+	TopValues   []ValueGroup
+	// Events lists the issue's events, newest first; EventNav steps through them.
+	Events         []EventRow
+	OlderEventsURL string
+	EventNav       EventNav
+	Timeline       []TimelineEntry
+	Merged         []MergedIssue
+}
+
+// UserOption is a person an issue can be assigned to.
+type UserOption struct {
+	ID    int64
+	Email string
+}
+
+// ValueGroup is the most frequent values of one property (URL, browser…)
+// over an issue's events; Total counts the events that had the property.
+type ValueGroup struct {
+	Title  string
+	Total  int64
+	Values []ValueCount
+}
+
+// ValueCount is one value and how many events had it.
+type ValueCount struct {
+	Value string
+	Count int64
+}
+
+// EventRow is one line of the issue's event list; Current marks the event shown.
+type EventRow struct {
+	UUID      string
+	Timestamp time.Time
+	URL       string
+	User      string
+	Release   string
+	Link      string
+	Current   bool
+}
+
+// EventNav links to the oldest, the next older, the next newer and the
+// newest event; empty when that is the event shown (or there is none).
+type EventNav struct {
+	First, Previous, Next, Latest string
+}
+
+// TimelineEntry is one change of the issue. Kind is status, regression,
+// assignee, rename or merge; From/To/Detail as db.Activity.
+type TimelineEntry struct {
+	At                time.Time
+	Actor             string
+	Kind              string
+	From, To, Detail  string
+	MergedIssueID     int64
+	MergedOccurrences int64
+}
+
+// MergedIssue is an issue that was merged into this one.
+type MergedIssue struct {
 	ID          int64
 	Name        string
-	Description string
-	Status      string
 	Occurrences int64
-	FirstSeen   time.Time
-	LastSeen    time.Time
-	Event       EventView
-	StatusURL   string
+	At          time.Time
+	By          string
 }
 
 // EventView is one stored event.
@@ -139,4 +261,13 @@ type CodeLine struct {
 	Number      int
 	HTML        template.HTML
 	IsErrorLine bool
+}
+
+// MergeView asks which of the ticked issues the others merge into. The form
+// posts ids (every issue), into (the one kept), return and _csrf to ActionURL.
+type MergeView struct {
+	Issues    []IssueRow
+	ActionURL string
+	ReturnURL string
+	CSRF      string
 }

@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/views"
+)
+
+const (
+	eventsPerPage  = 25
+	topValuesShown = 5
+)
+
+// IssuePage shows one issue with one of its events: the latest, or the one
+// named by /issues/{id}/events/{uuid} or ?event={uuid}.
+func (h *Handlers) IssuePage(c echo.Context) error {
+	nav, project, err := h.nav(c, "issues")
+	if err != nil {
+		return err
+	}
+	is, err := h.loadIssue(c, project.ID)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	rangeKey := c.QueryParam("range")
+	chart := chartRanges[0]
+	found := rangeKey == ""
+	for _, r := range chartRanges {
+		if r.Key == rangeKey {
+			chart, found = r, true
+		}
+	}
+	if !found {
+		return echo.NewHTTPError(http.StatusBadRequest, "Unknown chart range "+strconv.Quote(rangeKey)+": use 24h, 7d or 30d.")
+	}
+	v := views.IssueView{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
+		ResolvedInRelease: is.ResolvedInRelease, RegressedAt: is.RegressedAt, Occurrences: is.Occurrences,
+		UsersAffected: is.UsersAffected, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
+		StatusURL: fmt.Sprintf("/issues/%d/status", is.ID), EditURL: fmt.Sprintf("/issues/%d/edit", is.ID),
+		AssignURL: fmt.Sprintf("/issues/%d/assignee", is.ID), AssigneeID: is.AssigneeID}
+
+	uuid := firstNonEmpty(c.Param("uuid"), c.QueryParam("event"))
+	if err := h.fillEvent(ctx, &v, is, uuid); err != nil {
+		return err
+	}
+	if err := h.fillEventList(ctx, &v, is, c.QueryParam("events_after")); err != nil {
+		return err
+	}
+	buckets := db.BucketsEndingAt(time.Now(), chart.Step, chart.N)
+	counts, err := h.db.IssueOccurrences(ctx, project.ID, is.ID, buckets)
+	if err != nil {
+		return err
+	}
+	v.Chart = toSeries(buckets, counts)
+	for _, r := range chartRanges {
+		u := c.Request().URL.Path
+		if r.Key != chartRanges[0].Key {
+			u += "?range=" + r.Key
+		}
+		v.ChartRanges = append(v.ChartRanges, views.Link{Label: r.Label, URL: u, Active: r.Key == chart.Key})
+	}
+	if err := h.fillFacets(ctx, &v, is); err != nil {
+		return err
+	}
+	if err := h.fillHistory(ctx, &v, is); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.IssuePage(nav, v))
+}
+
+// fillEvent shows the chosen event (or the latest) with the links to step through the others.
+func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issue, uuid string) error {
+	var se db.StoredEvent
+	if uuid != "" {
+		var err error
+		se, err = h.db.IssueEvent(ctx, is.ProjectID, is.ID, uuid)
+		if errors.Is(err, db.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "Issue "+strconv.FormatInt(is.ID, 10)+" has no event "+strconv.Quote(uuid)+".")
+		}
+		if err != nil {
+			return err
+		}
+	} else {
+		latest, err := h.db.IssueEvents(ctx, is.ProjectID, is.ID, 1)
+		if err != nil {
+			return err
+		}
+		if len(latest) == 0 {
+			return nil // every event was counted while suppressed, none stored
+		}
+		se = latest[0]
+	}
+	ev, err := decodeStored(se)
+	if err != nil {
+		return err
+	}
+	if err := h.withCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
+		return err
+	}
+	v.Event = h.eventView(ctx, is.ProjectID, ev, se)
+	n, err := h.db.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se)
+	if err != nil {
+		return err
+	}
+	link := func(u string) string {
+		if u == "" {
+			return ""
+		}
+		return eventURL(is.ID, u)
+	}
+	v.EventNav = views.EventNav{First: link(n.First), Previous: link(n.Previous), Next: link(n.Next), Latest: link(n.Latest)}
+	return nil
+}
+
+func eventURL(issueID int64, uuid string) string {
+	return fmt.Sprintf("/issues/%d/events/%s", issueID, url.PathEscape(uuid))
+}
+
+// fillEventList lists a page of the issue's events, newest first.
+func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.Issue, after string) error {
+	var cursor *db.EventCursor
+	if ms, id, ok := strings.Cut(after, "."); ok {
+		m, err1 := strconv.ParseInt(ms, 10, 64)
+		i, err2 := strconv.ParseInt(id, 10, 64)
+		if err1 == nil && err2 == nil {
+			cursor = &db.EventCursor{Timestamp: time.UnixMilli(m), ID: i}
+		}
+	}
+	list, more, err := h.db.IssueEventSummaries(ctx, is.ProjectID, is.ID, cursor, eventsPerPage)
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		v.Events = append(v.Events, views.EventRow{UUID: e.UUID, Timestamp: e.Timestamp, URL: e.URL, User: e.DistinctID,
+			Release: e.Release, Link: eventURL(is.ID, e.UUID), Current: e.UUID == v.Event.UUID})
+	}
+	if more {
+		last := list[len(list)-1]
+		v.OlderEventsURL = fmt.Sprintf("/issues/%d?events_after=%d.%d#events-title", is.ID, last.Timestamp.UnixMilli(), last.ID)
+	}
+	return nil
+}
+
+// fillFacets adds the releases seen, the top values and the people to assign.
+func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Issue) error {
+	releases, err := h.db.IssueReleases(ctx, is.ProjectID, is.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range releases {
+		v.Releases = append(v.Releases, r.Value)
+	}
+	for _, g := range []struct{ key, title string }{
+		{db.ValueURL, "URL"}, {db.ValueBrowser, "Browser"}, {db.ValueOS, "OS"}, {db.ValueRelease, "Release"},
+	} {
+		values, total, err := h.db.TopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown)
+		if err != nil {
+			return err
+		}
+		group := views.ValueGroup{Title: g.title, Total: total}
+		for _, val := range values {
+			group.Values = append(group.Values, views.ValueCount{Value: val.Value, Count: val.Count})
+		}
+		v.TopValues = append(v.TopValues, group)
+	}
+	users, err := h.db.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		v.Users = append(v.Users, views.UserOption{ID: u.ID, Email: u.Email})
+	}
+	return nil
+}
+
+// fillHistory adds the timeline and the issues merged into this one.
+func (h *Handlers) fillHistory(ctx context.Context, v *views.IssueView, is db.Issue) error {
+	timeline, err := h.db.IssueTimeline(ctx, is.ProjectID, is.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range timeline {
+		v.Timeline = append(v.Timeline, views.TimelineEntry{At: a.At, Actor: a.Actor, Kind: a.Kind, From: a.From, To: a.To,
+			Detail: a.Detail, MergedIssueID: a.MergedIssueID, MergedOccurrences: a.MergedOccurrences})
+		if a.Kind == db.ActivityMerge {
+			v.Merged = append(v.Merged, views.MergedIssue{ID: a.MergedIssueID, Name: a.Detail, Occurrences: a.MergedOccurrences,
+				At: a.At, By: a.Actor})
+		}
+	}
+	return nil
+}

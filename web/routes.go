@@ -54,6 +54,11 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	// --- end symbol sets ---
 
 	// --- triage: list, issue page actions, merge (issue 5) ---
+	app.POST("/issues/bulk", h.BulkIssues)
+	app.POST("/issues/merge", h.MergeIssues)
+	app.GET("/issues/:id/events/:uuid", h.IssuePage)
+	app.POST("/issues/:id/edit", h.EditIssue)
+	app.POST("/issues/:id/assignee", h.AssignIssue)
 	// --- end triage ---
 
 	// --- notifications (issue 5) ---

@@ -98,6 +98,9 @@ func TestSourcemapProcessThenChromium(t *testing.T) {
 	if again.code != 0 {
 		t.Fatalf("second upload failed:\n%s", again)
 	}
+	if !strings.Contains(again.stdout, "upload: 0 sent, 1 already on the server") {
+		t.Errorf("the same content was sent again (its SHA-512 should match the stored set):\n%s", again)
+	}
 	if _, err := os.Stat(filepath.Join(appDir, "app.js.map")); !os.IsNotExist(err) {
 		t.Errorf("--delete-after left app.js.map (stat: %v)", err)
 	}

@@ -18,42 +18,69 @@ import (
 // Without minified source (or when that fails) we find the innermost
 // function around the original position in sourcesContent.
 func (m *SourceMap) EnclosingFunction(minified string, line, column int) string {
+	fromMinified, kind := "", anonymous
 	if minified != "" {
-		if name := m.functionNameFromMinified(minified, line, column); name != "" {
-			return name
+		fromMinified, kind = m.functionNameFromMinified(minified, line, column)
+		if kind == declared && fromMinified != "" {
+			// A declared name token maps precisely to the original name.
+			return fromMinified
 		}
 	}
-	return m.functionNameFromOriginal(line, column)
+	// A name the minified code assigned (often a property the bundler
+	// inlined the function into) is second best to the original source.
+	if name := m.functionNameFromOriginal(line, column); name != "" {
+		return name
+	}
+	return fromMinified
 }
 
-func (m *SourceMap) functionNameFromMinified(minified string, line, column int) string {
+// functionNameFromMinified maps the name token of the innermost function
+// around the position in the minified source.
+func (m *SourceMap) functionNameFromMinified(minified string, line, column int) (string, nameKind) {
 	idx := m.minifiedScopes(minified)
 	off, ok := idx.offset(line, column)
 	if !ok {
-		return ""
+		return "", anonymous
 	}
 	scope, ok := idx.innermost(off)
 	if !ok {
-		return ""
+		return "", anonymous
 	}
 	headLine, headColumn := idx.position(scope.head)
 	seg, ok := m.segmentAt(headLine, headColumn)
 	// A segment that starts before the head belongs to some other token.
 	if !ok || seg.source < 0 || int(seg.genColumn) != headColumn {
-		return ""
+		return "", scope.kind
 	}
-	if seg.name >= 0 {
-		return m.names[seg.name]
+	// The head of an anonymous function is its `function` keyword or its
+	// parameters: a name mapped there would be a parameter's.
+	if seg.name >= 0 && scope.named() {
+		return m.names[seg.name], scope.kind
 	}
 	orig := m.originalScopes(int(seg.source))
 	if orig == nil {
-		return ""
+		return "", scope.kind
 	}
 	at, ok := orig.offset(int(seg.origLine)+1, int(seg.origColumn))
 	if !ok {
-		return ""
+		return "", scope.kind
 	}
-	return functionNameAt(orig.src, at)
+	if !scope.named() {
+		// Only `function NAME(` in the original names an anonymous head.
+		if !hasFunctionKeyword(orig.src, at) {
+			return "", anonymous
+		}
+		return functionNameAt(orig.src, at), declared
+	}
+	return functionNameAt(orig.src, at), scope.kind
+}
+
+func hasFunctionKeyword(src string, off int) bool {
+	off = skipSpace(src, off)
+	if end := identEnd(src, off); src[off:end] == "async" {
+		off = skipSpace(src, end)
+	}
+	return src[off:identEnd(src, off)] == "function"
 }
 
 func (m *SourceMap) functionNameFromOriginal(line, column int) string {
@@ -70,7 +97,7 @@ func (m *SourceMap) functionNameFromOriginal(line, column int) string {
 		return ""
 	}
 	scope, ok := orig.innermost(off)
-	if !ok || !scope.named {
+	if !ok || !scope.named() {
 		return ""
 	}
 	return nameTokenAt(orig.src, scope.head)

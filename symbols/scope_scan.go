@@ -35,12 +35,22 @@ type jsToken struct {
 // funcScope is one function body: [open, close) in bytes. head is the byte
 // offset of the token that names the function (its name, the identifier it
 // is assigned to, or for anonymous functions the `function` keyword or the
-// parameter list), named tells whether head is a name.
+// parameter list); kind tells which.
 type funcScope struct {
 	open, close int
 	head        int
-	named       bool
+	kind        nameKind
 }
+
+type nameKind uint8
+
+const (
+	anonymous nameKind = iota
+	declared           // function NAME(, or a method NAME(
+	assigned           // NAME = function / NAME: function / NAME = () =>
+)
+
+func (s funcScope) named() bool { return s.kind != anonymous }
 
 // scopeIndex is the result of scanning one file.
 type scopeIndex struct {
@@ -151,6 +161,12 @@ func (s *scopeScanner) run() {
 
 // emit records a token and starts the expression body of a pending arrow.
 func (s *scopeScanner) emit(start, end int, kind tokenKind) {
+	if n := len(s.arrows); n > 0 && s.arrows[n-1].depth == s.depth && kind == tokIdent && len(s.toks) > 0 {
+		prevEnd := s.toks[len(s.toks)-1].end
+		if strings.IndexByte(s.src[prevEnd:start], '\n') >= 0 && statementStarters[s.src[start:end]] {
+			s.closeArrows(prevEnd)
+		}
+	}
 	if s.pendingArrow >= 0 {
 		scope := s.pendingArrow
 		s.pendingArrow = -1
@@ -283,10 +299,11 @@ func (s *scopeScanner) arrow() {
 		return
 	}
 	start := -1
-	switch {
-	case s.isPunct(p, ')'):
+	if close := s.skipReturnType(p); close >= 0 {
+		start = s.toks[close].match // (a: T): R => in TypeScript
+	} else if s.isPunct(p, ')') {
 		start = s.toks[p].match
-	case s.toks[p].kind == tokIdent:
+	} else if s.toks[p].kind == tokIdent {
 		start = p
 	}
 	if start < 0 {
@@ -295,11 +312,14 @@ func (s *scopeScanner) arrow() {
 	if start > 0 && s.isIdent(start-1, "async") {
 		start--
 	}
-	head, named := s.assignedName(start)
-	if !named {
+	kind := anonymous
+	head, ok := s.assignedName(start)
+	if ok {
+		kind = assigned
+	} else {
 		head = s.toks[start].start
 	}
-	s.scopes = append(s.scopes, funcScope{open: s.toks[k].end, head: head, named: named})
+	s.scopes = append(s.scopes, funcScope{open: s.toks[k].end, head: head, kind: kind})
 	s.pendingArrow = len(s.scopes) - 1
 }
 
@@ -307,7 +327,13 @@ func (s *scopeScanner) arrow() {
 // and records the scope; it returns the scope index or -1.
 func (s *scopeScanner) functionBefore(k int) int {
 	p := k - 1
-	if p < 0 || !s.isPunct(p, ')') {
+	if p < 0 {
+		return -1
+	}
+	if close := s.skipReturnType(p); close >= 0 {
+		p = close // function f(a: T): R { in TypeScript
+	}
+	if !s.isPunct(p, ')') {
 		return -1
 	}
 	q := s.toks[p].match
@@ -317,7 +343,7 @@ func (s *scopeScanner) functionBefore(k int) int {
 	b := q - 1
 	t := s.toks[b]
 	var head int
-	named := false
+	kind := anonymous
 	switch {
 	case s.isIdent(b, "function") || s.isPunct(b, '*') && b > 0 && s.isIdent(b-1, "function"):
 		start := b
@@ -327,8 +353,10 @@ func (s *scopeScanner) functionBefore(k int) int {
 		if start > 0 && s.isIdent(start-1, "async") {
 			start--
 		}
-		head, named = s.assignedName(start)
-		if !named {
+		var ok bool
+		if head, ok = s.assignedName(start); ok {
+			kind = assigned
+		} else {
 			head = s.toks[start].start
 		}
 	case t.kind == tokIdent:
@@ -336,15 +364,15 @@ func (s *scopeScanner) functionBefore(k int) int {
 			return -1
 		}
 		// `function NAME(` or a method `NAME(`.
-		head, named = t.start, true
+		head, kind = t.start, declared
 	case t.kind == tokString:
-		head, named = t.start, true
+		head, kind = t.start, declared
 	case s.isPunct(b, ']'):
 		head = s.toks[q].start // computed method name: anonymous
 	default:
 		return -1
 	}
-	s.scopes = append(s.scopes, funcScope{head: head, named: named})
+	s.scopes = append(s.scopes, funcScope{head: head, kind: kind})
 	return len(s.scopes) - 1
 }
 
@@ -372,6 +400,9 @@ func (s *scopeScanner) assignedName(start int) (int, bool) {
 		if name.kind != tokIdent {
 			return 0, false
 		}
+		if typed, ok := s.typedDeclaration(start - 2); ok {
+			return typed, true
+		}
 	case ':':
 		// Only a property, not the middle of `cond ? a : b`.
 		if start < 3 || !(s.isPunct(start-3, '{') || s.isPunct(start-3, ',')) {
@@ -391,4 +422,66 @@ func (s *scopeScanner) isPunct(k int, c byte) bool {
 func (s *scopeScanner) isIdent(k int, word string) bool {
 	t := s.toks[k]
 	return t.kind == tokIdent && s.src[t.start:t.end] == word
+}
+
+// typeTokens may appear in a simple TypeScript type annotation.
+func (s *scopeScanner) isTypeToken(k int) bool {
+	t := s.toks[k]
+	if t.kind == tokIdent {
+		return true
+	}
+	if t.kind != tokPunct || t.end-t.start != 1 {
+		return false
+	}
+	return strings.IndexByte(".<>[]|&,?", s.src[t.start]) >= 0
+}
+
+// skipReturnType recognises `) : Type` ending at token p (a TypeScript
+// return type) and returns the index of that ')', or -1.
+func (s *scopeScanner) skipReturnType(p int) int {
+	for k := p; k > 0 && p-k < 24; k-- {
+		if s.isPunct(k, ':') {
+			if k < p && s.isPunct(k-1, ')') {
+				return k - 1
+			}
+			return -1
+		}
+		if !s.isTypeToken(k) {
+			return -1
+		}
+	}
+	return -1
+}
+
+// typedDeclaration recognises `const NAME: Type =` where last is the last
+// token of the type, and returns NAME's offset.
+func (s *scopeScanner) typedDeclaration(last int) (int, bool) {
+	for k := last; k > 1 && last-k < 24; k-- {
+		if s.isPunct(k, ':') {
+			if k == last || s.toks[k-1].kind != tokIdent {
+				return 0, false
+			}
+			if k >= 2 && !declarationStarters[s.src[s.toks[k-2].start:s.toks[k-2].end]] {
+				return 0, false
+			}
+			return s.toks[k-1].start, true
+		}
+		if !s.isTypeToken(k) {
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+var declarationStarters = map[string]bool{
+	"const": true, "let": true, "var": true, "readonly": true, "private": true,
+	"public": true, "protected": true, "static": true, ";": true, "{": true, "}": true,
+}
+
+// statementStarters begin a new statement after a line break, which ends an
+// expression-bodied arrow written without a semicolon.
+var statementStarters = map[string]bool{
+	"const": true, "let": true, "var": true, "function": true, "class": true, "export": true,
+	"import": true, "return": true, "if": true, "for": true, "while": true, "do": true,
+	"switch": true, "try": true, "throw": true, "interface": true, "type": true,
 }

@@ -64,7 +64,7 @@ func TestEnclosingFunctionPosthogBundle(t *testing.T) {
 		if got := m.EnclosingFunction(js, f.line, f.colno-1); got != f.function {
 			t.Errorf("%s %d:%d with minified source: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
 		}
-		if got := m.functionNameFromMinified(js, f.line, f.colno-1); got != f.function {
+		if got, _ := m.functionNameFromMinified(js, f.line, f.colno-1); got != f.function {
 			t.Errorf("%s %d:%d from the minified scope alone: function %q, want %q", f.minifiedName, f.line, f.colno, got, f.function)
 		}
 		if got := m.EnclosingFunction("", f.line, f.colno-1); got != f.function {
@@ -79,7 +79,7 @@ func TestScanScopesShapes(t *testing.T) {
 	names := map[string]bool{}
 	for _, s := range scanScopes(src).scopes {
 		end := identEnd(src, s.head)
-		if s.named {
+		if s.named() {
 			names[src[s.head:end]] = true
 		}
 	}
@@ -103,5 +103,26 @@ func TestScanScopesUnclosedRegexesAreLinear(t *testing.T) {
 	idx := scanScopes(src)
 	if len(idx.scopes) != 1 {
 		t.Fatalf("want the one function after the junk line, got %d scopes", len(idx.scopes))
+	}
+}
+
+// TypeScript sources (sourcesContent of TS libraries) use return types and
+// typed declarations; the original-source fallback must still see the
+// functions.
+func TestScanScopesTypeScript(t *testing.T) {
+	src := "const defaultRegExp: RegExpEngine = (str, flags) => new RegExp(str, flags)\n" +
+		"export function parse(input: string, opts?: Options): Promise<Result[]> {\n  return run(input)\n}\n" +
+		"class A { private load = async (id: Id): Promise<void> => { go(id) } }\n"
+	idx := scanScopes(src)
+	cases := map[string]string{"new RegExp": "defaultRegExp", "run(input)": "parse", "go(id)": "load"}
+	for at, want := range cases {
+		s, ok := idx.innermost(strings.Index(src, at))
+		if got := nameTokenAt(src, s.head); !ok || got != want {
+			t.Errorf("at %q: function %q, want %q", at, got, want)
+		}
+	}
+	// The arrow's expression body ends with its line, before `export`.
+	if s, ok := idx.innermost(strings.Index(src, "export")); ok {
+		t.Errorf("`export` lies in scope %q", nameTokenAt(src, s.head))
 	}
 }

@@ -138,7 +138,7 @@ func TestEnclosingFunctionOfBuiltBundles(t *testing.T) {
 					t.Errorf("%q at %d:%d: function %q, want %q", message, line, column, got, want)
 				}
 				// Both strategies must hold on their own, not only together.
-				if got := m.functionNameFromMinified(b.js, line, column); got != want {
+				if got, _ := m.functionNameFromMinified(b.js, line, column); got != want {
 					t.Errorf("%q at %d:%d from the minified scope alone: function %q, want %q", message, line, column, got, want)
 				}
 				if got := m.EnclosingFunction("", line, column); got != want {

@@ -203,6 +203,9 @@ func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := h.db.TouchAPIKey(c.Request().Context(), HashSecret(key)); err != nil {
+			h.log.Warn("record api key use", "err", err)
+		}
 		c.Set(userContextKey, user)
 		return next(c)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -66,6 +67,9 @@ func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame
 	}
 	if !info.Resolved {
 		fv.Failure = h.failureSentence(ctx, projectID, info)
+		if info.SymbolSetID != 0 {
+			fv.FailureURL = fmt.Sprintf("/settings/symbol-sets/%d", info.SymbolSetID)
+		}
 	}
 	fv.Code = clientContext(f)
 	if info.Resolved && info.SymbolSetID != 0 {

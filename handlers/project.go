@@ -9,16 +9,30 @@ import (
 )
 
 // ProjectSettingsPage shows the project token, how to point SDKs at stacklens,
-// and the exception-autocapture switch.
+// the exception-autocapture switch and the user's personal API keys.
 func (h *Handlers) ProjectSettingsPage(c echo.Context) error {
+	return h.renderProjectSettings(c, http.StatusOK, nil)
+}
+
+// renderProjectSettings renders the project page; adjust, when set, adds
+// the outcome of an action (a new key, an error).
+func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func(*views.ProjectSettingsView)) error {
 	nav, p, err := h.nav(c, "project")
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.ProjectSettingsPage(nav, views.ProjectSettingsView{
+	keys, err := h.apiKeysView(c)
+	if err != nil {
+		return err
+	}
+	v := views.ProjectSettingsView{
 		Name: p.Name, Token: p.Token, Host: h.publicURL(c), AutocaptureExceptions: p.AutocaptureExceptions,
-		Saved: c.QueryParam("saved") == "1",
-	}))
+		Saved: c.QueryParam("saved") == "1", APIKeys: keys,
+	}
+	if adjust != nil {
+		adjust(&v)
+	}
+	return render(c, status, views.ProjectSettingsPage(nav, v))
 }
 
 // UpdateProjectSettings saves the exception-autocapture switch.

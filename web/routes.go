@@ -51,6 +51,40 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/settings/project", h.UpdateProjectSettings)
 
 	// --- symbol sets: pages, uploads and the posthog-cli API (issue 4) ---
+	app.GET("/settings/symbol-sets", h.SymbolSetsPage)
+	app.GET("/settings/symbol-sets/upload", h.BulkUploadPage)
+	app.GET("/settings/symbol-sets/:id", h.SymbolSetPage)
+	app.GET("/settings/symbol-sets/:id/download", h.DownloadSymbolSetFile)
+	app.POST("/settings/symbol-sets/:id/retry", h.RetrySymbolSetFetch)
+	app.POST("/settings/symbol-sets/:id/delete", h.DeleteSymbolSetPage)
+	app.POST("/settings/symbol-sets/upload/confirm", h.BulkUploadConfirm)
+	app.POST("/settings/project/api-keys", h.CreateAPIKey)
+	app.POST("/settings/project/api-keys/:id/revoke", h.RevokeAPIKey)
+	// Upload forms: the size cap goes before the CSRF check, which parses the body.
+	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, csrf(), h.RequireSession)
+	uploadPages.POST("/upload", h.BulkUploadPreview)
+	uploadPages.POST("/:id/upload", h.UploadSymbolSet)
+	// posthog-cli's symbol-set API, under both of PostHog's prefixes, with and without trailing slashes.
+	for _, prefix := range []string{"/api/projects/:project", "/api/environments/:project"} {
+		sets := e.Group(prefix+"/error_tracking/symbol_sets", h.RequireAPIKey)
+		route := func(method, path string, handler echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+			sets.Add(method, path, handler, m...)
+			sets.Add(method, path+"/", handler, m...)
+		}
+		route(http.MethodGet, "", h.APIListSymbolSets)
+		route(http.MethodPost, "", h.APILegacyCreateSymbolSet, h.LimitUploadBody)
+		route(http.MethodPost, "/bulk_start_upload", h.APIBulkStartUpload)
+		route(http.MethodPost, "/bulk_finish_upload", h.APIBulkFinishUpload)
+		route(http.MethodPost, "/bulk_delete", h.APIBulkDeleteSymbolSets)
+		route(http.MethodPost, "/start_upload", h.APILegacyStartUpload)
+		route(http.MethodGet, "/:id", h.APIGetSymbolSet)
+		route(http.MethodDelete, "/:id", h.APIDeleteSymbolSet)
+		route(http.MethodGet, "/:id/download", h.APIDownloadSymbolSet)
+		route(http.MethodPut, "/:id/finish_upload", h.APILegacyFinishUpload)
+	}
+	// Targets of the signed links the API hands out (the token is the credential).
+	e.POST("/uploads/symbol-sets", h.ReceiveSymbolSetUpload, h.LimitUploadBody)
+	e.GET("/downloads/symbol-sets/:token", h.DownloadSymbolSetBlob)
 	// --- end symbol sets ---
 
 	// --- triage: list, issue page actions, merge (issue 5) ---

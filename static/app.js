@@ -73,3 +73,120 @@
     }
   }
 })();
+
+// Uploads: drag-and-drop onto [data-drop-zone] (files or a whole build
+// folder) fills the form's file inputs, and forms marked [data-upload] are
+// sent with XMLHttpRequest to show a progress bar. Without JavaScript the
+// same forms post normally.
+(() => {
+  "use strict";
+
+  const isMap = (f) => /\.(map|json)$/i.test(f.name);
+  const isScript = (f) => /\.(m?js|cjs)$/i.test(f.name);
+
+  // readEntries walks a dropped folder (Chromium and Firefox expose entries).
+  async function filesOf(items) {
+    const out = [];
+    const walk = async (entry) => {
+      if (entry.isFile) {
+        out.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+      } else if (entry.isDirectory) {
+        const reader = entry.createReader();
+        for (;;) {
+          const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+          if (batch.length === 0) break;
+          for (const e of batch) await walk(e);
+        }
+      }
+    };
+    const entries = [];
+    for (const item of items) {
+      const entry = item.webkitGetAsEntry && item.webkitGetAsEntry();
+      if (entry) entries.push(entry);
+    }
+    for (const e of entries) await walk(e);
+    return out;
+  }
+
+  function setFiles(input, files) {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(f);
+    input.files = dt.files;
+  }
+
+  function showChosen(zone) {
+    let note = zone.querySelector(".chosen");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "chosen";
+      zone.append(note);
+    }
+    const names = [];
+    for (const input of zone.querySelectorAll("input[type=file]")) {
+      for (const f of input.files) names.push(f.name);
+    }
+    note.textContent = names.length ? "Chosen: " + names.join(", ") : "";
+  }
+
+  for (const zone of document.querySelectorAll("[data-drop-zone]")) {
+    zone.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      zone.classList.add("dragging");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+    zone.addEventListener("drop", async (e) => {
+      e.preventDefault();
+      zone.classList.remove("dragging");
+      let files = await filesOf(e.dataTransfer.items || []);
+      if (files.length === 0) files = Array.from(e.dataTransfer.files || []);
+      const many = zone.querySelector("input[type=file][multiple]");
+      if (many) {
+        setFiles(many, files.filter((f) => isMap(f) || isScript(f)));
+      } else {
+        const map = zone.querySelector("input[name=source_map]");
+        const minified = zone.querySelector("input[name=minified]");
+        const maps = files.filter(isMap);
+        const scripts = files.filter(isScript);
+        if (map && maps.length) setFiles(map, maps.slice(0, 1));
+        if (minified && scripts.length) setFiles(minified, scripts.slice(0, 1));
+      }
+      showChosen(zone);
+    });
+    zone.addEventListener("change", () => showChosen(zone));
+  }
+
+  for (const form of document.querySelectorAll("form[data-upload]")) {
+    form.addEventListener("submit", (e) => {
+      if (!window.FormData || !window.XMLHttpRequest) return;
+      e.preventDefault();
+      const progress = form.querySelector("[data-upload-progress]");
+      const button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      if (progress) {
+        progress.hidden = false;
+        xhr.upload.addEventListener("progress", (p) => {
+          if (p.lengthComputable) progress.value = Math.round((p.loaded / p.total) * 100);
+        });
+      }
+      xhr.addEventListener("load", () => {
+        // A redirect (303 after success) was followed: go where it pointed.
+        if (xhr.responseURL && xhr.responseURL !== form.action) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        // Otherwise the answer is a page (a refusal, or the pairing to confirm).
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      xhr.addEventListener("error", () => {
+        if (button) button.disabled = false;
+        if (progress) progress.hidden = true;
+        window.alert("The upload failed: the server could not be reached. Try again.");
+      });
+      xhr.send(new FormData(form));
+    });
+  }
+})();

@@ -110,13 +110,17 @@ func TestWebhooksOnNewIssueAndRegression(t *testing.T) {
 		t.Errorf("JSON receiver got %d requests, want 2 (one new issue, one regression)", n)
 	}
 
-	// The settings page lists both channels with their successful deliveries.
-	text := pageText(t, b.get(t, "/settings/notifications").Body)
-	for _, want := range []string{"Receiver JSON", "Receiver Slack", "Delivered", "Regression", "WebhookError"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("/settings/notifications does not show %q:\n%s", want, truncate(text, 3000))
+	// The settings page lists both channels' successful deliveries (recorded
+	// just after the receivers answered, so wait for them).
+	waitFor(t, "the deliveries on the settings page", func(context.Context) (bool, string, error) {
+		rows := deliveryRows(t, b.get(t, "/settings/notifications").Body)
+		ok := true
+		for _, channel := range []string{"Receiver JSON", "Receiver Slack"} {
+			ok = ok && hasDeliveryRow(rows, channel, "New issue: WebhookError", "Delivered 200") &&
+				hasDeliveryRow(rows, channel, "Regression: WebhookError", "Delivered 200")
 		}
-	}
+		return ok, strings.Join(rows, "\n"), nil
+	})
 }
 
 // checkSlack checks the Slack message shape: a text fallback and blocks whose

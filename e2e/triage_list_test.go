@@ -79,7 +79,7 @@ func TestTriageListSearchSortsFiltersAndBulk(t *testing.T) {
 		{"q=backend+checkout", nil},                 // …all of them
 		{"q=%22backend+timed+out%22", []string{to}}, // a quoted phrase
 		{"q=%22timed+backend%22", nil},              // the phrase's words in another order
-		{"q=config.js+KeyError&range=24h", nil},      // search and range together
+		{"q=config.js+KeyError&range=24h", nil},     // search and range together
 		{"q=config.js+KeyError", []string{ke}},
 		{"status=resolved", nil},
 	} {

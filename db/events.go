@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stacklens/stacklens/event"
 )
 
 // NewEvent is one processed event ready to be stored by StoreBatch.
@@ -29,9 +31,10 @@ type NewEvent struct {
 	OS               string
 	Data             []byte // the normalised event (JSON)
 	Raw              []byte // the event as sent
-	// SymbolicatedFrames are the raw ids of frames resolved through symbol
-	// sets; they tie the event to those sets for later re-resolution.
-	SymbolicatedFrames []string
+	// ResolvedFrames are the event's frames that symbolication looked at,
+	// with their resolutions: recorded by raw id in the same transaction, and
+	// tying the event to their symbol sets for later re-resolution.
+	ResolvedFrames []event.Frame
 }
 
 // RejectedInbox is an inbox row the pipeline could not use; it is kept with its error.
@@ -61,6 +64,9 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	now := millis(time.Now())
 	out := make([]Stored, len(events))
 	for i, ev := range events {
+		if err := saveFrameResolutions(ctx, tx, ev.ProjectID, ev.ResolvedFrames); err != nil {
+			return nil, err
+		}
 		st, err := storeEvent(ctx, tx, ev, now)
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
@@ -98,9 +104,10 @@ func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored
 		return st, nil
 	}
 	ts := millis(ev.Timestamp)
-	var status string
-	err := tx.QueryRowContext(ctx, `SELECT i.id, i.status FROM issue_fingerprints f JOIN issues i ON i.id = f.issue_id
-		WHERE f.project_id = ? AND f.fingerprint = ?`, ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &status)
+	var status, resolvedIn, searchText string
+	err := tx.QueryRowContext(ctx, `SELECT i.id, i.status, i.resolved_in_release, i.search_text FROM issue_fingerprints f
+		JOIN issues i ON i.id = f.issue_id WHERE f.project_id = ? AND f.fingerprint = ?`,
+		ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &status, &resolvedIn, &searchText)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		res, err := tx.ExecContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
@@ -121,10 +128,13 @@ func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored
 	}
 	switch status {
 	case StatusResolved:
-		st.Regression = true
-		if _, err := tx.ExecContext(ctx, "UPDATE issues SET status = 'active', regressed_at = ?, updated_at = ? WHERE id = ?",
-			now, now, st.IssueID); err != nil {
-			return st, err
+		// Resolved "in release X": an event of an older release is the old
+		// bug still running somewhere, not a regression.
+		if ReopensResolved(ev.Release, resolvedIn) {
+			st.Regression = true
+			if err := reopenAsRegressionTx(ctx, tx, ev.ProjectID, st.IssueID, ev.Release, now); err != nil {
+				return st, err
+			}
 		}
 	case StatusSuppressed:
 		st.Suppressed = true
@@ -145,11 +155,20 @@ func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored
 		return st, err
 	}
 	eventID, _ := res.LastInsertId()
-	for _, rawID := range ev.SymbolicatedFrames {
+	for _, f := range ev.ResolvedFrames {
+		if f.RawID == "" || f.Resolution == nil || f.Resolution.SymbolSetID == 0 {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES (?, ?, ?)",
-			ev.ProjectID, rawID, eventID); err != nil {
+			ev.ProjectID, f.RawID, eventID); err != nil {
 			return st, err
 		}
+	}
+	if err := countValuesTx(ctx, tx, ev.ProjectID, st.IssueID, ev, ts); err != nil {
+		return st, err
+	}
+	if err := addSearchTextTx(ctx, tx, st.IssueID, searchText, ev.Data); err != nil {
+		return st, err
 	}
 	return st, nil
 }
@@ -219,7 +238,7 @@ func (d *DB) Regroup(ctx context.Context, projectID, eventID int64, fingerprint 
 	case err != nil:
 		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
 	case owner != issueID:
-		if _, err := mergeIssuesTx(ctx, tx, projectID, owner, []int64{issueID}); err != nil {
+		if _, err := mergeForTriageTx(ctx, tx, projectID, owner, []int64{issueID}); err != nil {
 			return 0, false, err
 		}
 		issueID, merged = owner, true

@@ -161,6 +161,16 @@ func (d *DB) SaveFrameResolutions(ctx context.Context, projectID int64, frames [
 		return fmt.Errorf("save frame resolutions: %w", err)
 	}
 	defer tx.Rollback()
+	if err := saveFrameResolutions(ctx, tx, projectID, frames); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save frame resolutions: %w", err)
+	}
+	return nil
+}
+
+func saveFrameResolutions(ctx context.Context, tx *sql.Tx, projectID int64, frames []event.Frame) error {
 	now := millis(time.Now())
 	for _, f := range frames {
 		if f.Resolution == nil || f.RawID == "" {
@@ -185,9 +195,6 @@ func (d *DB) SaveFrameResolutions(ctx context.Context, projectID int64, frames [
 			resolution = excluded.resolution, updated_at = excluded.updated_at`, projectID, f.RawID, setID, frame, b, now); err != nil {
 			return fmt.Errorf("save resolution of frame %s: %w", f.RawID, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("save frame resolutions: %w", err)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 
 // Symbolicator resolves minified frames (symbols.Resolver implements it).
 type Symbolicator interface {
-	// Symbolicate sets the resolution of ev's frames in place.
+	// Symbolicate sets the resolution of ev's frames in place (the pipeline records them with the event).
 	Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error
 	// Reresolve resolves again the frames last resolved with a symbol set.
 	Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
@@ -196,11 +196,11 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		// Symbolication trouble never loses the event: it is stored with raw frames.
 		w.log.Warn("symbolication failed", "uuid", ev.UUID, "err", err)
 	}
-	var symbolicated []string
+	var resolved []event.Frame
 	for _, ex := range ev.Exceptions {
 		for _, f := range ex.Frames {
-			if f.Resolution != nil && f.Resolution.SymbolSetID != 0 {
-				symbolicated = append(symbolicated, f.RawID)
+			if f.Resolution != nil {
+				resolved = append(resolved, f)
 			}
 		}
 	}
@@ -227,7 +227,7 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		OS:                 ev.OS,
 		Data:               data,
 		Raw:                row.Payload,
-		SymbolicatedFrames: symbolicated,
+		ResolvedFrames:   resolved,
 	}, nil
 }
 

@@ -23,7 +23,7 @@ import (
 
 // recordedBrowserEvents returns the posthog-js manual-capture events as the
 // SDK sent them, with the bundle URL replaced by bundleURL.
-func recordedBrowserEvents(t *testing.T, bundleURL string) [][]byte {
+func recordedBrowserEvents(t testing.TB, bundleURL string) [][]byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testkit.Fixtures(t), "sdk", "posthog-js", "full-config.manual.json"))
 	if err != nil {
@@ -58,7 +58,7 @@ type harness struct {
 	worker *Worker
 }
 
-func newHarness(t *testing.T, allowPrivate bool) harness {
+func newHarness(t testing.TB, allowPrivate bool) harness {
 	t.Helper()
 	ctx := context.Background()
 	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "p.db"))

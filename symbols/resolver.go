@@ -39,14 +39,23 @@ type ResolverConfig struct {
 // symbol set (cache, store, else fetch and store, or store the failure) and
 // looks the position up. It runs in the pipeline worker, never in a request.
 type Resolver struct {
-	store      Store
-	fetcher    *Fetcher
-	maps       *lru[mapKey, *parsedSet]
-	sources    *lru[sourceKey, []template.HTML]
+	store   Store
+	fetcher *Fetcher
+	maps    *lru[mapKey, *parsedSet]
+	sources *lru[sourceKey, []template.HTML]
+	// frames caches answers per position: the same errors repeat, and the
+	// enclosing-function search is the costly part of a lookup.
+	frames *lru[frameKey, event.Resolution]
+	// sets caches symbol-set records briefly, so a busy ingest does not ask
+	// the database for the same set for every frame.
+	sets       *lru[setKey, cachedSet]
 	ensure     singleflight.Group
 	retryAfter time.Duration
 
 	mu sync.Mutex
+	// touched remembers when last_used was last written per set: it is
+	// written at most once a minute, not once per frame.
+	touched map[int64]time.Time
 	// changed holds symbol sets that went from missing to stored by a
 	// refetch during resolution; their older frames need resolving again.
 	changed []SymbolSetRef
@@ -68,6 +77,26 @@ type sourceKey struct {
 	source string
 }
 
+type frameKey struct {
+	mapKey
+	line, column int
+	inApp        bool
+}
+
+type setKey struct {
+	projectID int64
+	ref       string
+}
+
+type cachedSet struct {
+	set     SymbolSet
+	fetched time.Time
+}
+
+// setCacheTTL bounds how stale a cached symbol-set record may be (another
+// process may have stored a set meanwhile).
+const setCacheTTL = 30 * time.Second
+
 // parsedSet is a stored symbol set ready for lookups.
 type parsedSet struct {
 	sourceMap *SourceMap
@@ -83,14 +112,15 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 		cfg.RetryAfter = 24 * time.Hour
 	}
 	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
-		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4), retryAfter: cfg.RetryAfter}
+		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4),
+		frames:  newLRU[frameKey, event.Resolution](16 << 20), sets: newLRU[setKey, cachedSet](4 << 20),
+		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter}
 }
 
 // Symbolicate sets the Resolution of every frame of ev that has a symbol-set
-// reference, and records the resolutions by raw id. Frames of other
+// reference (the caller records them with the event). Frames of other
 // platforms, and JavaScript frames with context sent by the client, are left as sent.
 func (r *Resolver) Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error {
-	var resolved []event.Frame
 	for i := range ev.Exceptions {
 		frames := ev.Exceptions[i].Frames
 		for j := range frames {
@@ -103,10 +133,9 @@ func (r *Resolver) Symbolicate(ctx context.Context, projectID int64, ev *event.E
 				return err
 			}
 			f.Resolution = &res
-			resolved = append(resolved, *f)
 		}
 	}
-	return r.store.SaveFrameResolutions(ctx, projectID, resolved)
+	return nil
 }
 
 // needsResolution: browser frames always; Node frames only when they point at
@@ -133,7 +162,15 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 		res.FailureCode = set.Failure.Code
 		return res, nil
 	}
+	if err := r.touch(ctx, set.ID); err != nil {
+		return event.Resolution{}, err
+	}
 	line, column := f.Lineno, max(f.Colno-1, 0)
+	key := frameKey{mapKey{set.ID, set.ContentHash}, line, column, f.InApp}
+	if cached, ok := r.frames.get(key); ok {
+		cached.SymbolSetRef = ref
+		return cached, nil
+	}
 	pos, ok := parsed.sourceMap.Lookup(line, column)
 	if !ok {
 		res.FailureCode = FailureTokenNotFound
@@ -143,27 +180,34 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 	res.Source, res.Line, res.Column = pos.Source, pos.Line, pos.Column+1
 	res.Name = parsed.sourceMap.EnclosingFunction(parsed.minified, line, column)
 	res.InApp = f.InApp && !strings.Contains(pos.Source, "node_modules/") && !parsed.sourceMap.Ignored(pos.Source)
-	if err := r.store.TouchSymbolSet(ctx, set.ID, time.Now()); err != nil {
-		return event.Resolution{}, err
-	}
+	r.frames.put(key, res, int64(64+len(res.Source)+len(res.Name)+len(ref)))
 	return res, nil
+}
+
+func (r *Resolver) touch(ctx context.Context, setID int64) error {
+	now := time.Now()
+	r.mu.Lock()
+	last, seen := r.touched[setID]
+	if seen && now.Sub(last) < time.Minute {
+		r.mu.Unlock()
+		return nil
+	}
+	r.touched[setID] = now
+	r.mu.Unlock()
+	return r.store.TouchSymbolSet(ctx, setID, now)
 }
 
 // symbolSet finds or makes the symbol set of ref. Concurrent callers for the
 // same ref share one lookup and at most one fetch.
 func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *parsedSet, error) {
 	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
-		set, err := r.store.SymbolSet(ctx, projectID, ref)
-		switch {
-		case errors.Is(err, ErrNoSymbolSet):
-			set, err = r.create(ctx, projectID, ref, kind)
-		case err == nil && !set.Stored && kind == RefURL && time.Since(set.UpdatedAt) > r.retryAfter:
-			set, err = r.create(ctx, projectID, ref, kind)
-			if err == nil && set.Stored {
-				r.mu.Lock()
-				r.changed = append(r.changed, SymbolSetRef{ProjectID: projectID, ID: set.ID})
-				r.mu.Unlock()
-			}
+		if c, ok := r.sets.get(setKey{projectID, ref}); ok && time.Since(c.fetched) < setCacheTTL &&
+			(c.set.Stored || kind != RefURL || time.Since(c.set.UpdatedAt) <= r.retryAfter) {
+			return c.set, nil
+		}
+		set, err := r.lookupSet(ctx, projectID, ref, kind)
+		if err == nil {
+			r.sets.put(setKey{projectID, ref}, cachedSet{set: set, fetched: time.Now()}, int64(256+len(ref)))
 		}
 		return set, err
 	})
@@ -181,6 +225,24 @@ func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, k
 		return set, nil, nil
 	}
 	return set, parsed, nil
+}
+
+// lookupSet loads the symbol set of ref, creating it (fetch or not_uploaded)
+// when there is none or when a failed fetch is old enough to try again.
+func (r *Resolver) lookupSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, error) {
+	set, err := r.store.SymbolSet(ctx, projectID, ref)
+	switch {
+	case errors.Is(err, ErrNoSymbolSet):
+		return r.create(ctx, projectID, ref, kind)
+	case err == nil && !set.Stored && kind == RefURL && time.Since(set.UpdatedAt) > r.retryAfter:
+		set, err = r.create(ctx, projectID, ref, kind)
+		if err == nil && set.Stored {
+			r.mu.Lock()
+			r.changed = append(r.changed, SymbolSetRef{ProjectID: projectID, ID: set.ID})
+			r.mu.Unlock()
+		}
+	}
+	return set, err
 }
 
 // create fetches a URL symbol set, or records that a chunk/debug id has no upload.
@@ -232,6 +294,9 @@ func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error
 func (r *Resolver) Forget(symbolSetID int64) {
 	r.maps.removeIf(func(k mapKey) bool { return k.symbolSetID == symbolSetID })
 	r.sources.removeIf(func(k sourceKey) bool { return k.symbolSetID == symbolSetID })
+	r.frames.removeIf(func(k frameKey) bool { return k.symbolSetID == symbolSetID })
+	// Records are keyed by ref, and a deleted set's ref is not known here: drop them all (they are cheap to reload).
+	r.sets.removeIf(func(setKey) bool { return true })
 }
 
 // HighlightedSource returns the original file source of a symbol set as

@@ -76,15 +76,16 @@
 
 // Uploads: drag-and-drop onto [data-drop-zone] (files or a whole build
 // folder) fills the form's file inputs, and forms marked [data-upload] are
-// sent with XMLHttpRequest to show a progress bar. Without JavaScript the
-// same forms post normally.
+// sent with XMLHttpRequest to show a progress bar. Listeners are delegated
+// from the document, so they keep working when an answer replaces the page
+// body. Without JavaScript the same forms post normally.
 (() => {
   "use strict";
 
   const isMap = (f) => /\.(map|json)$/i.test(f.name);
   const isScript = (f) => /\.(m?js|cjs)$/i.test(f.name);
 
-  // readEntries walks a dropped folder (Chromium and Firefox expose entries).
+  // filesOf walks dropped folders (Chromium and Firefox expose entries).
   async function filesOf(items) {
     const out = [];
     const walk = async (entry) => {
@@ -128,65 +129,81 @@
     note.textContent = names.length ? "Chosen: " + names.join(", ") : "";
   }
 
-  for (const zone of document.querySelectorAll("[data-drop-zone]")) {
-    zone.addEventListener("dragover", (e) => {
-      e.preventDefault();
-      zone.classList.add("dragging");
-    });
-    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-    zone.addEventListener("drop", async (e) => {
-      e.preventDefault();
-      zone.classList.remove("dragging");
-      let files = await filesOf(e.dataTransfer.items || []);
-      if (files.length === 0) files = Array.from(e.dataTransfer.files || []);
-      const many = zone.querySelector("input[type=file][multiple]");
-      if (many) {
-        setFiles(many, files.filter((f) => isMap(f) || isScript(f)));
-      } else {
-        const map = zone.querySelector("input[name=source_map]");
-        const minified = zone.querySelector("input[name=minified]");
-        const maps = files.filter(isMap);
-        const scripts = files.filter(isScript);
-        if (map && maps.length) setFiles(map, maps.slice(0, 1));
-        if (minified && scripts.length) setFiles(minified, scripts.slice(0, 1));
-      }
-      showChosen(zone);
-    });
-    zone.addEventListener("change", () => showChosen(zone));
+  const zoneOf = (e) => e.target.closest && e.target.closest("[data-drop-zone]");
+
+  document.addEventListener("dragover", (e) => {
+    const zone = zoneOf(e);
+    if (!zone) return;
+    e.preventDefault();
+    zone.classList.add("dragging");
+  });
+  document.addEventListener("dragleave", (e) => {
+    const zone = zoneOf(e);
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", async (e) => {
+    const zone = zoneOf(e);
+    if (!zone) return;
+    e.preventDefault();
+    zone.classList.remove("dragging");
+    let files = await filesOf(e.dataTransfer.items || []);
+    if (files.length === 0) files = Array.from(e.dataTransfer.files || []);
+    const many = zone.querySelector("input[type=file][multiple]");
+    if (many) {
+      setFiles(many, files.filter((f) => isMap(f) || isScript(f)));
+    } else {
+      const map = zone.querySelector("input[name=source_map]");
+      const minified = zone.querySelector("input[name=minified]");
+      const maps = files.filter(isMap);
+      const scripts = files.filter(isScript);
+      if (map && maps.length) setFiles(map, maps.slice(0, 1));
+      if (minified && scripts.length) setFiles(minified, scripts.slice(0, 1));
+    }
+    showChosen(zone);
+  });
+  document.addEventListener("change", (e) => {
+    const zone = zoneOf(e);
+    if (zone) showChosen(zone);
+  });
+
+  // showPage puts an answer that is a page (a refusal, or the pairing to
+  // confirm) in place of the current one.
+  function showPage(html) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    document.title = doc.title;
+    document.body.replaceWith(document.adoptNode(doc.body));
+    for (const el of document.querySelectorAll("[data-js-only]")) el.hidden = false;
+    window.scrollTo(0, 0);
   }
 
-  for (const form of document.querySelectorAll("form[data-upload]")) {
-    form.addEventListener("submit", (e) => {
-      if (!window.FormData || !window.XMLHttpRequest) return;
-      e.preventDefault();
-      const progress = form.querySelector("[data-upload-progress]");
-      const button = form.querySelector("button[type=submit]");
-      if (button) button.disabled = true;
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
-      if (progress) {
-        progress.hidden = false;
-        xhr.upload.addEventListener("progress", (p) => {
-          if (p.lengthComputable) progress.value = Math.round((p.loaded / p.total) * 100);
-        });
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (!form.matches || !form.matches("form[data-upload]") || !window.FormData) return;
+    e.preventDefault();
+    const progress = form.querySelector("[data-upload-progress]");
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    if (progress) {
+      progress.hidden = false;
+      xhr.upload.addEventListener("progress", (p) => {
+        if (p.lengthComputable) progress.value = Math.round((p.loaded / p.total) * 100);
+      });
+    }
+    xhr.addEventListener("load", () => {
+      // A redirect (303 after success) was followed: go where it pointed.
+      if (xhr.responseURL && xhr.responseURL !== form.action) {
+        window.location.assign(xhr.responseURL);
+        return;
       }
-      xhr.addEventListener("load", () => {
-        // A redirect (303 after success) was followed: go where it pointed.
-        if (xhr.responseURL && xhr.responseURL !== form.action) {
-          window.location.assign(xhr.responseURL);
-          return;
-        }
-        // Otherwise the answer is a page (a refusal, or the pairing to confirm).
-        document.open();
-        document.write(xhr.responseText);
-        document.close();
-      });
-      xhr.addEventListener("error", () => {
-        if (button) button.disabled = false;
-        if (progress) progress.hidden = true;
-        window.alert("The upload failed: the server could not be reached. Try again.");
-      });
-      xhr.send(new FormData(form));
+      showPage(xhr.responseText);
     });
-  }
+    xhr.addEventListener("error", () => {
+      if (button) button.disabled = false;
+      if (progress) progress.hidden = true;
+      window.alert("The upload failed: the server could not be reached. Try again.");
+    });
+    xhr.send(new FormData(form));
+  });
 })();

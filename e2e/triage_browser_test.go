@@ -12,7 +12,8 @@ import (
 
 // TestTriageInChromium clicks through the pages as a person would: sign in,
 // open the issue from the list, resolve it, and — after the error comes
-// back — see the regression on the list and on the issue page.
+// back — see the regression on the list and on the issue page; then tick
+// it on the list and suppress it with the bulk bar.
 func TestTriageInChromium(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	a := newAPI(s)
@@ -81,6 +82,21 @@ func TestTriageInChromium(t *testing.T) {
 	}
 	pageBadge := elementText(ctx, t, `.issue-title .badge-regressed`)
 	timeline := elementText(ctx, t, `.timeline`)
+	// Tick the row's checkbox (above the row-wide link) and suppress it from the bulk bar.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/issues"),
+		chromedp.Click(chromedp.CSS(`.issue-row input[name=ids]`)),
+		chromedp.Click(chromedp.CSS(`.bulk-bar button[value=suppress]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.alert-success`)),
+	); err != nil {
+		t.Fatalf("tick the issue and suppress it from the list: %v", err)
+	}
+	if notice := elementText(ctx, t, `.alert-success`); notice != "1 issue suppressed." {
+		t.Errorf("bulk notice %q", notice)
+	}
+	if got := getTriage(t, a, is.ID); got.Status != "suppressed" {
+		t.Errorf("after the bulk suppress the issue is %q", got.Status)
+	}
 	if !strings.HasPrefix(rowBadge, "Regressed") || !strings.HasPrefix(pageBadge, "Regressed") {
 		t.Errorf("regression badges: list %q, page %q", rowBadge, pageBadge)
 	}

@@ -146,4 +146,3 @@ func TestSymbolSetUploadInChromium(t *testing.T) {
 	waitText("the issue page shows the original crash site", "level3")
 	waitText("the issue page shows the original caller", "runManual")
 }
-

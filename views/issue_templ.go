@@ -547,7 +547,7 @@ func statusActions(nav Nav, v IssueView) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if v.Status != StatusResolved {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<button class=\"btn btn-primary\" type=\"submit\" name=\"status\" value=\"resolved\">Resolve</button> <span class=\"resolve-in\"><label for=\"resolved_in_release\" class=\"visually-hidden\">Release that fixes it</label> <input id=\"resolved_in_release\" name=\"resolved_in_release\" placeholder=\"in release, e.g. 2.0.0\" list=\"releases-seen\" size=\"14\"> <button class=\"btn\" type=\"submit\" name=\"status\" value=\"resolved\" title=\"Events of older releases will leave it resolved\">Resolve in release</button> <datalist id=\"releases-seen\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<button class=\"btn btn-primary\" type=\"submit\" name=\"status\" value=\"resolved\">Resolve</button> <span class=\"resolve-in\"><label for=\"resolved_in_release\" class=\"visually-hidden\">Release that fixes it</label> <input id=\"resolved_in_release\" name=\"resolved_in_release\" placeholder=\"e.g. 2.0.0\" list=\"releases-seen\" size=\"10\"> <button class=\"btn\" type=\"submit\" name=\"status\" value=\"resolved\" title=\"Events of older releases will leave it resolved\">Resolve in release</button> <datalist id=\"releases-seen\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -38,13 +38,23 @@ func scanProject(row interface{ Scan(...any) error }) (Project, error) {
 	return p, nil
 }
 
-// EnsureDefaultProject creates project 1 with token if it does not exist. When
-// it exists and wantToken is not empty, its token is set to wantToken so the
-// STACKLENS_PROJECT_TOKEN setting always wins.
+// EnsureDefaultProject creates project 1 with token at first start (when
+// there is no project at all). When project 1 exists and wantToken is not
+// empty, its token is set to wantToken so the STACKLENS_PROJECT_TOKEN setting
+// always wins. When a person deleted project 1, it is not brought back: the
+// oldest remaining project is returned and wantToken applies to nothing
+// (the caller can tell by the returned id).
 func (d *DB) EnsureDefaultProject(ctx context.Context, wantToken, generatedToken string) (Project, error) {
 	p, err := d.Project(ctx, DefaultProjectID)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		first, err := d.FirstProject(ctx)
+		if err == nil {
+			return first, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return Project{}, err
+		}
 		token := wantToken
 		if token == "" {
 			token = generatedToken

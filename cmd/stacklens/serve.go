@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -111,9 +110,12 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		return err
 	}
 	defer store.Close()
-	project, err := store.EnsureDefaultProject(ctx, cfg.ProjectToken, "phc_"+rand.Text())
+	project, err := store.EnsureDefaultProject(ctx, cfg.ProjectToken, db.NewProjectToken())
 	if err != nil {
 		return err
+	}
+	if cfg.ProjectToken != "" && project.ID != db.DefaultProjectID {
+		log.Warn("STACKLENS_PROJECT_TOKEN is the token of project 1, which was deleted: it is not applied", "shown_project", project.ID)
 	}
 	if err := ensureAdmin(ctx, store, cfg); err != nil {
 		return err

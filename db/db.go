@@ -29,6 +29,7 @@ type DB struct {
 	read  *sql.DB
 	path  string
 	blobs blobCodec
+	stmts *stmtCache
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -49,7 +50,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	d := &DB{write: write, path: path, blobs: blobs}
+	d := &DB{write: write, path: path, blobs: blobs, stmts: newStmtCache(write)}
 	if err := d.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -83,6 +84,7 @@ func dsn(path string, readOnly bool) string {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	d.stmts.close()
 	var first error
 	if d.read != nil {
 		first = d.read.Close()

@@ -56,7 +56,7 @@ type Stored struct {
 // their inbox rows, all in one transaction: a crash anywhere leaves either
 // nothing done (the inbox rows are processed again) or everything.
 func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []RejectedInbox) ([]Stored, error) {
-	tx, err := d.write.BeginTx(ctx, nil)
+	tx, err := d.beginCached(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
@@ -93,7 +93,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	return out, nil
 }
 
-func storeEvent(ctx context.Context, tx *sql.Tx, ev NewEvent, now int64) (Stored, error) {
+func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Stored, error) {
 	var st Stored
 	var exists int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE project_id = ? AND uuid = ?", ev.ProjectID, ev.UUID).Scan(&exists); err != nil {

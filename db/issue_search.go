@@ -109,7 +109,7 @@ func withTerms(text string, terms []string) string {
 }
 
 // addSearchTextTx keeps an issue's search text covering a newly stored event.
-func addSearchTextTx(ctx context.Context, tx *sql.Tx, issueID int64, current string, data []byte) error {
+func addSearchTextTx(ctx context.Context, tx txRunner, issueID int64, current string, data []byte) error {
 	next := withTerms(current, searchTerms(data))
 	if next == current || (current == "" && next == "\n") {
 		return nil

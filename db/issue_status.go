@@ -86,7 +86,7 @@ func (d *DB) SetIssueStatus(ctx context.Context, projectID, id int64, status str
 }
 
 // reopenAsRegressionTx reopens a resolved issue a new event arrived for.
-func reopenAsRegressionTx(ctx context.Context, tx *sql.Tx, projectID, issueID int64, eventRelease string, now int64) error {
+func reopenAsRegressionTx(ctx context.Context, tx txRunner, projectID, issueID int64, eventRelease string, now int64) error {
 	if _, err := tx.ExecContext(ctx, "UPDATE issues SET status = 'active', resolved_in_release = '', regressed_at = ?, updated_at = ? WHERE id = ?",
 		now, now, issueID); err != nil {
 		return err

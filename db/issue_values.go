@@ -36,7 +36,7 @@ func eventValues(ev NewEvent) [][2]string {
 
 // countValuesTx counts a stored event's values on its issue, and a distinct
 // id not seen on the issue before as one more user affected.
-func countValuesTx(ctx context.Context, tx *sql.Tx, projectID, issueID int64, ev NewEvent, ts int64) error {
+func countValuesTx(ctx context.Context, tx txRunner, projectID, issueID int64, ev NewEvent, ts int64) error {
 	for _, kv := range eventValues(ev) {
 		value := kv[1]
 		if value == "" {

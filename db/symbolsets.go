@@ -170,7 +170,7 @@ func (d *DB) SaveFrameResolutions(ctx context.Context, projectID int64, frames [
 	return nil
 }
 
-func saveFrameResolutions(ctx context.Context, tx *sql.Tx, projectID int64, frames []event.Frame) error {
+func saveFrameResolutions(ctx context.Context, tx txRunner, projectID int64, frames []event.Frame) error {
 	now := millis(time.Now())
 	for _, f := range frames {
 		if f.Resolution == nil || f.RawID == "" {

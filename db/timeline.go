@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -33,7 +32,7 @@ type Activity struct {
 	MergedOccurrences int64
 }
 
-func recordActivityTx(ctx context.Context, tx *sql.Tx, projectID, issueID int64, a Activity) error {
+func recordActivityTx(ctx context.Context, tx txRunner, projectID, issueID int64, a Activity) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_activity(project_id, issue_id, at, actor, kind, from_value, to_value, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, projectID, issueID, millis(a.At), a.Actor, a.Kind, a.From, a.To, a.Detail); err != nil {
 		return fmt.Errorf("record %s on the timeline of issue %d: %w", a.Kind, issueID, err)

@@ -218,3 +218,21 @@ func (d *DB) projectOf(ctx context.Context, query string, id int64) (int64, erro
 	}
 	return projectID, nil
 }
+
+// ProjectIssueCounts counts the issues of every project (all statuses).
+func (d *DB) ProjectIssueCounts(ctx context.Context) (map[int64]int64, error) {
+	rows, err := d.read.QueryContext(ctx, "SELECT project_id, count(*) FROM issues GROUP BY project_id")
+	if err != nil {
+		return nil, fmt.Errorf("count issues per project: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count issues per project: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

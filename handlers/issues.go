@@ -19,18 +19,10 @@ import (
 
 const issuesPerPage = 50
 
-func (h *Handlers) nav(c echo.Context, active string) (views.Nav, db.Project, error) {
-	p, err := h.db.Project(c.Request().Context(), db.DefaultProjectID)
-	if err != nil {
-		return views.Nav{}, db.Project{}, err
-	}
-	return views.Nav{ProjectName: p.Name, UserEmail: currentUser(c).Email, CSRF: csrfToken(c), Active: active}, p, nil
-}
-
 // IssuesPage lists the project's issues: filters, search, sort and the
 // cursor all live in the URL query.
 func (h *Handlers) IssuesPage(c echo.Context) error {
-	nav, project, err := h.nav(c, "issues")
+	nav, project, err := h.nav(c, views.SectionIssues)
 	if err != nil {
 		return err
 	}
@@ -63,6 +55,7 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 		return err
 	}
 	base := filterValues(filter)
+	base.Set("project", strconv.FormatInt(project.ID, 10))
 	v := views.IssuesView{Status: filter.Status, Total: page.Total, Filter: filter, Releases: releases, Libs: libs,
 		BulkURL: "/issues/bulk", ReturnURL: listURL(withCursor(base, c)), CSRF: nav.CSRF, SparkLabel: sparkLabel,
 		Notice: bulkNotice(c.QueryParam("done"), c.QueryParam("count")),
@@ -160,7 +153,7 @@ func decodeStored(se db.StoredEvent) (event.Event, error) {
 
 // SetIssueStatus is the resolve / resolve in release / suppress / reopen form of the issue page.
 func (h *Handlers) SetIssueStatus(c echo.Context) error {
-	_, project, err := h.nav(c, "issues")
+	_, project, err := h.issueNav(c)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const maxBulk = 500
 // issues: resolve, suppress, reopen, or merge (which asks for the issue to
 // keep unless the form names it in `into`).
 func (h *Handlers) BulkIssues(c echo.Context) error {
-	nav, project, err := h.nav(c, "issues")
+	nav, project, err := h.nav(c, views.SectionIssues)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (h *Handlers) BulkIssues(c echo.Context) error {
 
 // MergeIssues merges the issues in `ids` into the one in `into` (the merge page's form).
 func (h *Handlers) MergeIssues(c echo.Context) error {
-	_, project, err := h.nav(c, "issues")
+	_, project, err := h.nav(c, views.SectionIssues)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *Handlers) merge(c echo.Context, projectID int64, ids []int64, back stri
 
 // EditIssue saves the name and description form of the issue page.
 func (h *Handlers) EditIssue(c echo.Context) error {
-	_, project, err := h.nav(c, "issues")
+	_, project, err := h.issueNav(c)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (h *Handlers) EditIssue(c echo.Context) error {
 
 // AssignIssue saves the assignee select of the issue page ("" = nobody).
 func (h *Handlers) AssignIssue(c echo.Context) error {
-	_, project, err := h.nav(c, "issues")
+	_, project, err := h.issueNav(c)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const (
 // IssuePage shows one issue with one of its events: the latest, or the one
 // named by /issues/{id}/events/{uuid} or ?event={uuid}.
 func (h *Handlers) IssuePage(c echo.Context) error {
-	nav, project, err := h.nav(c, "issues")
+	nav, project, err := h.issueNav(c)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -117,7 +118,7 @@ func (h *Handlers) CreateNotificationChannel(c echo.Context) error {
 	if _, err := h.db.CreateNotificationChannel(c.Request().Context(), ch); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, notificationsPath+"?done=added")
+	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, p.ID, url.Values{"done": {"added"}}))
 }
 
 // NotificationChannelPage shows one channel's form and its latest attempts.
@@ -169,7 +170,7 @@ func (h *Handlers) UpdateNotificationChannel(c echo.Context) error {
 	if err := h.db.UpdateNotificationChannel(c.Request().Context(), ch); err != nil {
 		return notFoundChannel(err)
 	}
-	return c.Redirect(http.StatusSeeOther, notificationsPath+"?done=saved")
+	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"done": {"saved"}}))
 }
 
 // SetNotificationChannelEnabled turns a channel on (enabled=true) or off (enabled=false).
@@ -189,7 +190,7 @@ func (h *Handlers) SetNotificationChannelEnabled(c echo.Context) error {
 	if enabled {
 		done = "enabled"
 	}
-	return c.Redirect(http.StatusSeeOther, notificationsPath+"?done="+done)
+	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"done": {done}}))
 }
 
 // DeleteNotificationChannel removes a channel and its delivery history.
@@ -201,7 +202,7 @@ func (h *Handlers) DeleteNotificationChannel(c echo.Context) error {
 	if err := h.db.DeleteNotificationChannel(c.Request().Context(), ch.ProjectID, ch.ID); err != nil {
 		return notFoundChannel(err)
 	}
-	return c.Redirect(http.StatusSeeOther, notificationsPath+"?done=deleted")
+	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"done": {"deleted"}}))
 }
 
 // TestNotificationChannel sends a sample notification now and shows how it went.
@@ -217,17 +218,23 @@ func (h *Handlers) TestNotificationChannel(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("send test notification: %w", err)
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("%s?test=%d", notificationsPath, dl.ID))
+	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"test": {strconv.FormatInt(dl.ID, 10)}}))
 }
 
+// channelFromPath loads the channel of the :id path parameter; the page
+// shows the channel's project, whichever is selected.
 func (h *Handlers) channelFromPath(c echo.Context) (views.Nav, db.NotificationChannel, error) {
-	nav, p, err := h.nav(c, views.SectionNotifications)
-	if err != nil {
-		return nav, db.NotificationChannel{}, err
-	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return nav, db.NotificationChannel{}, notFoundChannel(db.ErrNotFound)
+		return views.Nav{}, db.NotificationChannel{}, notFoundChannel(db.ErrNotFound)
+	}
+	projectID, err := h.db.ProjectOfNotificationChannel(c.Request().Context(), id)
+	if err != nil {
+		return views.Nav{}, db.NotificationChannel{}, notFoundChannel(err)
+	}
+	nav, p, err := h.navOf(c, views.SectionNotifications, projectID)
+	if err != nil {
+		return nav, db.NotificationChannel{}, err
 	}
 	ch, err := h.db.NotificationChannel(c.Request().Context(), p.ID, id)
 	if err != nil {

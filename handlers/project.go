@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,7 +18,7 @@ func (h *Handlers) ProjectSettingsPage(c echo.Context) error {
 // renderProjectSettings renders the project page; adjust, when set, adds
 // the outcome of an action (a new key, an error).
 func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func(*views.ProjectSettingsView)) error {
-	nav, p, err := h.nav(c, "project")
+	nav, p, err := h.nav(c, views.SectionProject)
 	if err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 	}
 	v := views.ProjectSettingsView{
 		Name: p.Name, Token: p.Token, Host: h.publicURL(c), AutocaptureExceptions: p.AutocaptureExceptions,
-		Saved: c.QueryParam("saved") == "1", APIKeys: keys,
+		Saved: c.QueryParam("saved") == "1", Created: c.QueryParam("created") == "1", APIKeys: keys,
 	}
 	if adjust != nil {
 		adjust(&v)
@@ -37,7 +38,7 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 
 // UpdateProjectSettings saves the exception-autocapture switch.
 func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
-	_, p, err := h.nav(c, "project")
+	_, p, err := h.nav(c, views.SectionProject)
 	if err != nil {
 		return err
 	}
@@ -45,5 +46,5 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 	if err := h.db.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/settings/project?saved=1")
+	return c.Redirect(http.StatusSeeOther, inProject("/settings/project", p.ID, url.Values{"saved": {"1"}}))
 }

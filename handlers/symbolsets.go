@@ -60,7 +60,7 @@ func (h *Handlers) SymbolSetsPage(c echo.Context) error {
 			Failure: failureMessage(r.SymbolSet), Frames: r.Frames, Issues: r.Issues, LastUsed: r.LastUsedAt, Created: r.CreatedAt, SizeBytes: r.SizeBytes})
 	}
 	pageURL := func(n int) string {
-		q := url.Values{"status": {status}, "sort": {sort}, "page": {strconv.Itoa(n)}}
+		q := url.Values{"status": {status}, "sort": {sort}, "page": {strconv.Itoa(n)}, "project": {strconv.FormatInt(project.ID, 10)}}
 		if search != "" {
 			q.Set("q", search)
 		}
@@ -80,7 +80,7 @@ func (h *Handlers) SymbolSetsPage(c echo.Context) error {
 
 // SymbolSetPage shows one symbol set: GET /settings/symbol-sets/{id}.
 func (h *Handlers) SymbolSetPage(c echo.Context) error {
-	nav, project, err := h.nav(c, views.SectionSymbolSets)
+	nav, project, err := h.symbolSetNav(c)
 	if err != nil {
 		return err
 	}

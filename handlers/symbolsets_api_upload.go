@@ -207,7 +207,7 @@ func (h *Handlers) ReceiveSymbolSetUpload(c echo.Context) error {
 	if err := c.Request().ParseMultipartForm(32 << 20); err != nil {
 		return apiError(c, http.StatusBadRequest, "invalid_input", "Send multipart/form-data with the presigned fields and the file as the part `file`.")
 	}
-	_, uploadID, err := h.verifyToken(ctx, purposeUpload, c.FormValue("token"))
+	tokenProject, uploadID, err := h.verifyToken(ctx, purposeUpload, c.FormValue("token"))
 	if errors.Is(err, errBadToken) {
 		return apiError(c, http.StatusForbidden, "invalid_link", "This upload link is invalid or has expired: start the upload again.")
 	}
@@ -218,7 +218,8 @@ func (h *Handlers) ReceiveSymbolSetUpload(c echo.Context) error {
 		return apiError(c, http.StatusForbidden, "invalid_link", "The key field does not belong to this upload token.")
 	}
 	pending, err := h.db.PendingUploadByID(ctx, uploadID)
-	if errors.Is(err, db.ErrNotFound) || (err == nil && time.Now().After(pending.ExpiresAt)) {
+	// A pending upload of another project can only be an id given out again after its project was deleted.
+	if errors.Is(err, db.ErrNotFound) || (err == nil && (time.Now().After(pending.ExpiresAt) || pending.ProjectID != tokenProject)) {
 		return apiError(c, http.StatusForbidden, "invalid_link", "This upload was finished or has expired: start the upload again.")
 	}
 	if err != nil {

@@ -214,7 +214,7 @@ func (h *Handlers) BulkUploadConfirm(c echo.Context) error {
 	_ = os.RemoveAll(batchDir(batch))
 	q := reportQuery("bulk", total)
 	q.Set("stored", strconv.Itoa(stored))
-	return c.Redirect(http.StatusSeeOther, "/settings/symbol-sets?"+q.Encode())
+	return c.Redirect(http.StatusSeeOther, inProject("/settings/symbol-sets", project.ID, q))
 }
 
 func batchDir(batch string) string {

@@ -103,7 +103,7 @@ func reportQuery(done string, r pipeline.ReresolveReport) url.Values {
 // `minified` and `confirm_mismatch`. Nothing changes unless the map is
 // valid and matches the frames that use the set (or the person confirms).
 func (h *Handlers) UploadSymbolSet(c echo.Context) error {
-	nav, project, err := h.nav(c, views.SectionSymbolSets)
+	nav, project, err := h.symbolSetNav(c)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (h *Handlers) UploadSymbolSet(c echo.Context) error {
 // RetrySymbolSetFetch fetches a URL symbol set again now:
 // POST /settings/symbol-sets/{id}/retry.
 func (h *Handlers) RetrySymbolSetFetch(c echo.Context) error {
-	_, project, err := h.nav(c, views.SectionSymbolSets)
+	_, project, err := h.symbolSetNav(c)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func (h *Handlers) RetrySymbolSetFetch(c echo.Context) error {
 // DeleteSymbolSetPage deletes a symbol set and resolves its frames again
 // without it: POST /settings/symbol-sets/{id}/delete.
 func (h *Handlers) DeleteSymbolSetPage(c echo.Context) error {
-	_, project, err := h.nav(c, views.SectionSymbolSets)
+	_, project, err := h.symbolSetNav(c)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (h *Handlers) DeleteSymbolSetPage(c echo.Context) error {
 		return err
 	}
 	q := url.Values{"done": {"deleted"}, "frames": {strconv.Itoa(report.Frames)}}
-	return c.Redirect(http.StatusSeeOther, "/settings/symbol-sets?"+q.Encode())
+	return c.Redirect(http.StatusSeeOther, inProject("/settings/symbol-sets", project.ID, q))
 }
 
 func (h *Handlers) deleteSymbolSet(ctx context.Context, projectID, id int64) (pipeline.ReresolveReport, error) {
@@ -240,7 +240,7 @@ func (h *Handlers) deleteSymbolSet(ctx context.Context, projectID, id int64) (pi
 // DownloadSymbolSetFile sends a stored file: GET
 // /settings/symbol-sets/{id}/download?file=map|minified.
 func (h *Handlers) DownloadSymbolSetFile(c echo.Context) error {
-	_, project, err := h.nav(c, views.SectionSymbolSets)
+	_, project, err := h.symbolSetNav(c)
 	if err != nil {
 		return err
 	}

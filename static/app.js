@@ -10,6 +10,16 @@
   for (const el of document.querySelectorAll("[data-js-only]")) {
     el.hidden = false;
   }
+  // ...and the buttons they replace are hidden.
+  for (const el of document.querySelectorAll("[data-no-js]")) {
+    el.hidden = true;
+  }
+
+  // A select marked data-autosubmit (the project switcher) submits its form when changed.
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest && event.target.closest("select[data-autosubmit]");
+    if (select && select.form) select.form.submit();
+  });
 
   async function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) {

@@ -11,10 +11,13 @@ import (
 // Nav is what the page chrome needs: who is signed in, in which project,
 // and which section is current (Active is one of the Section* constants).
 type Nav struct {
+	ProjectID   int64
 	ProjectName string
-	UserEmail   string
-	CSRF        string
-	Active      string
+	// Projects are every project, for the switcher.
+	Projects  []ProjectOption
+	UserEmail string
+	CSRF      string
+	Active    string
 }
 
 // Sections of the navigation, for Nav.Active.

@@ -58,8 +58,11 @@ func text(html string) string {
 func TestLayoutNavigation(t *testing.T) {
 	html := render(t, IssuesPage(sampleNav(SectionIssues), sampleIssues(time.Now())))
 	mustContain(t, html,
-		`<a class="nav-link active" href="/issues" aria-current="page">`,
-		`href="/settings/symbol-sets"`, `href="/settings/project"`,
+		`<a class="nav-link active" href="/issues?project=1" aria-current="page">`,
+		`href="/settings/symbol-sets?project=1"`, `href="/settings/project?project=1"`, `href="/settings/projects?project=1"`,
+		// The switcher: a GET form to the section's list, the shown project selected.
+		`<form class="project-switch" method="get" action="/issues">`,
+		`<option value="1" selected>Storefront</option>`, `<option value="2">Back office</option>`,
 		`<form method="post" action="/logout">`,
 		`<input type="hidden" name="_csrf" value="csrf-token-123">`,
 		"ada@example.com", "Storefront",

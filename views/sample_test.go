@@ -82,7 +82,8 @@ func codeAround(file string, src string, line, radius int) []CodeLine {
 func ptr[T any](v T) *T { return &v }
 
 func sampleNav(active string) Nav {
-	return Nav{ProjectName: "Storefront", UserEmail: "ada@example.com", CSRF: "csrf-token-123", Active: active}
+	return Nav{ProjectID: 1, ProjectName: "Storefront", Projects: []ProjectOption{{ID: 1, Name: "Storefront"}, {ID: 2, Name: "Back office"}},
+		UserEmail: "ada@example.com", CSRF: "csrf-token-123", Active: active}
 }
 
 func sampleIssue(now time.Time) IssueView {

@@ -95,6 +95,14 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/issues/:id/assignee", h.AssignIssue)
 	// --- end triage ---
 
+	// --- projects (issue 5): list and settings pages show the selected project ---
+	app.GET("/settings/projects", h.ProjectsPage)
+	app.POST("/settings/projects", h.CreateProject)
+	app.POST("/settings/projects/:id/rename", h.RenameProject)
+	app.GET("/settings/projects/:id/delete", h.DeleteProjectPage)
+	app.POST("/settings/projects/:id/delete", h.DeleteProject)
+	// --- end projects ---
+
 	// --- notifications (issue 5) ---
 	app.GET("/settings/notifications", h.NotificationsPage)
 	app.POST("/settings/notifications", h.CreateNotificationChannel)

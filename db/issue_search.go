@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode"
 )
@@ -137,4 +138,25 @@ func joinSearchTextTx(ctx context.Context, tx *sql.Tx, projectID, into int64, fr
 	}
 	_, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", text, into)
 	return err
+}
+
+// AddSearchText extends an issue's search text with an event's terms, e.g.
+// function and file names that a symbol set resolved after the event was stored.
+func (d *DB) AddSearchText(ctx context.Context, projectID, issueID int64, eventData []byte) error {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	}
+	defer tx.Rollback()
+	var current string
+	if err := tx.QueryRowContext(ctx, "SELECT search_text FROM issues WHERE project_id = ? AND id = ?", projectID, issueID).Scan(&current); err != nil {
+		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	}
+	if err := addSearchTextTx(ctx, tx, issueID, current, eventData); err != nil {
+		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	}
+	return nil
 }

@@ -245,6 +245,11 @@ func TestResolvingAgainUpdatesOldEventsAndMergesIssues(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[0].Fingerprint != evs[1].Fingerprint {
 		t.Fatalf("events after regrouping: %+v %v", evs, err)
 	}
+	// The names resolved afterwards are searchable.
+	found, err := h.store.ListIssues(ctx, db.IssueQuery{ProjectID: 1, Status: "all", Search: "level3 runManual"})
+	if err != nil || found.Total != 1 {
+		t.Fatalf("search for resolved names found %d issues (%v), want 1", found.Total, err)
+	}
 	// A new event of the same error lands in the surviving issue.
 	third := strings.Replace(string(manual), `"uuid":"`, `"uuid":"e`, 1)
 	h.ingest(t, [][]byte{[]byte(third)})

@@ -90,6 +90,12 @@ func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Fr
 			}
 		}
 		issues[issueID] = true
+		// Names resolved now must be searchable too.
+		if data, err := json.Marshal(ev); err == nil {
+			if err := w.db.AddSearchText(ctx, projectID, issueID, data); err != nil {
+				return report, err
+			}
+		}
 	}
 	for id := range issues {
 		report.IssueIDs = append(report.IssueIDs, id)

@@ -286,3 +286,29 @@ func (d *DB) DeleteSymbolSet(ctx context.Context, projectID, id int64) error {
 	}
 	return nil
 }
+
+// ApplyCurrentResolutions replaces each frame's resolution in ev by the one
+// recorded now: symbol sets stored after the event arrived apply to it too.
+func (d *DB) ApplyCurrentResolutions(ctx context.Context, projectID int64, ev *event.Event) error {
+	var ids []string
+	for _, ex := range ev.Exceptions {
+		for _, f := range ex.Frames {
+			if f.RawID != "" {
+				ids = append(ids, f.RawID)
+			}
+		}
+	}
+	current, err := d.FrameResolutions(ctx, projectID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ev.Exceptions {
+		for j := range ev.Exceptions[i].Frames {
+			f := &ev.Exceptions[i].Frames[j]
+			if r, ok := current[f.RawID]; ok {
+				f.Resolution = &r
+			}
+		}
+	}
+	return nil
+}

@@ -267,7 +267,7 @@ func (h *Handlers) APIIssueEvents(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := h.withCurrentResolutions(c.Request().Context(), is.ProjectID, &ev); err != nil {
+		if err := h.db.ApplyCurrentResolutions(c.Request().Context(), is.ProjectID, &ev); err != nil {
 			return err
 		}
 		props := ev.Properties

@@ -18,32 +18,6 @@ import (
 // contextRadius is how many lines of original source show on each side of a resolved frame's line.
 const contextRadius = 10
 
-// withCurrentResolutions replaces each frame's resolution by the current one:
-// symbol sets uploaded or fetched after the event arrived apply to it too.
-func (h *Handlers) withCurrentResolutions(ctx context.Context, projectID int64, ev *event.Event) error {
-	var ids []string
-	for _, ex := range ev.Exceptions {
-		for _, f := range ex.Frames {
-			if f.RawID != "" {
-				ids = append(ids, f.RawID)
-			}
-		}
-	}
-	current, err := h.db.FrameResolutions(ctx, projectID, ids)
-	if err != nil {
-		return err
-	}
-	for i := range ev.Exceptions {
-		for j := range ev.Exceptions[i].Frames {
-			f := &ev.Exceptions[i].Frames[j]
-			if r, ok := current[f.RawID]; ok {
-				f.Resolution = &r
-			}
-		}
-	}
-	return nil
-}
-
 func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Event, se db.StoredEvent) views.EventView {
 	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, Properties: properties(ev), RawJSON: prettyJSON(se.Raw)}
 	for i, ex := range ev.Exceptions {

@@ -105,7 +105,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	if err != nil {
 		return err
 	}
-	if err := h.withCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
+	if err := h.db.ApplyCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
 		return err
 	}
 	v.Event = h.eventView(ctx, is.ProjectID, ev, se)

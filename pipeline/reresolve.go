@@ -73,7 +73,7 @@ func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Fr
 		if err := json.Unmarshal(se.Data, &ev); err != nil {
 			return report, fmt.Errorf("decode stored event %s: %w", se.UUID, err)
 		}
-		if err := w.currentResolutions(ctx, projectID, &ev); err != nil {
+		if err := w.db.ApplyCurrentResolutions(ctx, projectID, &ev); err != nil {
 			return report, err
 		}
 		issueID := se.IssueID
@@ -101,26 +101,4 @@ func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Fr
 		report.IssueIDs = append(report.IssueIDs, id)
 	}
 	return report, nil
-}
-
-func (w *Worker) currentResolutions(ctx context.Context, projectID int64, ev *event.Event) error {
-	var ids []string
-	for _, ex := range ev.Exceptions {
-		for _, f := range ex.Frames {
-			ids = append(ids, f.RawID)
-		}
-	}
-	current, err := w.db.FrameResolutions(ctx, projectID, ids)
-	if err != nil {
-		return err
-	}
-	for i := range ev.Exceptions {
-		for j := range ev.Exceptions[i].Frames {
-			f := &ev.Exceptions[i].Frames[j]
-			if r, ok := current[f.RawID]; ok {
-				f.Resolution = &r
-			}
-		}
-	}
-	return nil
 }

@@ -223,3 +223,21 @@ func TestListIssuesKeysetPagination(t *testing.T) {
 		t.Fatalf("before page %+v %v", page, err)
 	}
 }
+
+func TestInboxWriterIsolatesABadRequest(t *testing.T) {
+	d := openTest(t)
+	w := d.NewInboxWriter()
+	bad := appendRequest{rows: []InboxRow{{ProjectID: 404, Format: "posthog", ReceivedAt: time.Now(), Payload: []byte("{}")}}, done: make(chan error, 1)}
+	good := appendRequest{rows: []InboxRow{{ProjectID: 1, Format: "posthog", ReceivedAt: time.Now(), Payload: []byte("{}")}}, done: make(chan error, 1)}
+	// Both in one batch, as concurrent requests arriving together would be.
+	w.commit(context.Background(), []appendRequest{bad, good})
+	if err := <-bad.done; err == nil {
+		t.Fatal("a row for a missing project was accepted")
+	}
+	if err := <-good.done; err != nil {
+		t.Fatalf("the good request failed with its neighbour: %v", err)
+	}
+	if n, _ := d.CountInbox(context.Background()); n != 1 {
+		t.Fatalf("inbox has %d rows, want 1", n)
+	}
+}

@@ -81,10 +81,23 @@ func (w *InboxWriter) Run(ctx context.Context) {
 				break gather
 			}
 		}
-		err := w.db.insertInbox(context.WithoutCancel(ctx), batch)
+		w.commit(context.WithoutCancel(ctx), batch)
+	}
+}
+
+// commit stores a batch in one transaction and answers each request.
+func (w *InboxWriter) commit(ctx context.Context, batch []appendRequest) {
+	err := w.db.insertInbox(ctx, batch)
+	if err != nil && len(batch) > 1 {
+		// One request's bad row (say, for a project deleted a moment ago)
+		// must not fail the others that shared its transaction.
 		for _, r := range batch {
-			r.done <- err
+			r.done <- w.db.insertInbox(ctx, []appendRequest{r})
 		}
+		return
+	}
+	for _, r := range batch {
+		r.done <- err
 	}
 }
 

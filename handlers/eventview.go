@@ -35,7 +35,7 @@ func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Even
 func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame) views.FrameView {
 	info := describeFrame(f)
 	fv := views.FrameView{
-		Function: info.ResolvedName, File: info.Source, Line: info.Line, Column: info.Column,
+		Function: info.ResolvedName, File: displaySource(info.Source), Line: info.Line, Column: info.Column,
 		InApp: info.InApp, Platform: f.Platform, Resolved: info.Resolved,
 		RawFunction: f.Function, RawFile: firstNonEmpty(f.Filename, f.AbsPath), RawLine: f.Lineno, RawColumn: f.Colno,
 	}

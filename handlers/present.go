@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"strings"
+
 	"github.com/stacklens/stacklens/event"
 )
 
@@ -40,4 +42,27 @@ func describeFrame(f event.Frame) frameInfo {
 	}
 	info.Source, info.Line, info.Column, info.InApp = r.Source, r.Line, r.Column, r.InApp
 	return info
+}
+
+// displaySource shortens an original source name for people: source maps
+// usually name files relative to the map ("../src/orders.js") or with a
+// bundler scheme ("webpack://app/./src/orders.js"); "src/orders.js" is
+// what a developer recognises. Lookups keep using the full name.
+func displaySource(source string) string {
+	if i := strings.Index(source, "://"); i > 0 && !strings.HasPrefix(source, "http") {
+		source = source[i+3:]
+		if j := strings.Index(source, "/"); j >= 0 && !strings.HasPrefix(source, ".") {
+			source = source[j+1:]
+		}
+	}
+	for {
+		switch {
+		case strings.HasPrefix(source, "../"):
+			source = source[3:]
+		case strings.HasPrefix(source, "./"):
+			source = source[2:]
+		default:
+			return source
+		}
+	}
 }

@@ -20,6 +20,8 @@ import (
 type Options struct {
 	// MaxBodyBytes caps a capture request's body as received (before decompression).
 	MaxBodyBytes int64
+	// MaxUploadBytes caps one uploaded source map (and its minified file); 0 means symbols.DefaultMaxUploadBytes.
+	MaxUploadBytes int64
 	// EventLimits cap decompressed bodies and single events.
 	EventLimits event.Limits
 	// PostHogAssetsURL is where posthog-js's lazily loaded scripts are redirected to.

@@ -21,6 +21,9 @@ import (
 
 // maxUploadBytes caps the files of one upload together.
 func (h *Handlers) maxUploadBytes() int64 {
+	if h.opts.MaxUploadBytes > 0 {
+		return h.opts.MaxUploadBytes
+	}
 	return symbols.DefaultMaxUploadBytes
 }
 

@@ -33,6 +33,7 @@ type serveConfig struct {
 	PostHogAssetsURL string
 	MaxBodyBytes     int64
 	MapCacheBytes    int64
+	MaxUploadBytes   int64
 	SMTP             notify.SMTPConfig
 }
 
@@ -76,6 +77,11 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, fmt.Errorf("STACKLENS_MAP_CACHE_BYTES must be a positive number of bytes")
 	}
 	fs.Int64Var(&cfg.MapCacheBytes, "map-cache-bytes", cacheBytes, "memory for parsed source maps (STACKLENS_MAP_CACHE_BYTES)")
+	uploadBytes, err := strconv.ParseInt(env("STACKLENS_MAX_UPLOAD_BYTES", strconv.FormatInt(symbols.DefaultMaxUploadBytes, 10)), 10, 64)
+	if err != nil || uploadBytes <= 0 {
+		return cfg, fmt.Errorf("STACKLENS_MAX_UPLOAD_BYTES must be a positive number of bytes")
+	}
+	fs.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", uploadBytes, "largest source map (or minified file) accepted by uploads (STACKLENS_MAX_UPLOAD_BYTES)")
 	if err := smtpFlags(fs, env, &cfg.SMTP); err != nil {
 		return cfg, err
 	}
@@ -130,6 +136,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	worker.SetNotifier(notifier)
 	srv := web.New(store, worker, resolver, handlers.Options{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
+		MaxUploadBytes:   cfg.MaxUploadBytes,
 		EventLimits:      event.DefaultLimits(),
 		PostHogAssetsURL: cfg.PostHogAssetsURL,
 		PublicURL:        cfg.PublicURL,

@@ -166,3 +166,11 @@ func nullMillis(ms sql.NullInt64) time.Time {
 	}
 	return fromMillis(ms.Int64)
 }
+
+// Backup writes a consistent copy of the whole database to a new file.
+func (d *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := d.write.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
+		return fmt.Errorf("back up to %s: %w", dest, err)
+	}
+	return nil
+}

@@ -20,6 +20,7 @@ Usage:
   stacklens [serve] [flags]   run the server (the default)
   stacklens sourcemap <inject|upload|process> [flags] <dir>
                               prepare a JavaScript build's source maps and upload them
+  stacklens backup <file>     write a consistent copy of the database to <file>, while it runs
   stacklens version           print the version
 
 Run 'stacklens serve --help' for the server's flags and environment variables.
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, cfg, stdout, stderr)
 	case "sourcemap", "sourcemaps":
 		return runSourcemap(ctx, args, stdout, stderr, getenv)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "stacklens", version)
 		return nil

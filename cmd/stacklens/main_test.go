@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/stacklens/stacklens/db"
 )
 
 func noEnv(string) string { return "" }
@@ -46,5 +48,38 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 		return map[string]string{"STACKLENS_FETCH_ALLOW_PRIVATE": "maybe"}[k]
 	}, &bytes.Buffer{}); err == nil {
 		t.Fatal("a non-boolean STACKLENS_FETCH_ALLOW_PRIVATE was accepted")
+	}
+}
+
+func TestBackupCopiesTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	src, dest := dir+"/s.db", dir+"/copy.db"
+	ctx := context.Background()
+	store, err := db.Open(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.EnsureDefaultProject(ctx, "phc_backup_test", ""); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"backup", "--db", src, dest}, &out, &out, noEnv); err != nil {
+		t.Fatalf("backup: %v (%s)", err, out.String())
+	}
+	copied, err := db.Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	p, err := copied.Project(ctx, db.DefaultProjectID)
+	if err != nil || p.Token != "phc_backup_test" {
+		t.Fatalf("the copy holds %+v (%v)", p, err)
+	}
+	if err := run(ctx, []string{"backup", "--db", src, dest}, &out, &out, noEnv); err == nil {
+		t.Fatal("backup over an existing file succeeded")
+	}
+	if err := run(ctx, []string{"backup"}, &out, &out, noEnv); err != errUsage {
+		t.Fatalf("backup without a file: %v, want a usage error", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -121,6 +122,24 @@ func (h *Handlers) symbolSetNav(c echo.Context) (views.Nav, db.Project, error) {
 		return views.Nav{}, db.Project{}, err
 	}
 	return h.navOf(c, views.SectionSymbolSets, projectID)
+}
+
+// pathSymbolSet loads the symbol set named by the {id} of the path, with
+// the navigation of its project.
+func (h *Handlers) pathSymbolSet(c echo.Context) (views.Nav, db.Project, symbols.SymbolSet, error) {
+	nav, project, err := h.symbolSetNav(c)
+	if err != nil {
+		return nav, project, symbols.SymbolSet{}, err
+	}
+	id, err := symbolSetID(c)
+	if err != nil {
+		return nav, project, symbols.SymbolSet{}, err
+	}
+	set, err := h.db.SymbolSetByID(c.Request().Context(), project.ID, id)
+	if errors.Is(err, symbols.ErrNoSymbolSet) {
+		return nav, project, set, echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
+	}
+	return nav, project, set, err
 }
 
 // inProject adds the project to a list or settings path (redirects after a form).

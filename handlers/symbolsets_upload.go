@@ -175,22 +175,11 @@ func (h *Handlers) UploadSymbolSet(c echo.Context) error {
 // RetrySymbolSetFetch fetches a URL symbol set again now:
 // POST /settings/symbol-sets/{id}/retry.
 func (h *Handlers) RetrySymbolSetFetch(c echo.Context) error {
-	_, project, err := h.symbolSetNav(c)
+	_, project, set, err := h.pathSymbolSet(c)
 	if err != nil {
 		return err
 	}
-	id, err := symbolSetID(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	set, err := h.db.SymbolSetByID(ctx, project.ID, id)
-	if errors.Is(err, symbols.ErrNoSymbolSet) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
-	}
-	if err != nil {
-		return err
-	}
+	ctx, id := c.Request().Context(), set.ID
 	if set.Kind != symbols.RefURL {
 		return echo.NewHTTPError(http.StatusBadRequest, "This symbol set is identified by a "+kindLabel(set.Kind)+", not a URL: there is nothing to fetch. Upload its source map instead.")
 	}
@@ -243,22 +232,11 @@ func (h *Handlers) deleteSymbolSet(ctx context.Context, projectID, id int64) (pi
 // DownloadSymbolSetFile sends a stored file: GET
 // /settings/symbol-sets/{id}/download?file=map|minified.
 func (h *Handlers) DownloadSymbolSetFile(c echo.Context) error {
-	_, project, err := h.symbolSetNav(c)
+	_, _, set, err := h.pathSymbolSet(c)
 	if err != nil {
 		return err
 	}
-	id, err := symbolSetID(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	set, err := h.db.SymbolSetByID(ctx, project.ID, id)
-	if errors.Is(err, symbols.ErrNoSymbolSet) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set.")
-	}
-	if err != nil {
-		return err
-	}
+	ctx, id := c.Request().Context(), set.ID
 	if !set.Stored {
 		return echo.NewHTTPError(http.StatusNotFound, "This symbol set has no stored file: it is missing.")
 	}

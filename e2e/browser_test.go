@@ -120,7 +120,7 @@ func chromium(t *testing.T, console *syncBuffer) context.Context {
 		chromedp.ExecPath(testkit.Chromium(t)),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	for _, f := range testkit.ChromiumFlags {
+	for _, f := range testkit.ChromiumFlags() {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "--"), "=")
 		if hasValue {
 			opts = append(opts, chromedp.Flag(name, value))

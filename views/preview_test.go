@@ -202,7 +202,7 @@ func TestScreenshots(t *testing.T) {
 	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.UserDataDir(t.TempDir()))
-	for _, f := range testkit.ChromiumFlags {
+	for _, f := range testkit.ChromiumFlags() {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(f, "--"), "=")
 		if hasValue {
 			opts = append(opts, chromedp.Flag(name, value))

@@ -75,9 +75,11 @@ func Chromium(t testing.TB) string {
 }
 
 // ChromiumFlags are the flags every headless run uses on these machines.
-var ChromiumFlags = []string{
-	"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-	"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+func ChromiumFlags() []string {
+	return []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+	}
 }
 
 // Missing skips the test, or fails it when STACKLENS_E2E_REQUIRED=1.

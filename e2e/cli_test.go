@@ -227,3 +227,40 @@ func injectedBuild(t *testing.T) string {
 	}
 	return dir
 }
+
+// A chunk id the server holds with other content is a conflict: the upload
+// fails and says so, unless --skip-on-conflict (kept) or --force (replaced).
+func TestSourcemapUploadConflicts(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	dir := injectedBuild(t)
+	upload := func(extra ...string) cliRun {
+		return runCLI(t, nil, append([]string{"sourcemap", "upload", dir, "--host", s.URL, "--api-key", apiKey, "--project", "1"}, extra...)...)
+	}
+	if run := upload(); run.code != 0 {
+		t.Fatalf("first upload: %s", run)
+	}
+	mapPath := filepath.Join(dir, "app.js.map")
+	b, err := os.ReadFile(mapPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(b), `throw new Error('x')`, `throw new Error('y')`, 1)
+	if changed == string(b) {
+		t.Fatal("could not change the map's source")
+	}
+	if err := os.WriteFile(mapPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if run := upload(); run.code != 1 || !strings.Contains(run.stderr, "409") {
+		t.Errorf("conflicting upload: exit %d, want 1 with the 409 explained\n%s", run.code, run)
+	}
+	if run := upload("--skip-on-conflict"); run.code != 0 || !strings.Contains(run.stdout, "0 sent") {
+		t.Errorf("--skip-on-conflict: exit %d, want 0 with nothing sent\n%s", run.code, run)
+	}
+	if run := upload("--force"); run.code != 0 || !strings.Contains(run.stdout, "1 sent") {
+		t.Errorf("--force: exit %d, want 0 with the map sent\n%s", run.code, run)
+	}
+	if run := upload(); run.code != 0 || !strings.Contains(run.stdout, "1 already on the server") {
+		t.Errorf("after --force the server should hold the new content\n%s", run)
+	}
+}

@@ -29,6 +29,10 @@ type Client struct {
 	// a 429/5xx answer, waiting RetryWait, then twice as long each time.
 	Retries   int
 	RetryWait time.Duration
+	// Force replaces symbol sets the server holds with other content;
+	// SkipOnConflict skips them instead. With neither, such a conflict fails the upload.
+	Force          bool
+	SkipOnConflict bool
 }
 
 // APIError is a non-2xx answer.
@@ -105,7 +109,7 @@ func (c *Client) Upload(ctx context.Context, uploads []Upload, batchSize int, pr
 	done := 0
 	for start := 0; start < len(uploads); start += batchSize {
 		batch := uploads[start:min(start+batchSize, len(uploads))]
-		req := startUploadRequest{}
+		req := startUploadRequest{Force: c.Force, SkipOnConflict: c.SkipOnConflict}
 		byChunk := map[string]Upload{}
 		for _, u := range batch {
 			req.SymbolSets = append(req.SymbolSets, symbolSetRequest{ChunkID: u.ChunkID, ReleaseID: u.ReleaseID, ContentHash: u.ContentHash})

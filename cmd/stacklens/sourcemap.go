@@ -124,13 +124,15 @@ func uploadCommand(ctx context.Context, opts sourcemapOptions, out *sourcemapOut
 		return fmt.Errorf("nothing to upload under %s: every source map was skipped", strings.Join(opts.Dirs, ", "))
 	}
 	client := &sourcemaps.Client{
-		Host:      opts.Host,
-		APIKey:    opts.APIKey,
-		Project:   opts.Project,
-		UserAgent: "stacklens/" + version,
-		HTTP:      &http.Client{Timeout: 5 * time.Minute},
-		Retries:   2,
-		RetryWait: 500 * time.Millisecond,
+		Host:           opts.Host,
+		APIKey:         opts.APIKey,
+		Project:        opts.Project,
+		UserAgent:      "stacklens/" + version,
+		HTTP:           &http.Client{Timeout: 5 * time.Minute},
+		Retries:        2,
+		RetryWait:      500 * time.Millisecond,
+		Force:          opts.Force,
+		SkipOnConflict: opts.SkipOnConflict,
 	}
 	var progress func(done, total int)
 	if out.tty {

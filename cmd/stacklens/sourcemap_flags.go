@@ -9,13 +9,15 @@ import (
 )
 
 type sourcemapOptions struct {
-	Dirs        []string
-	Host        string
-	APIKey      string
-	Project     string
-	Release     string
-	BatchSize   int
-	DeleteAfter bool
+	Dirs           []string
+	Host           string
+	APIKey         string
+	Project        string
+	Release        string
+	BatchSize      int
+	DeleteAfter    bool
+	Force          bool
+	SkipOnConflict bool
 }
 
 // dirList is a repeatable --directory flag.
@@ -50,6 +52,8 @@ func parseSourcemapFlags(cmd string, args []string, getenv func(string) string, 
 		fs.StringVar(&o.Release, "release", env("", "STACKLENS_RELEASE"), "release id to attach to the uploaded symbol sets (STACKLENS_RELEASE)")
 		fs.IntVar(&o.BatchSize, "batch-size", 50, "symbol sets per bulk_start_upload request")
 		fs.BoolVar(&o.DeleteAfter, "delete-after", false, "delete the .map files once uploaded (so they are not deployed)")
+		fs.BoolVar(&o.Force, "force", false, "replace symbol sets the server already holds with different content")
+		fs.BoolVar(&o.SkipOnConflict, "skip-on-conflict", false, "skip symbol sets the server already holds with different content")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: stacklens sourcemap %s [flags] [directory...]\n\n", cmd)

@@ -1,0 +1,2 @@
+function a(){throw new Error("x")}a();
+//# sourceMappingURL=chunk.js.map

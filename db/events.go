@@ -71,6 +71,11 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
 		}
+		if (st.NewIssue || st.Regression) && !st.Duplicate {
+			if err := addNoticeTx(ctx, tx, ev, st, now); err != nil {
+				return nil, err
+			}
+		}
 		out[i] = st
 		if ev.InboxID != 0 {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox WHERE id = ?", ev.InboxID); err != nil {

@@ -1,7 +1,9 @@
 // Package notify tells people about new issues and regressions: webhooks
-// (Slack-compatible or plain JSON) and email over SMTP. The pipeline hands it
-// notices without waiting; a background loop delivers them with retries and
-// stores every attempt's outcome for the settings page.
+// (Slack-compatible or plain JSON) and email over SMTP. The pipeline records
+// each notice in the database's outbox in the same transaction as its event
+// and wakes the notifier without waiting; a background loop delivers the
+// outbox with retries, stores every attempt's outcome for the settings page,
+// and removes a notice once every channel was tried, so a restart loses none.
 package notify
 
 import (
@@ -25,8 +27,8 @@ type Config struct {
 	// (STACKLENS_FETCH_ALLOW_PRIVATE, the same switch as the symbol-set fetcher).
 	AllowPrivate bool
 	SMTP         SMTPConfig
-	// QueueSize bounds the notices waiting for delivery; more are dropped with a warning.
-	QueueSize int
+	// Poll is how often the outbox is read when nothing wakes the notifier.
+	Poll time.Duration
 	// Retries are the waits before each further attempt of a failed delivery.
 	Retries []time.Duration
 	// Parallel is how many deliveries may be under way at once.
@@ -39,7 +41,7 @@ type Config struct {
 // DefaultConfig has the limits a server runs with.
 func DefaultConfig() Config {
 	return Config{
-		QueueSize:      1000,
+		Poll:           5 * time.Second,
 		Retries:        []time.Duration{2 * time.Second, 15 * time.Second, time.Minute},
 		Parallel:       4,
 		WebhookTimeout: 10 * time.Second,
@@ -55,14 +57,14 @@ type Notifier struct {
 	links    links
 	webhooks webhookSender
 	mail     mailSender
-	queue    chan pipeline.Notice
+	wake     chan struct{}
 }
 
 // New makes a notifier over store.
 func New(store *db.DB, cfg Config, log *slog.Logger) *Notifier {
 	def := DefaultConfig()
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = def.QueueSize
+	if cfg.Poll <= 0 {
+		cfg.Poll = def.Poll
 	}
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = def.Parallel
@@ -81,66 +83,103 @@ func New(store *db.DB, cfg Config, log *slog.Logger) *Notifier {
 		links:    links{base: cfg.PublicURL},
 		webhooks: newWebhookSender(netguard.Policy{AllowPrivate: cfg.AllowPrivate}, connect, cfg.WebhookTimeout),
 		mail:     mailSender{cfg: cfg.SMTP, timeout: cfg.EmailTimeout},
-		queue:    make(chan pipeline.Notice, cfg.QueueSize),
+		wake:     make(chan struct{}, 1),
 	}
 }
 
 // EmailConfigured tells whether email channels can deliver.
 func (n *Notifier) EmailConfigured() bool { return n.cfg.SMTP.Configured() }
 
-// Notify queues notices for delivery. It never blocks: when the queue is
-// full the notice is dropped and a warning logged, so a slow webhook can
-// never hold up ingestion.
-func (n *Notifier) Notify(_ context.Context, notices []pipeline.Notice) {
-	dropped := 0
-	for _, nt := range notices {
-		// The queue holds only what a message needs, not the event's bodies.
-		nt.Event.Data, nt.Event.Raw = nil, nil
-		select {
-		case n.queue <- nt:
-		default:
-			dropped++
-		}
-	}
-	if dropped > 0 {
-		n.log.Warn("notification queue full: notices dropped", "dropped", dropped, "queue_size", cap(n.queue))
+// Notify wakes the delivery loop: the notices themselves are already in the
+// outbox, written with their events. It never blocks ingestion.
+func (n *Notifier) Notify(_ context.Context, _ []pipeline.Notice) {
+	select {
+	case n.wake <- struct{}{}:
+	default:
 	}
 }
 
-// Run delivers queued notices until ctx is done; then it abandons waiting
-// retries, lets attempts under way end (their outcome is recorded) and returns.
+// outboxBatch is how many notices one read of the outbox takes.
+const outboxBatch = 100
+
+// Run delivers the outbox until ctx is done. Then it abandons waiting
+// retries and lets attempts under way end (their outcome is recorded); the
+// notices not finished stay in the outbox for the next start.
 func (n *Notifier) Run(ctx context.Context) {
 	slots := make(chan struct{}, n.cfg.Parallel)
+	finished := make(chan int64)
+	inFlight := map[int64]bool{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	poll := time.NewTicker(n.cfg.Poll)
+	defer poll.Stop()
 	for {
-		var nt pipeline.Notice
-		select {
-		case <-ctx.Done():
-			if left := len(n.queue); left > 0 {
-				n.log.Warn("notifications not sent: the server is stopping", "pending", left)
-			}
-			return
-		case nt = <-n.queue:
+		notices, err := n.db.PendingNotices(ctx, outboxBatch)
+		if err != nil && ctx.Err() == nil {
+			n.log.Error("read notification outbox", "err", err)
 		}
-		deliveries, err := n.deliveriesFor(ctx, nt)
-		if err != nil {
-			n.log.Error("notification not sent", "issue_id", nt.IssueID, "err", err)
-			continue
-		}
-		for _, dl := range deliveries {
-			select {
-			case <-ctx.Done():
+		for _, nt := range notices {
+			if inFlight[nt.ID] {
 				continue
-			case slots <- struct{}{}:
 			}
+			inFlight[nt.ID] = true
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-slots }()
-				n.deliver(ctx, dl)
+				n.handle(ctx, nt, slots)
+				select {
+				case finished <- nt.ID:
+				case <-ctx.Done():
+				}
 			}()
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-finished:
+			delete(inFlight, id)
+		case <-n.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// handle delivers one notice to every channel that wants it, then removes
+// it from the outbox — unless the server stopped first.
+func (n *Notifier) handle(ctx context.Context, nt db.OutboxNotice, slots chan struct{}) {
+	notice := pipeline.Notice{ProjectID: nt.ProjectID, IssueID: nt.IssueID, NewIssue: !nt.Regression,
+		Regression: nt.Regression, Event: nt.Event}
+	deliveries, err := n.deliveriesFor(ctx, notice)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		// The issue was merged into another or deleted: nothing left to tell.
+	case err != nil:
+		if ctx.Err() == nil {
+			n.log.Error("notification not sent yet", "issue_id", nt.IssueID, "err", err)
+		}
+		return
+	}
+	var each sync.WaitGroup
+	for _, dl := range deliveries {
+		select {
+		case <-ctx.Done():
+			each.Wait()
+			return
+		case slots <- struct{}{}:
+		}
+		each.Add(1)
+		go func() {
+			defer each.Done()
+			defer func() { <-slots }()
+			n.deliver(ctx, dl)
+		}()
+	}
+	each.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	if err := n.db.DeleteNotice(context.WithoutCancel(ctx), nt.ID); err != nil {
+		n.log.Error("remove delivered notice", "notice_id", nt.ID, "err", err)
 	}
 }
 

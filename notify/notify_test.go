@@ -140,24 +140,43 @@ func TestRetriesUntilDeliveredAndStopsOnClientErrors(t *testing.T) {
 	}
 }
 
-func TestNotifyDropsWhenTheQueueIsFull(t *testing.T) {
-	f := newFixture(t)
-	var logs bytes.Buffer
+// A notice is written with its event; a notifier started later (after a
+// restart, say) still delivers it, without being told, and then removes it.
+func TestNoticesWaitInTheOutboxUntilDelivered(t *testing.T) {
+	f := newFixture(t) // stores a new issue while no notifier runs
+	pending, err := f.store.PendingNotices(context.Background(), 10)
+	if err != nil || len(pending) != 1 || pending[0].IssueID != f.issueID || pending[0].Event.UUID != f.event.UUID ||
+		pending[0].Event.Data != nil || pending[0].Event.Raw != nil {
+		t.Fatalf("outbox %+v (%v): want the new issue's notice, without the event bodies", pending, err)
+	}
+	received := make(chan []byte, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var buf bytes.Buffer
+		buf.ReadFrom(r.Body)
+		received <- buf.Bytes()
+	}))
+	defer srv.Close()
+	f.addWebhook(t, srv.URL+"/hook")
+
 	cfg := DefaultConfig()
-	cfg.QueueSize = 2
-	n := New(f.store, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-	notice := pipeline.Notice{ProjectID: 1, IssueID: f.issueID, NewIssue: true, Event: f.event}
-	// Nothing drains the queue: Notify must still return at once.
-	n.Notify(context.Background(), []pipeline.Notice{notice, notice, notice, notice, notice})
-	if len(n.queue) != 2 {
-		t.Errorf("queue holds %d notices, want 2", len(n.queue))
+	cfg.AllowPrivate = true
+	n := New(f.store, cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case body := <-received:
+		if !strings.Contains(string(body), f.event.UUID) || !strings.Contains(string(body), "issue.created") {
+			t.Errorf("webhook body %s lacks the event or the trigger", body)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stored notice was never delivered")
 	}
-	if !strings.Contains(logs.String(), "dropped=3") {
-		t.Errorf("log %q: want a warning that 3 notices were dropped", logs.String())
-	}
-	if q := <-n.queue; q.Event.Raw != nil || q.Event.Data != nil {
-		t.Errorf("queued notice keeps the event bodies")
-	}
+	waitDeliveries(t, f.store, func([]db.NotificationDelivery) bool {
+		left, err := f.store.PendingNotices(context.Background(), 10)
+		return err == nil && len(left) == 0
+	})
 }
 
 func TestCheckChannel(t *testing.T) {

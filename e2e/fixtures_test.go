@@ -18,7 +18,7 @@ import (
 	"github.com/stacklens/stacklens/internal/testkit"
 )
 
-// recording is one file of shared/fixtures/sdk/<sdk>/: what a real SDK sent.
+// recording is one file of testdata/fixtures/sdk/<sdk>/: what a real SDK sent.
 type recording struct {
 	Requests []recordedRequest `json:"requests"`
 	Name     string            `json:"-"`
@@ -138,7 +138,7 @@ func (r recordedRequest) exceptions(t *testing.T) []recordedException {
 	return out
 }
 
-// loadRecordings reads every shared/fixtures/sdk/posthog-*/*.json.
+// loadRecordings reads every testdata/fixtures/sdk/posthog-*/*.json.
 func loadRecordings(t *testing.T) []recording {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(testkit.Fixtures(t), "sdk", "posthog-*", "*.json"))

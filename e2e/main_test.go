@@ -1,6 +1,6 @@
 // Package e2e drives the real stacklens binary with the real SDKs (posthog-node,
 // posthog-js in headless Chromium) and with the requests those SDKs were
-// recorded sending (shared fixtures). Nothing here mocks stacklens: every test
+// recorded sending (testdata/fixtures). Nothing here mocks stacklens: every test
 // starts the built binary on a fresh database and talks to it over HTTP.
 package e2e
 

@@ -15,7 +15,7 @@ import (
 	"github.com/stacklens/stacklens/internal/testkit"
 )
 
-// recording is one file of shared/fixtures/sdk.
+// recording is one file of testdata/fixtures/sdk.
 type recording struct {
 	Requests []recordedRequest `json:"requests"`
 }

@@ -1,40 +1,47 @@
-// Package testkit finds what stacklens's tests need outside the Go module:
-// the shared fixtures, the Node packages in e2e/node_modules and Chromium.
+// Package testkit finds what stacklens's tests need: the recorded fixtures in
+// testdata/fixtures, the Node packages in e2e/node_modules and Chromium.
 // A missing tool skips the test, unless STACKLENS_E2E_REQUIRED=1 (set by CI),
-// which turns every such skip into a failure.
+// which turns every such skip into a failure. The fixtures are part of the
+// repository, so a missing fixtures folder always fails.
 package testkit
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
 // RequiredEnv names the variable that turns skips for missing tools into failures.
 const RequiredEnv = "STACKLENS_E2E_REQUIRED"
 
-// RepoRoot is the directory holding go.mod.
+// RepoRoot is the module root: the nearest directory at or above the test's
+// working directory (its package folder, under go test) that holds go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("testkit: cannot locate source file")
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("testkit: working directory: %v", err)
 	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	for dir := wd; ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("testkit: no go.mod at or above %s", wd)
+		}
+		dir = parent
+	}
 }
 
-// Fixtures is the shared fixtures folder: $STACKLENS_FIXTURES, else
-// ../shared/fixtures beside the checkout.
+// Fixtures is testdata/fixtures at the module root: what real SDKs and
+// bundlers produced, recorded once (see its README.md).
 func Fixtures(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("STACKLENS_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "fixtures")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		Missing(t, "shared fixtures not found at "+dir+" (set STACKLENS_FIXTURES)")
+	dir := filepath.Join(RepoRoot(t), "testdata", "fixtures")
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Fatalf("testkit: fixtures missing from the checkout: %v", err)
 	}
 	return dir
 }

@@ -124,8 +124,11 @@ func report(in io.Reader, out io.Writer) (result, error) {
 			fmt.Fprintf(out, "  %s %s: %s\n", s.pkg, s.test, s.why)
 		}
 	}
-	fmt.Fprintf(out, "\n%d passed, %d failed, %d skipped; %d package(s) failed\n",
-		r.passed, r.failedTests, len(r.skipped), len(r.failedPackages))
+	if len(r.failedPackages) > 0 {
+		fmt.Fprintf(out, "\n%d package(s) failed: %s\n", len(r.failedPackages), strings.Join(r.failedPackages, " "))
+	}
+	// The last line alone says how the run went, in the form CI log readers know.
+	fmt.Fprintf(out, "\ntests: %d passed, %d failed, %d skipped\n", r.passed, r.failedTests, len(r.skipped))
 	return r, nil
 }
 

@@ -37,10 +37,11 @@ func newBrowser(t *testing.T, s *server) *browser {
 	}}
 }
 
-// page is one answer: status, Location and body.
+// page is one answer: status, Location, headers and body.
 type page struct {
 	Status   int
 	Location string
+	Header   http.Header
 	Body     string
 }
 
@@ -105,7 +106,7 @@ func (b *browser) do(t *testing.T, req *http.Request) page {
 	if err != nil {
 		t.Fatalf("read %s %s: %v", req.Method, req.URL.Path, err)
 	}
-	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
+	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Header: resp.Header, Body: string(raw)}
 }
 
 // login signs in as the admin through the real form and checks the redirect.

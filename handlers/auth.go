@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,12 +84,58 @@ func (h *Handlers) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// safeNext keeps redirects after login on this site.
+// safeNext keeps redirects after sign-in on this site: next must be a path
+// of ours ("/issues?status=active"), never something a browser could read
+// as another origin. Browsers drop tabs and newlines inside URLs and treat a
+// backslash like "/", so "/<tab>/evil.example" and "/<backslash>evil.example"
+// both mean "//evil.example": anything but printable ASCII without
+// backslashes is refused outright.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/issues"
+	const fallback = "/issues"
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return fallback
+	}
+	for i := 0; i < len(next); i++ {
+		if b := next[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return fallback
 	}
 	return next
+}
+
+// secureCookies tells whether cookies set on this request get the Secure
+// flag: always under an https:// public URL, else when the request came
+// over HTTPS (directly or through a trusted proxy).
+func (h *Handlers) secureCookies(c echo.Context) bool {
+	return h.opts.SecureCookies || h.opts.TrustedProxies.HTTPS(c.Request())
+}
+
+// dummyPasswordHash is a bcrypt hash of a random password at the cost real
+// hashes use; nobody can sign in with it.
+func dummyPasswordHash() []byte {
+	hash, err := bcrypt.GenerateFromPassword([]byte(randomToken()), bcrypt.DefaultCost)
+	if err != nil {
+		panic(fmt.Sprintf("bcrypt a random password: %v", err)) // only fails for passwords over 72 bytes
+	}
+	return hash
+}
+
+// retryAfter is the Retry-After header's value for wait: whole seconds, at least 1.
+func retryAfter(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
+}
+
+// inMinutes says wait to a person: "1 minute", "14 minutes".
+func inMinutes(wait time.Duration) string {
+	m := max(1, int(math.Ceil(wait.Minutes())))
+	if m == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(m) + " minutes"
 }
 
 // LoginForm shows the login page.
@@ -98,26 +147,43 @@ func (h *Handlers) LoginForm(c echo.Context) error {
 	if n == 0 {
 		return c.Redirect(http.StatusSeeOther, "/setup")
 	}
-	return render(c, http.StatusOK, views.LoginPage(views.LoginView{CSRF: csrfToken(c), Next: c.QueryParam("next")}))
+	return render(c, http.StatusOK, views.LoginPage(views.LoginView{CSRF: csrfToken(c), Next: safeNext(c.QueryParam("next"))}))
 }
 
-// Login checks the email and password and starts a session.
+// Login checks the email and password and starts a session. Failed attempts
+// are counted per account and per client address; past the limits every
+// attempt, even with the right password, is answered 429 until the window
+// has passed. Unknown emails cost the same bcrypt comparison as known ones.
 func (h *Handlers) Login(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	password := c.FormValue("password")
-	next := c.FormValue("next")
+	next := safeNext(c.FormValue("next"))
+	ip, now := c.RealIP(), time.Now()
+	if ok, wait := h.signins.Allow(email, ip, now); !ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		return render(c, http.StatusTooManyRequests, views.LoginPage(views.LoginView{
+			Email: email, CSRF: csrfToken(c), Next: next,
+			Error: "Too many failed sign-ins for this account or from your network. Wait " + inMinutes(wait) + " and try again."}))
+	}
 	user, err := h.db.UserByEmail(c.Request().Context(), email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
-	if errors.Is(err, db.ErrNotFound) || bcrypt.CompareHashAndPassword([]byte(user.PasswordHash), []byte(password)) != nil {
+	known := err == nil
+	hash := h.dummyPasswordHash
+	if known {
+		hash = []byte(user.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
+		h.signins.Fail(email, ip, now)
 		return render(c, http.StatusUnauthorized, views.LoginPage(views.LoginView{
 			Email: email, Error: "Wrong email or password.", CSRF: csrfToken(c), Next: next}))
 	}
+	h.signins.Succeed(email)
 	if err := h.startSession(c, user); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(next))
+	return c.Redirect(http.StatusSeeOther, next)
 }
 
 func (h *Handlers) startSession(c echo.Context, user db.User) error {
@@ -127,7 +193,7 @@ func (h *Handlers) startSession(c echo.Context, user db.User) error {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Secure: h.secureCookies(c), SameSite: http.SameSiteLaxMode})
 	return nil
 }
 
@@ -139,7 +205,7 @@ func (h *Handlers) Logout(c echo.Context) error {
 		}
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Secure: h.secureCookies(c), SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 

@@ -13,7 +13,9 @@ import (
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/signin"
 	"github.com/stacklens/stacklens/symbols"
+	"github.com/stacklens/stacklens/trustedproxy"
 )
 
 // Options are the settings handlers need.
@@ -28,8 +30,14 @@ type Options struct {
 	PostHogAssetsURL string
 	// PublicURL is how users reach the server; empty means derive it from the request.
 	PublicURL string
-	// SecureCookies marks cookies Secure (when served over HTTPS).
+	// SecureCookies marks cookies Secure even on requests that did not
+	// come over HTTPS (set when PublicURL is https://).
 	SecureCookies bool
+	// TrustedProxies are the proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (STACKLENS_TRUSTED_PROXIES).
+	TrustedProxies trustedproxy.List
+	// SignInLimits cap failed sign-ins; the zero value means signin.DefaultLimits.
+	SignInLimits signin.Limits
 	// Notifications sends test notifications from the settings page; nil when not running.
 	Notifications *notify.Notifier
 }
@@ -43,11 +51,20 @@ type Handlers struct {
 	symbols *symbols.Resolver
 	opts    Options
 	log     *slog.Logger
+	// signins counts failed sign-ins per account and client address.
+	signins *signin.Limiter
+	// dummyPasswordHash is checked against when an email is unknown, so
+	// that answer takes as long as a wrong password for a real account.
+	dummyPasswordHash []byte
 }
 
 // New wires the handlers.
 func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *symbols.Resolver, opts Options, log *slog.Logger) *Handlers {
-	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log}
+	if opts.SignInLimits == (signin.Limits{}) {
+		opts.SignInLimits = signin.DefaultLimits()
+	}
+	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
+		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash()}
 }
 
 func render(c echo.Context, status int, component templ.Component) error {
@@ -61,7 +78,7 @@ func (h *Handlers) publicURL(c echo.Context) string {
 	if h.opts.PublicURL != "" {
 		return h.opts.PublicURL
 	}
-	return c.Scheme() + "://" + c.Request().Host
+	return h.opts.TrustedProxies.Scheme(c.Request()) + "://" + c.Request().Host
 }
 
 // Healthz answers 200 when the database answers.

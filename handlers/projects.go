@@ -189,7 +189,7 @@ func (h *Handlers) DeleteProject(c echo.Context) error {
 	if cookie, err := c.Cookie(projectCookie); err == nil && cookie.Value == strconv.FormatInt(p.ID, 10) {
 		// The selection was the deleted project: forget it, the oldest one left is shown.
 		c.SetCookie(&http.Cookie{Name: projectCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-			Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+			Secure: h.secureCookies(c), SameSite: http.SameSiteLaxMode})
 	}
 	return c.Redirect(http.StatusSeeOther, projectsPath+"?done=deleted")
 }

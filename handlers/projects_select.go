@@ -89,7 +89,7 @@ func (h *Handlers) rememberProject(c echo.Context, id int64) {
 		return
 	}
 	c.SetCookie(&http.Cookie{Name: projectCookie, Value: value, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true,
-		Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
+		Secure: h.secureCookies(c), SameSite: http.SameSiteLaxMode})
 }
 
 // issueNav is navOf for the issue in the :id path parameter (404 when there is none).

@@ -37,6 +37,9 @@ type Server struct {
 func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts handlers.Options, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// c.RealIP() believes X-Forwarded-For only from the trusted proxies
+	// (echo's default believes it from anyone).
+	e.IPExtractor = opts.TrustedProxies.ClientIP
 	inbox := d.NewInboxWriter()
 	h := handlers.New(d, inbox, worker, resolver, opts, log)
 	e.HTTPErrorHandler = errorHandler(log)

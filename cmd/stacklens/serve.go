@@ -18,6 +18,7 @@ import (
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
+	"github.com/stacklens/stacklens/trustedproxy"
 	"github.com/stacklens/stacklens/web"
 )
 
@@ -34,6 +35,7 @@ type serveConfig struct {
 	MaxBodyBytes     int64
 	MapCacheBytes    int64
 	MaxUploadBytes   int64
+	TrustedProxies   trustedproxy.List
 	SMTP             notify.SMTPConfig
 }
 
@@ -82,6 +84,17 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, fmt.Errorf("STACKLENS_MAX_UPLOAD_BYTES must be a positive number of bytes")
 	}
 	fs.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", uploadBytes, "largest source map (or minified file) accepted by uploads (STACKLENS_MAX_UPLOAD_BYTES)")
+	proxies, err := trustedproxy.Parse(env("STACKLENS_TRUSTED_PROXIES", ""))
+	if err != nil {
+		return cfg, fmt.Errorf("STACKLENS_TRUSTED_PROXIES: %w", err)
+	}
+	cfg.TrustedProxies = proxies
+	fs.Func("trusted-proxies", "comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; none when empty (STACKLENS_TRUSTED_PROXIES)",
+		func(s string) error {
+			l, err := trustedproxy.Parse(s)
+			cfg.TrustedProxies = l
+			return err
+		})
 	if err := smtpFlags(fs, env, &cfg.SMTP); err != nil {
 		return cfg, err
 	}
@@ -141,6 +154,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		PostHogAssetsURL: cfg.PostHogAssetsURL,
 		PublicURL:        cfg.PublicURL,
 		SecureCookies:    strings.HasPrefix(cfg.PublicURL, "https://"),
+		TrustedProxies:   cfg.TrustedProxies,
 		Notifications:    notifier,
 	}, log)
 	ln, err := net.Listen("tcp", cfg.Addr)

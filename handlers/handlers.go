@@ -56,6 +56,8 @@ type Handlers struct {
 	// dummyPasswordHash is checked against when an email is unknown, so
 	// that answer takes as long as a wrong password for a real account.
 	dummyPasswordHash []byte
+	// crossOrigin refuses form posts browsers mark as cross-site.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New wires the handlers.
@@ -64,7 +66,8 @@ func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *sym
 		opts.SignInLimits = signin.DefaultLimits()
 	}
 	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
-		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash()}
+		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
+		crossOrigin: newCrossOriginProtection(opts.PublicURL)}
 }
 
 func render(c echo.Context, status int, component templ.Component) error {

@@ -37,7 +37,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	api.GET("/error_tracking/issues/:id/events", h.APIIssueEvents)
 
 	// Pages: CSRF on every form, a session for everything but login and setup.
-	pages := e.Group("", csrf())
+	pages := e.Group("", h.CSRF)
 	pages.GET("/login", h.LoginForm)
 	pages.POST("/login", h.Login)
 	pages.GET("/setup", h.SetupForm)
@@ -61,7 +61,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/settings/project/api-keys", h.CreateAPIKey)
 	app.POST("/settings/project/api-keys/:id/revoke", h.RevokeAPIKey)
 	// Upload forms: the size cap goes before the CSRF check, which parses the body.
-	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, csrf(), h.RequireSession)
+	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, h.CSRF, h.RequireSession)
 	uploadPages.POST("/upload", h.BulkUploadPreview)
 	uploadPages.POST("/:id/upload", h.UploadSymbolSet)
 	// posthog-cli's symbol-set API, under both of PostHog's prefixes, with and without trailing slashes.
@@ -112,21 +112,6 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/settings/notifications/:id/delete", h.DeleteNotificationChannel)
 	app.POST("/settings/notifications/:id/test", h.TestNotificationChannel)
 	// --- end notifications ---
-}
-
-func csrf() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:_csrf",
-		CookieName:     "stacklens_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		ContextKey:     handlers.CSRFContextKey,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden,
-				"This form has expired or did not come from stacklens. Reload the page and try again.").SetInternal(err)
-		},
-	})
 }
 
 // sdkCORS answers browsers' preflights from any origin, reflecting it so

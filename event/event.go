@@ -1,6 +1,6 @@
 // Package event holds stacklens's model of a captured exception event and
-// turns what the SDKs send (PostHog and Sentry wire formats) into it.
-// It does no I/O.
+// turns what the SDKs send into it: PostHog's capture formats (Sentry's are
+// not decoded yet). It does no I/O.
 package event
 
 import (

@@ -49,19 +49,19 @@ func (m *SourceMap) functionNameFromMinified(minified string, line, column int) 
 	headLine, headColumn := idx.position(scope.head)
 	seg, ok := m.segmentAt(headLine, headColumn)
 	// A segment that starts before the head belongs to some other token.
-	if !ok || seg.source < 0 || int(seg.genColumn) != headColumn {
+	if !ok || seg.Source < 0 || int(seg.GenColumn) != headColumn {
 		return "", scope.kind
 	}
 	// The head of an anonymous function is its `function` keyword or its
 	// parameters: a name mapped there would be a parameter's.
-	if seg.name >= 0 && scope.named() {
-		return m.names[seg.name], scope.kind
+	if seg.Name >= 0 && scope.named() {
+		return m.names[seg.Name], scope.kind
 	}
-	orig := m.originalScopes(int(seg.source))
+	orig := m.originalScopes(int(seg.Source))
 	if orig == nil {
 		return "", scope.kind
 	}
-	at, ok := orig.offset(int(seg.origLine)+1, int(seg.origColumn))
+	at, ok := orig.offset(int(seg.OrigLine)+1, int(seg.OrigColumn))
 	if !ok {
 		return "", scope.kind
 	}
@@ -85,14 +85,14 @@ func hasFunctionKeyword(src string, off int) bool {
 
 func (m *SourceMap) functionNameFromOriginal(line, column int) string {
 	seg, ok := m.segmentAt(line, column)
-	if !ok || seg.source < 0 {
+	if !ok || seg.Source < 0 {
 		return ""
 	}
-	orig := m.originalScopes(int(seg.source))
+	orig := m.originalScopes(int(seg.Source))
 	if orig == nil {
 		return ""
 	}
-	off, ok := orig.offset(int(seg.origLine)+1, int(seg.origColumn))
+	off, ok := orig.offset(int(seg.OrigLine)+1, int(seg.OrigColumn))
 	if !ok {
 		return ""
 	}

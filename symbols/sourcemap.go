@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/stacklens/stacklens/symbols/mappings"
 )
 
 // SourceMap is a parsed, validated source map (plain or index map). It is
@@ -30,7 +32,7 @@ type SourceMap struct {
 	// lineStart[i]..lineStart[i+1] indexes segments of generated line i (0-based).
 	lineStart []uint32
 	segments  []segment
-	// columns repeats segments[i].genColumn densely: the binary search
+	// columns repeats segments[i].GenColumn densely: the binary search
 	// touches 16 columns per cache line instead of 3 segments.
 	columns []int32
 	// blocks samples every blockSize-th column of each line (line i's
@@ -45,15 +47,8 @@ type SourceMap struct {
 	scopes scopeCache
 }
 
-// segment is one decoded mapping. source is -1 for a segment that maps to
-// nothing (a 1-field segment); name is -1 when the mapping carries no name.
-type segment struct {
-	genColumn  int32
-	source     int32
-	origLine   int32 // 0-based
-	origColumn int32 // 0-based
-	name       int32
-}
+// segment is one decoded mapping (see package mappings).
+type segment = mappings.Segment
 
 // Position is an original position.
 type Position struct {
@@ -118,7 +113,7 @@ func ParseSourceMap(data []byte) (m *SourceMap, err error) {
 }
 
 // maxGenerated stands for "no stop position" when flattening sections.
-const maxGenerated = 1<<31 - 1
+const maxGenerated = mappings.MaxValue
 
 // maxSectionLine bounds section line offsets (real bundles have far fewer lines).
 const maxSectionLine = 1 << 22
@@ -137,7 +132,7 @@ type mapBuilder struct {
 	// lines collects the segments of index-map sections; plain is the
 	// decoded table of a plain map.
 	lines [][]segment
-	plain *decodedMappings
+	plain *mappings.Mappings
 }
 
 func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, stopLine, stopColumn int) error {
@@ -157,7 +152,7 @@ func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, sto
 	b.appendSources(raw)
 	b.names = append(b.names, raw.Names...)
 
-	decoded, err := decodeMappings(*raw.Mappings, len(raw.Sources), len(raw.Names))
+	decoded, err := mappings.Decode(*raw.Mappings, len(raw.Sources), len(raw.Names))
 	if err != nil {
 		return err
 	}
@@ -166,8 +161,8 @@ func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, sto
 		b.plain = &decoded
 		return nil
 	}
-	for i := range decoded.lines() {
-		line := decoded.line(i)
+	for i := range decoded.Lines() {
+		line := decoded.Line(i)
 		genLine := lineOffset + i
 		if genLine > stopLine {
 			break
@@ -180,18 +175,18 @@ func (b *mapBuilder) add(raw *rawSourceMap, depth, lineOffset, columnOffset, sto
 			shift = columnOffset
 		}
 		for _, s := range line {
-			column := int(s.genColumn) + shift
+			column := int(s.GenColumn) + shift
 			if genLine == stopLine && column >= stopColumn {
 				return nil
 			}
 			if column > maxGenerated {
 				return fmt.Errorf("generated column %d out of range", column)
 			}
-			s.genColumn = int32(column)
-			if s.source >= 0 {
-				s.source += int32(sourceOffset)
-				if s.name >= 0 {
-					s.name += int32(nameOffset)
+			s.GenColumn = int32(column)
+			if s.Source >= 0 {
+				s.Source += int32(sourceOffset)
+				if s.Name >= 0 {
+					s.Name += int32(nameOffset)
 				}
 			}
 			b.lines[genLine] = append(b.lines[genLine], s)
@@ -282,7 +277,7 @@ func (b *mapBuilder) finish(file string) *SourceMap {
 	}
 	m.sources = b.sources
 	if b.plain != nil {
-		m.segments, m.lineStart = b.plain.segments, b.plain.lineStart
+		m.segments, m.lineStart = b.plain.Segments, b.plain.LineStart
 	} else {
 		total := 0
 		for _, line := range b.lines {
@@ -301,12 +296,12 @@ func (b *mapBuilder) finish(file string) *SourceMap {
 	for i := 0; i+1 < len(m.lineStart); i++ {
 		line := m.segments[m.lineStart[i]:m.lineStart[i+1]]
 		if !sortedByColumn(line) {
-			sort.SliceStable(line, func(i, j int) bool { return line[i].genColumn < line[j].genColumn })
+			sort.SliceStable(line, func(i, j int) bool { return line[i].GenColumn < line[j].GenColumn })
 		}
 	}
 	m.columns = make([]int32, len(m.segments))
 	for i := range m.segments {
-		m.columns[i] = m.segments[i].genColumn
+		m.columns[i] = m.segments[i].GenColumn
 	}
 	m.blockStart = make([]uint32, 0, len(m.lineStart))
 	for i := 0; i+1 < len(m.lineStart); i++ {
@@ -328,7 +323,7 @@ func (b *mapBuilder) finish(file string) *SourceMap {
 
 func sortedByColumn(line []segment) bool {
 	for i := 1; i < len(line); i++ {
-		if line[i].genColumn < line[i-1].genColumn {
+		if line[i].GenColumn < line[i-1].GenColumn {
 			return false
 		}
 	}
@@ -361,12 +356,12 @@ func (m *SourceMap) estimateSize() int64 {
 // before the line's first segment, or a segment that maps to nothing.
 func (m *SourceMap) Lookup(line, column int) (Position, bool) {
 	seg, ok := m.segmentAt(line, column)
-	if !ok || seg.source < 0 {
+	if !ok || seg.Source < 0 {
 		return Position{}, false
 	}
-	p := Position{Source: m.sources[seg.source], Line: int(seg.origLine) + 1, Column: int(seg.origColumn)}
-	if seg.name >= 0 {
-		p.Name = m.names[seg.name]
+	p := Position{Source: m.sources[seg.Source], Line: int(seg.OrigLine) + 1, Column: int(seg.OrigColumn)}
+	if seg.Name >= 0 {
+		p.Name = m.names[seg.Name]
 	}
 	return p, true
 }

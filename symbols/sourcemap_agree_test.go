@@ -44,12 +44,12 @@ func randomPositions(m *SourceMap, n int, seed uint64) [][2]int {
 		}
 		column := rng.IntN(200)
 		if len(segs) > 0 {
-			lastColumn := int(segs[len(segs)-1].genColumn)
+			lastColumn := int(segs[len(segs)-1].GenColumn)
 			switch rng.IntN(6) {
 			case 0, 1:
-				column = int(segs[rng.IntN(len(segs))].genColumn)
+				column = int(segs[rng.IntN(len(segs))].GenColumn)
 			case 2:
-				column = max(0, int(segs[0].genColumn)-1-rng.IntN(3))
+				column = max(0, int(segs[0].GenColumn)-1-rng.IntN(3))
 			case 3:
 				column = lastColumn + rng.IntN(50)
 			default:
@@ -153,8 +153,9 @@ func describe(want *[4]any) string {
 	return string(b)
 }
 
-// crossCheckGoSourcemap compares with go-sourcemap v2.1.4, which we wrap:
-// wherever we answer, it must give the same original line, column and name
+// crossCheckGoSourcemap compares with go-sourcemap v2.1.4, a second,
+// independent decoder used only here as an oracle (production code decodes
+// with package mappings; see SourceMap for why): wherever we answer, it must give the same original line, column and name
 // (it joins source names differently, so only the file name is compared).
 // It is known to answer stale mappings where trace-mapping returns null;
 // those are counted, not compared. Index maps are skipped: go-sourcemap

@@ -110,7 +110,7 @@ func mapsToSomething(m *SourceMap, lines [][]byte, line, column int) bool {
 		return false
 	}
 	seg, ok := m.segmentAt(line, column)
-	return ok && seg.source >= 0 && column-int(seg.genColumn) <= maxMappingGap
+	return ok && seg.Source >= 0 && column-int(seg.GenColumn) <= maxMappingGap
 }
 
 func minifiedLines(src []byte) [][]byte {

@@ -14,7 +14,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `stacklens — a self-hosted error tracker for PostHog and Sentry SDKs.
+const usage = `stacklens — a self-hosted error tracker for the PostHog SDKs.
 
 Usage:
   stacklens [serve] [flags]   run the server (the default)

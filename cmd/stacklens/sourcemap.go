@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stacklens/stacklens/sourcemaps"
+	"github.com/stacklens/stacklens/uploadcli"
 )
 
 const sourcemapHelp = `Usage: stacklens sourcemap <command> [flags] [directory...]
@@ -58,7 +58,7 @@ func runSourcemap(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	case "upload":
 		err = uploadCommand(ctx, opts, out, nil)
 	case "process":
-		var res *sourcemaps.InjectResult
+		var res *uploadcli.InjectResult
 		if res, err = injectCommand(opts, out); err == nil {
 			err = uploadCommand(ctx, opts, out, res.Pairs)
 		}
@@ -73,29 +73,29 @@ type sourcemapOutput struct {
 	tty            bool
 }
 
-func (o *sourcemapOutput) skipped(list []sourcemaps.Skipped) {
+func (o *sourcemapOutput) skipped(list []uploadcli.Skipped) {
 	for _, s := range list {
 		fmt.Fprintf(o.stderr, "skipped %s: %s\n", s.Path, s.Reason)
 	}
 }
 
-func injectCommand(opts sourcemapOptions, out *sourcemapOutput) (*sourcemaps.InjectResult, error) {
-	res, err := sourcemaps.Inject(opts.Dirs, sourcemaps.NewChunkID)
+func injectCommand(opts sourcemapOptions, out *sourcemapOutput) (*uploadcli.InjectResult, error) {
+	res, err := uploadcli.Inject(opts.Dirs, uploadcli.NewChunkID)
 	if res != nil {
 		out.skipped(res.Skipped)
 	}
-	if errors.Is(err, sourcemaps.ErrNoFiles) {
+	if errors.Is(err, uploadcli.ErrNoFiles) {
 		return nil, fmt.Errorf("%w under %s", err, strings.Join(opts.Dirs, ", "))
 	}
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range res.Injected {
-		id, _ := sourcemaps.ChunkIDOf(p.Source)
+		id, _ := uploadcli.ChunkIDOf(p.Source)
 		fmt.Fprintf(out.stdout, "injected %s into %s (map %s)\n", id, p.JSPath, p.MapPath)
 	}
 	for _, p := range res.Kept {
-		id, _ := sourcemaps.ChunkIDOf(p.Source)
+		id, _ := uploadcli.ChunkIDOf(p.Source)
 		fmt.Fprintf(out.stdout, "kept %s in %s (already injected)\n", id, p.JSPath)
 	}
 	fmt.Fprintf(out.stdout, "inject: %d injected, %d already injected, %d skipped\n", len(res.Injected), len(res.Kept), len(res.Skipped))
@@ -103,19 +103,19 @@ func injectCommand(opts sourcemapOptions, out *sourcemapOutput) (*sourcemaps.Inj
 }
 
 // uploadCommand uploads pairs (those inject just wrote, or read from disk).
-func uploadCommand(ctx context.Context, opts sourcemapOptions, out *sourcemapOutput, pairs []*sourcemaps.Pair) error {
+func uploadCommand(ctx context.Context, opts sourcemapOptions, out *sourcemapOutput, pairs []*uploadcli.Pair) error {
 	if pairs == nil {
-		found, skipped, err := sourcemaps.FindPairs(opts.Dirs)
+		found, skipped, err := uploadcli.FindPairs(opts.Dirs)
 		if err != nil {
 			return err
 		}
 		out.skipped(skipped)
 		if len(found) == 0 {
-			return fmt.Errorf("%w under %s", sourcemaps.ErrNoFiles, strings.Join(opts.Dirs, ", "))
+			return fmt.Errorf("%w under %s", uploadcli.ErrNoFiles, strings.Join(opts.Dirs, ", "))
 		}
 		pairs = found
 	}
-	uploads, skipped, err := sourcemaps.BuildUploads(pairs, opts.Release)
+	uploads, skipped, err := uploadcli.BuildUploads(pairs, opts.Release)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func uploadCommand(ctx context.Context, opts sourcemapOptions, out *sourcemapOut
 	if len(uploads) == 0 {
 		return fmt.Errorf("nothing to upload under %s: every source map was skipped", strings.Join(opts.Dirs, ", "))
 	}
-	client := &sourcemaps.Client{
+	client := &uploadcli.Client{
 		Host:           opts.Host,
 		APIKey:         opts.APIKey,
 		Project:        opts.Project,

@@ -1,4 +1,4 @@
-package sourcemaps
+package uploadcli
 
 import (
 	"context"

@@ -1,9 +1,11 @@
-package sourcemaps
+package uploadcli
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/stacklens/stacklens/symbols/mappings"
 )
 
 // SourceMap is a source map as posthog-cli holds it: its own three fields
@@ -103,7 +105,7 @@ func (m *SourceMap) shiftForPrepend(shift uint32, lines int) error {
 	if err != nil {
 		return err
 	}
-	mappings, err := optionalString(f, "mappings")
+	mappingsField, err := optionalString(f, "mappings")
 	if err != nil {
 		return err
 	}
@@ -112,17 +114,20 @@ func (m *SourceMap) shiftForPrepend(shift uint32, lines int) error {
 		return err
 	}
 	names := crateNames(f["names"])
-	tokens, err := decodeMappings(derefOr(mappings, ""), len(sources), len(names))
+	decoded, err := mappings.Decode(derefOr(mappingsField, ""), len(sources), len(names))
 	if err != nil {
 		return err
 	}
-	tokens = shiftForPrepend(tokens, shift, lines)
+	shifted, err := shiftMappings(decoded, shift, lines)
+	if err != nil {
+		return err
+	}
 
 	out := map[string]any{
 		"version":  json.Number("3"),
 		"sources":  stringsOrEmpty(sources),
 		"names":    names,
-		"mappings": encodeMappings(tokens),
+		"mappings": mappings.Encode(shifted),
 	}
 	if file, present := f["file"]; present && file != nil {
 		if s, ok := file.(string); ok {

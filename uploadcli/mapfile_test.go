@@ -1,7 +1,9 @@
-package sourcemaps
+package uploadcli
 
 import (
 	"testing"
+
+	"github.com/stacklens/stacklens/symbols/mappings"
 )
 
 // The rules of rust-sourcemap's re-encoding that the shift reproduces: only
@@ -34,27 +36,28 @@ func TestShiftForPrependFollowsRustSourcemap(t *testing.T) {
 	}
 }
 
-func TestEncodeMappingsDropsRepeatedSegment(t *testing.T) {
-	toks, err := decodeMappings("AAAA,AAAA,CAAC", 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := encodeMappings(shiftForPrepend(toks, 0, 1)); got != "AAAA,CAAC" {
-		t.Errorf("encoded = %q, want AAAA,CAAC", got)
-	}
-}
-
-func TestDecodeMappingsRejectsWhatRustSourcemapRejects(t *testing.T) {
-	for _, c := range []struct{ mappings string }{
-		{"AA"},     // 2 fields
-		{"AAAAAA"}, // 6 fields
-		{"ACAA"},   // source 1 of 1
-		{"AAAAC"},  // name 1 of 0
-		{"A!"},     // not base64
-		{"g"},      // ends inside a number
+func TestShiftDropsRepeatedSegmentAndTrailingLines(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		lines int
+		want  string
+	}{
+		{"AAAA,AAAA,CAAC", 1, "AAAA,CAAC"}, // the repeated segment is written once
+		{"AAAA;;;", 4, "AAAA"},             // no ";" after the last segment
+		{"AAAA;CAAC;EAAE", 2, "AAAA;CAAC"}, // lines past the file's end are dropped
+		{"C,D", 1, "A,C"},                  // a line is sorted by column
+		{";;", 3, ""},
 	} {
-		if _, err := decodeMappings(c.mappings, 1, 0); err == nil {
-			t.Errorf("%q decoded without error", c.mappings)
+		m, err := mappings.Decode(c.in, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shifted, err := shiftMappings(m, 0, c.lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mappings.Encode(shifted); got != c.want {
+			t.Errorf("shift of %q over %d lines = %q, want %q", c.in, c.lines, got, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package sourcemaps
+package uploadcli
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func writeJSONValue(w jsonWriter, v any) {
 		}
 		w.WriteByte('}')
 	default:
-		panic(fmt.Sprintf("sourcemaps: cannot write %T as JSON", v))
+		panic(fmt.Sprintf("uploadcli: cannot write %T as JSON", v))
 	}
 }
 

@@ -1,8 +1,11 @@
-// Package sourcemaps is the client side of source-map uploads: it finds the
-// minified files of a build and their source maps, injects posthog-cli's chunk
-// id into both (byte for byte as posthog-cli writes them, so builds processed by
-// either tool look the same to posthog-js and to the server), and uploads each
-// pair to a stacklens (or PostHog) server through the symbol-set API.
+// Package uploadcli is the client side of source-map uploads, behind the
+// `stacklens sourcemap` commands: it finds the minified files of a build and
+// their source maps, injects posthog-cli's chunk id into both (byte for byte
+// as posthog-cli writes them, so builds processed by either tool look the same
+// to posthog-js and to the server), and uploads each pair to a stacklens (or
+// PostHog) server through the symbol-set API. The server's side of the same
+// protocol is in handlers and symbols; both decode mappings with
+// symbols/mappings.
 //
 // What posthog-cli does, and where that was read (PostHog/posthog, cli/):
 //   - the snippet and the "\n//# chunkId=" comment: src/sourcemaps/constant.rs;
@@ -24,4 +27,4 @@
 //   - upload: src/api/symbol_sets.rs (bulk_start_upload, multipart POST to the
 //     presigned URL with part "file" named "file", bulk_finish_upload with
 //     SHA-512 hex hashes of the uploaded blobs; batches of 50).
-package sourcemaps
+package uploadcli

@@ -47,6 +47,7 @@ func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts han
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
 	}))
+	e.Use(securityHeaders(opts.TrustedProxies))
 	routes(e, h, static.Handler())
 	return &Server{echo: e, db: d, inbox: inbox, worker: worker, log: log}
 }

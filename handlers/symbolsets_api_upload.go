@@ -19,8 +19,8 @@ import (
 	"github.com/stacklens/stacklens/symbols"
 )
 
-// The posthog-cli upload protocol (DESIGN §4.3): bulk_start_upload hands
-// out, per chunk id, a "presigned" POST to our own /uploads/symbol-sets with
+// The posthog-cli upload protocol (docs/ARCHITECTURE.md, "Wire formats"):
+// bulk_start_upload hands out, per chunk id, a "presigned" POST to our own /uploads/symbol-sets with
 // a signed, expiring token in its fields; the file waits there, and
 // bulk_finish_upload checks its SHA-512 before it replaces anything.
 

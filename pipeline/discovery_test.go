@@ -126,7 +126,7 @@ func traceMapping(t *testing.T, mapJSON string, sites []throwSite) [][]any {
 	return answers
 }
 
-// Every way DESIGN §5 says a map can be found, on a real esbuild bundle,
+// Every way a map can be found (docs/ARCHITECTURE.md), on a real esbuild bundle,
 // through the whole pipeline: the throw sites resolve to the original
 // functions, at the position trace-mapping gives.
 func TestMapDiscoveryOnARealBundle(t *testing.T) {

@@ -56,7 +56,7 @@ func TestEveryCodeHasAdvice(t *testing.T) {
 		}
 	}
 	if len(seen) != 13 {
-		t.Errorf("%d codes, want the 13 of DESIGN §5", len(seen))
+		t.Errorf("%d codes, want the 13 listed in docs/ARCHITECTURE.md", len(seen))
 	}
 	if Advice("no_such_code") != "" {
 		t.Errorf("unknown code should have no advice")

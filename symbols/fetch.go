@@ -101,8 +101,9 @@ type fetchOutcome struct {
 	failure *Failure
 }
 
-// Fetch downloads minifiedURL and its source map as DESIGN §5 says. Exactly
-// one of the results is non-nil. Concurrent calls for the same URL share one
+// Fetch downloads minifiedURL and its source map (how the map is found:
+// docs/ARCHITECTURE.md, "Wire formats"). Exactly one of the results is
+// non-nil. Concurrent calls for the same URL share one
 // download, which runs to completion (bounded by TotalTimeout) even if the
 // caller who started it gives up; a caller whose ctx ends first gets a
 // fetch_timeout or network_error failure at once.

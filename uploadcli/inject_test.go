@@ -36,7 +36,7 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// Inject writes what posthog-cli writes (DESIGN §4.3, and posthog-cli's
+// Inject writes what posthog-cli writes (see doc.go, and posthog-cli's
 // cli/src/sourcemaps: the snippet at offset 0, "\n//# chunkId=<id>" at the
 // end, line-1 columns of the map moved right by the snippet's length, and the
 // map re-written with chunk_id first and the other keys sorted). The expected

@@ -9,64 +9,99 @@ import (
 	"github.com/stacklens/stacklens/handlers"
 )
 
-// routes is the one route table of stacklens.
+// routes is the one route table of stacklens, grouped by resource. Each
+// URL's handler is in handlers/, in the file named for its resource.
 func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
+	// Who may call what. Groups are made here, in this order, because echo
+	// gives each group a catch-all that runs the group's middleware on
+	// unknown URLs below its prefix, and the last group made with a prefix
+	// wins: unknown pages ask for a session, as pages do.
+	//   sdk: SDK endpoints, any origin, no cookies, no CSRF (they carry a project token).
+	//   api: JSON API for scripts and CI, authenticated by personal API keys.
+	//   pages: forms with a CSRF check; app: those that also need a session.
+	sdk := e.Group("", sdkCORS())
+	api := e.Group("/api/projects/:project", h.RequireAPIKey)
+	pages := e.Group("", h.CSRF)
+	app := pages.Group("", h.RequireSession)
+	// Upload forms: the size cap goes before the CSRF check, which parses the body.
+	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, h.CSRF, h.RequireSession)
+	// posthog-cli's symbol-set API, under both of PostHog's prefixes.
+	var symbolSetAPIs []*echo.Group
+	for _, prefix := range []string{"/api/projects/:project", "/api/environments/:project"} {
+		symbolSetAPIs = append(symbolSetAPIs, e.Group(prefix+"/error_tracking/symbol_sets", h.RequireAPIKey))
+	}
+
+	// Server: health, static files, the start page.
 	e.GET("/healthz", h.Healthz)
 	// posthog-js loads its lazy scripts from /static/ on the API host, from other origins.
 	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, "/static/*", serveStatic(staticFiles, h.PostHogAsset), sdkCORS())
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/issues") })
 
-	// PostHog SDK endpoints: any origin, no cookies, no CSRF (they carry a project token).
-	sdk := e.Group("", sdkCORS())
+	// Capture: PostHog SDKs send events here (handlers/capture.go).
 	for _, path := range []string{"/e/", "/i/v0/e/", "/batch/", "/capture/", "/track/", "/e", "/batch", "/capture", "/track", "/i/v0/e"} {
 		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture)
 	}
 	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1)
+
+	// SDK configuration: what posthog-js asks for at start (handlers/remoteconfig.go).
 	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config.js", h.RemoteConfigJS)
 	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config", h.RemoteConfigJSON)
 	for _, path := range []string{"/flags/", "/flags", "/decide/", "/decide"} {
 		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Flags)
 	}
 
-	// JSON API for scripts and CI, authenticated by personal API keys.
-	api := e.Group("/api/projects/:project", h.RequireAPIKey)
+	// Sign-in: the first admin's setup, login, logout (handlers/auth.go).
+	pages.GET("/login", h.LoginForm)
+	pages.POST("/login", h.Login)
+	pages.GET("/setup", h.SetupForm)
+	pages.POST("/setup", h.Setup)
+	app.POST("/logout", h.Logout)
+
+	// Issues: the list and its bulk actions, one issue with its events and
+	// triage actions (handlers/issues*.go), and the same as JSON (handlers/api.go).
+	app.GET("/issues", h.IssuesPage)
+	app.POST("/issues/bulk", h.BulkIssues)
+	app.POST("/issues/merge", h.MergeIssues)
+	app.GET("/issues/:id", h.IssuePage)
+	app.GET("/issues/:id/events/:uuid", h.IssuePage)
+	app.POST("/issues/:id/status", h.SetIssueStatus)
+	app.POST("/issues/:id/edit", h.EditIssue)
+	app.POST("/issues/:id/assignee", h.AssignIssue)
 	api.GET("/error_tracking/issues", h.APIIssues)
 	api.GET("/error_tracking/issues/", h.APIIssues)
 	api.GET("/error_tracking/issues/:id", h.APIIssue)
 	api.PATCH("/error_tracking/issues/:id", h.APIUpdateIssue)
 	api.GET("/error_tracking/issues/:id/events", h.APIIssueEvents)
 
-	// Pages: CSRF on every form, a session for everything but login and setup.
-	pages := e.Group("", h.CSRF)
-	pages.GET("/login", h.LoginForm)
-	pages.POST("/login", h.Login)
-	pages.GET("/setup", h.SetupForm)
-	pages.POST("/setup", h.Setup)
-	app := pages.Group("", h.RequireSession)
-	app.POST("/logout", h.Logout)
-	app.GET("/issues", h.IssuesPage)
-	app.GET("/issues/:id", h.IssuePage)
-	app.POST("/issues/:id/status", h.SetIssueStatus)
+	// Projects: the list, create, rename, delete (handlers/projects.go) and
+	// the selected project's settings (handlers/project.go).
+	app.GET("/settings/projects", h.ProjectsPage)
+	app.POST("/settings/projects", h.CreateProject)
+	app.POST("/settings/projects/:id/rename", h.RenameProject)
+	app.GET("/settings/projects/:id/delete", h.DeleteProjectPage)
+	app.POST("/settings/projects/:id/delete", h.DeleteProject)
 	app.GET("/settings/project", h.ProjectSettingsPage)
 	app.POST("/settings/project", h.UpdateProjectSettings)
 
-	// --- symbol sets: pages, uploads and the posthog-cli API (issue 4) ---
+	// API keys: personal keys for scripts and CI, listed on the project
+	// settings page (handlers/apikeys.go).
+	app.POST("/settings/project/api-keys", h.CreateAPIKey)
+	app.POST("/settings/project/api-keys/:id/revoke", h.RevokeAPIKey)
+
+	// Symbol sets: the pages, the browser's uploads (handlers/symbolsets*.go),
+	// posthog-cli's API (handlers/symbolsets_api*.go) and the signed links
+	// that API hands out.
 	app.GET("/settings/symbol-sets", h.SymbolSetsPage)
 	app.GET("/settings/symbol-sets/upload", h.BulkUploadPage)
+	app.POST("/settings/symbol-sets/upload/confirm", h.BulkUploadConfirm)
 	app.GET("/settings/symbol-sets/:id", h.SymbolSetPage)
 	app.GET("/settings/symbol-sets/:id/download", h.DownloadSymbolSetFile)
 	app.POST("/settings/symbol-sets/:id/retry", h.RetrySymbolSetFetch)
 	app.POST("/settings/symbol-sets/:id/delete", h.DeleteSymbolSetPage)
-	app.POST("/settings/symbol-sets/upload/confirm", h.BulkUploadConfirm)
-	app.POST("/settings/project/api-keys", h.CreateAPIKey)
-	app.POST("/settings/project/api-keys/:id/revoke", h.RevokeAPIKey)
-	// Upload forms: the size cap goes before the CSRF check, which parses the body.
-	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, h.CSRF, h.RequireSession)
 	uploadPages.POST("/upload", h.BulkUploadPreview)
 	uploadPages.POST("/:id/upload", h.UploadSymbolSet)
-	// posthog-cli's symbol-set API, under both of PostHog's prefixes, with and without trailing slashes.
-	for _, prefix := range []string{"/api/projects/:project", "/api/environments/:project"} {
-		sets := e.Group(prefix+"/error_tracking/symbol_sets", h.RequireAPIKey)
+	for _, sets := range symbolSetAPIs {
+		// posthog-cli sends some paths with a trailing slash and some without.
 		route := func(method, path string, handler echo.HandlerFunc, m ...echo.MiddlewareFunc) {
 			sets.Add(method, path, handler, m...)
 			sets.Add(method, path+"/", handler, m...)
@@ -82,28 +117,12 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 		route(http.MethodGet, "/:id/download", h.APIDownloadSymbolSet)
 		route(http.MethodPut, "/:id/finish_upload", h.APILegacyFinishUpload)
 	}
-	// Targets of the signed links the API hands out (the token is the credential).
+	// The signed links' targets: the token in the request is the credential.
 	e.POST("/uploads/symbol-sets", h.ReceiveSymbolSetUpload, h.LimitUploadBody)
 	e.GET("/downloads/symbol-sets/:token", h.DownloadSymbolSetBlob)
-	// --- end symbol sets ---
 
-	// --- triage: list, issue page actions, merge (issue 5) ---
-	app.POST("/issues/bulk", h.BulkIssues)
-	app.POST("/issues/merge", h.MergeIssues)
-	app.GET("/issues/:id/events/:uuid", h.IssuePage)
-	app.POST("/issues/:id/edit", h.EditIssue)
-	app.POST("/issues/:id/assignee", h.AssignIssue)
-	// --- end triage ---
-
-	// --- projects (issue 5): list and settings pages show the selected project ---
-	app.GET("/settings/projects", h.ProjectsPage)
-	app.POST("/settings/projects", h.CreateProject)
-	app.POST("/settings/projects/:id/rename", h.RenameProject)
-	app.GET("/settings/projects/:id/delete", h.DeleteProjectPage)
-	app.POST("/settings/projects/:id/delete", h.DeleteProject)
-	// --- end projects ---
-
-	// --- notifications (issue 5) ---
+	// Notifications: channels (webhook, email), their settings and test
+	// sends (handlers/notifications.go).
 	app.GET("/settings/notifications", h.NotificationsPage)
 	app.POST("/settings/notifications", h.CreateNotificationChannel)
 	app.GET("/settings/notifications/:id", h.NotificationChannelPage)
@@ -111,7 +130,6 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/settings/notifications/:id/enabled", h.SetNotificationChannelEnabled)
 	app.POST("/settings/notifications/:id/delete", h.DeleteNotificationChannel)
 	app.POST("/settings/notifications/:id/test", h.TestNotificationChannel)
-	// --- end notifications ---
 }
 
 // sdkCORS answers browsers' preflights from any origin, reflecting it so

@@ -40,11 +40,22 @@ type Issue struct {
 	AssigneeID        int64 // 0 when nobody is assigned
 	AssigneeEmail     string
 	UsersAffected     int64 // distinct non-empty distinct_ids of its stored events
+	// NameChars and DescriptionChars are the lengths in characters of the
+	// whole name and description, which a list with IssueQuery.TextChars cuts.
+	NameChars, DescriptionChars int
 }
 
 const issueColumns = `i.id, i.project_id, i.name, i.description, i.status, i.first_seen, i.last_seen, i.occurrences,
 	i.regressed_at, i.created_at, i.updated_at, i.resolved_in_release, coalesce(i.assignee_id, 0), coalesce(u.email, ''),
-	i.users_affected`
+	i.users_affected, length(i.name), length(i.description)`
+
+// issueColumnsCut is issueColumns with the name and description cut to
+// their first n characters: a page lists 50 issues and shows a line of each,
+// and a description can be megabytes.
+func issueColumnsCut(n int) string {
+	cut := fmt.Sprintf("substr(i.name, 1, %d), substr(i.description, 1, %d)", n, n)
+	return strings.Replace(issueColumns, "i.name, i.description", cut, 1)
+}
 
 const issueFrom = " FROM issues i LEFT JOIN users u ON u.id = i.assignee_id "
 
@@ -54,7 +65,7 @@ func scanIssue(row interface{ Scan(...any) error }) (Issue, error) {
 	var regressed sql.NullInt64
 	if err := row.Scan(&is.ID, &is.ProjectID, &is.Name, &is.Description, &is.Status, &first, &last,
 		&is.Occurrences, &regressed, &created, &updated, &is.ResolvedInRelease, &is.AssigneeID, &is.AssigneeEmail,
-		&is.UsersAffected); err != nil {
+		&is.UsersAffected, &is.NameChars, &is.DescriptionChars); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Issue{}, ErrNotFound
 		}
@@ -110,6 +121,9 @@ type IssueQuery struct {
 	Limit   int
 	After   *IssueCursor // the page after this row (further down the order)
 	Before  *IssueCursor // the page before this row
+	// TextChars, when not 0, cuts each issue's name and description to
+	// their first TextChars characters (see Issue.NameChars).
+	TextChars int
 }
 
 // IssuePage is one page of issues with whether more exist on either side.
@@ -167,7 +181,11 @@ func (d *DB) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error) {
 		order = col + " ASC, i.id ASC"
 	}
 	args = append(args, q.Limit+1)
-	rows, err := d.read.QueryContext(ctx, "SELECT "+issueColumns+issueFrom+"WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...)
+	columns := issueColumns
+	if q.TextChars > 0 {
+		columns = issueColumnsCut(q.TextChars)
+	}
+	rows, err := d.read.QueryContext(ctx, "SELECT "+columns+issueFrom+"WHERE "+where+" ORDER BY "+order+" LIMIT ?", args...)
 	if err != nil {
 		return IssuePage{}, fmt.Errorf("list issues: %w", err)
 	}

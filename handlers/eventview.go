@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
@@ -18,21 +19,43 @@ import (
 // contextRadius is how many lines of original source show on each side of a resolved frame's line.
 const contextRadius = 10
 
-func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Event, se db.StoredEvent) views.EventView {
-	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, Properties: properties(ev), RawJSON: prettyJSON(se.Raw)}
+// clientContextLines is how many of the context lines a client sent show on each side of a frame's line.
+const clientContextLines = 15
+
+// eventView is as much of ev as lim lets the page show. Views are built
+// only for the exceptions and frames shown: an event may hold thousands.
+func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Event, se db.StoredEvent, lim views.EventLimits) views.EventView {
+	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, RawJSON: prettyJSON(se.Raw)}
+	v.Properties, v.HiddenProperties = properties(ev, lim.Properties)
+	framesLeft, codeLeft := lim.TotalFrames, lim.CodeBytes
 	for i, ex := range ev.Exceptions {
+		if i == lim.Exceptions {
+			v.HiddenExceptions = len(ev.Exceptions) - i
+			break
+		}
 		xv := views.ExceptionView{Type: ex.Type, Value: ex.Value, Handled: ex.Mechanism.Handled,
 			Mechanism: ex.Mechanism.Type, IsCause: i > 0}
 		// The wire order is oldest call first; people read the crash site first.
-		for j := len(ex.Frames) - 1; j >= 0; j-- {
-			xv.Frames = append(xv.Frames, h.frameView(ctx, projectID, ex.Frames[j]))
+		n := len(ex.Frames)
+		shown := func(k int) views.FrameView { return h.frameView(ctx, projectID, ex.Frames[n-1-k], &codeLeft) }
+		head, tail := views.SplitFrames(n, min(lim.Frames, framesLeft))
+		for k := 0; k < head; k++ {
+			xv.Frames = append(xv.Frames, shown(k))
 		}
+		for k := n - tail; k < n; k++ {
+			xv.TailFrames = append(xv.TailFrames, shown(k))
+		}
+		xv.HiddenFrames = n - head - tail
+		framesLeft -= head + tail
 		v.Exceptions = append(v.Exceptions, xv)
 	}
 	return v
 }
 
-func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame) views.FrameView {
+// frameView is one frame as the page shows it. Its code context counts
+// against codeLeft, the page's budget of code HTML; a frame whose code no
+// longer fits is shown without it.
+func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame, codeLeft *int) views.FrameView {
 	info := describeFrame(f)
 	fv := views.FrameView{
 		Function: info.ResolvedName, File: displaySource(info.Source), Line: info.Line, Column: info.Column,
@@ -48,6 +71,15 @@ func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame
 	fv.Code = clientContext(f)
 	if info.Resolved && info.SymbolSetID != 0 {
 		fv.Code = h.originalContext(ctx, projectID, info)
+	}
+	size := 0
+	for _, l := range fv.Code {
+		size += len(l.HTML)
+	}
+	if size > *codeLeft {
+		fv.Code, fv.CodeHidden = nil, true
+	} else {
+		*codeLeft -= size
 	}
 	return fv
 }
@@ -75,18 +107,23 @@ func clientContext(f event.Frame) []views.CodeLine {
 	if f.ContextLine == "" && len(f.PreContext) == 0 && len(f.PostContext) == 0 {
 		return nil
 	}
-	lines := make([]string, 0, len(f.PreContext)+1+len(f.PostContext))
-	lines = append(lines, f.PreContext...)
+	pre, post := f.PreContext, f.PostContext
+	pre = pre[max(len(pre)-clientContextLines, 0):]
+	post = post[:min(len(post), clientContextLines)]
+	lines := make([]string, 0, len(pre)+1+len(post))
+	lines = append(lines, pre...)
 	lines = append(lines, f.ContextLine)
-	lines = append(lines, f.PostContext...)
+	lines = append(lines, post...)
 	html := highlight.Snippet(firstNonEmpty(f.Filename, f.AbsPath), lines)
-	first := f.Lineno - len(f.PreContext)
+	first := f.Lineno - len(pre)
 	if f.Lineno == 0 {
 		first = 1
 	}
 	out := make([]views.CodeLine, len(html))
 	for i, h := range html {
-		out[i] = views.CodeLine{Number: first + i, HTML: h, IsErrorLine: i == len(f.PreContext)}
+		// highlight cuts long lines (minified code) at MaxLineRunes; say how much.
+		hidden := max(utf8.RuneCountInString(lines[i])-highlight.MaxLineRunes, 0)
+		out[i] = views.CodeLine{Number: first + i, HTML: h, IsErrorLine: i == len(pre), Hidden: hidden}
 	}
 	return out
 }
@@ -109,11 +146,17 @@ func (h *Handlers) failureSentence(ctx context.Context, projectID int64, info fr
 	return "Not resolved: " + strings.ReplaceAll(info.ResolveFailure, "_", " ") + "."
 }
 
-// properties lists what people look for first, then the client's own properties.
-func properties(ev event.Event) []views.Property {
+// properties lists what people look for first, then the client's own
+// properties: at most limit of them, and how many more there are.
+func properties(ev event.Event, limit int) ([]views.Property, int) {
 	var out []views.Property
+	hidden := 0
 	add := func(k, v string) {
-		if v != "" {
+		switch {
+		case v == "":
+		case len(out) == limit:
+			hidden++
+		default:
 			out = append(out, views.Property{Key: k, Value: v})
 		}
 	}
@@ -146,7 +189,7 @@ func properties(ev event.Event) []views.Property {
 			add(k, s)
 		}
 	}
-	return out
+	return out, hidden
 }
 
 func prettyJSON(raw []byte) string {

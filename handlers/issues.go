@@ -32,7 +32,7 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
 	}
 	ctx := c.Request().Context()
-	q.ProjectID, q.Limit = project.ID, issuesPerPage
+	q.ProjectID, q.Limit, q.TextChars = project.ID, issuesPerPage, views.ListChars
 	page, err := h.db.ListIssues(ctx, q)
 	if err != nil {
 		return err
@@ -86,7 +86,8 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 }
 
 func issueRow(is db.Issue, spark views.Series) views.IssueRow {
-	return views.IssueRow{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
+	return views.IssueRow{ID: is.ID, Name: is.Name, Description: is.Description, NameChars: is.NameChars,
+		DescriptionChars: is.DescriptionChars, Status: is.Status,
 		Occurrences: is.Occurrences, UsersAffected: is.UsersAffected, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		RegressedAt: is.RegressedAt, Assignee: is.AssigneeEmail, URL: fmt.Sprintf("/issues/%d", is.ID), Spark: spark}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,9 +52,11 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 		AssignURL: fmt.Sprintf("/issues/%d/assignee", is.ID), AssigneeID: is.AssigneeID}
 
 	uuid := firstNonEmpty(c.Param("uuid"), c.QueryParam("event"))
-	if err := h.fillEvent(ctx, &v, is, uuid); err != nil {
+	showAll := c.QueryParam("all") == "1"
+	if err := h.fillEvent(ctx, &v, is, uuid, showAll); err != nil {
 		return err
 	}
+	v.Event.ShowAllURL = showAllURL(c.Request().URL, !showAll)
 	if err := h.fillEventList(ctx, &v, is, c.QueryParam("events_after")); err != nil {
 		return err
 	}
@@ -79,8 +82,24 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 	return render(c, http.StatusOK, views.IssuePage(nav, v))
 }
 
-// fillEvent shows the chosen event (or the latest) with the links to step through the others.
-func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issue, uuid string) error {
+// showAllURL is this page showing all of the event (ShowAllLimits), or,
+// when all is false, showing the default amount.
+func showAllURL(page *url.URL, all bool) string {
+	q := page.Query()
+	q.Del("all")
+	if all {
+		q.Set("all", "1")
+	}
+	u := page.Path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u + "#stack-title"
+}
+
+// fillEvent shows the chosen event (or the latest) with the links to step
+// through the others, within the default limits or, with showAll, ShowAllLimits.
+func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issue, uuid string, showAll bool) error {
 	var se db.StoredEvent
 	if uuid != "" {
 		var err error
@@ -108,7 +127,13 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	if err := h.db.ApplyCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
 		return err
 	}
-	v.Event = h.eventView(ctx, is.ProjectID, ev, se)
+	limits := views.DefaultLimits()
+	if showAll {
+		limits = views.ShowAllLimits()
+	}
+	v.Event = h.eventView(ctx, is.ProjectID, ev, se, limits)
+	v.Event.ShowingAll = showAll
+	v.Event.RawURL = eventURL(is.ID, se.UUID) + "/raw"
 	n, err := h.db.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se)
 	if err != nil {
 		return err
@@ -125,6 +150,45 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 
 func eventURL(issueID int64, uuid string) string {
 	return fmt.Sprintf("/issues/%d/events/%s", issueID, url.PathEscape(uuid))
+}
+
+// IssueEventRaw downloads one event of an issue as the client sent it, as
+// JSON: pages cut long values and long stacks, this has all of it.
+func (h *Handlers) IssueEventRaw(c echo.Context) error {
+	_, project, err := h.issueNav(c)
+	if err != nil {
+		return err
+	}
+	is, err := h.loadIssue(c, project.ID)
+	if err != nil {
+		return err
+	}
+	uuid := c.Param("uuid")
+	se, err := h.db.IssueEvent(c.Request().Context(), project.ID, is.ID, uuid)
+	if errors.Is(err, db.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "Issue "+strconv.FormatInt(is.ID, 10)+" has no event "+strconv.Quote(uuid)+".")
+	}
+	if err != nil {
+		return err
+	}
+	raw := se.Raw
+	if len(raw) == 0 {
+		raw = se.Data // stored before the event as sent was kept
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="event-%d-%s.json"`, is.ID, fileNameSafe(se.UUID)))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, raw)
+}
+
+// fileNameSafe keeps the letters, digits, '-' and '_' of a client's value,
+// for a download's file name.
+func fileNameSafe(s string) string {
+	out := strings.Map(func(r rune) rune {
+		if r < 0x80 && (r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, s)
+	return out[:min(len(out), 64)]
 }
 
 // fillEventList lists a page of the issue's events, newest first.

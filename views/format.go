@@ -1,12 +1,18 @@
 package views
 
 import (
+	"context"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
 
 	"github.com/stacklens/stacklens/highlight"
 )
@@ -150,14 +156,16 @@ type numberedFrame struct {
 	FrameView
 }
 
-func frameRuns(frames []FrameView) []frameRun {
+// frameRuns groups frames into runs; first is the position of frames[0]
+// in the exception's whole frame list (frames after hidden ones start later).
+func frameRuns(frames []FrameView, first int) []frameRun {
 	var runs []frameRun
 	for i, f := range frames {
 		if len(runs) == 0 || runs[len(runs)-1].InApp != f.InApp {
 			runs = append(runs, frameRun{InApp: f.InApp})
 		}
 		last := &runs[len(runs)-1]
-		last.Frames = append(last.Frames, numberedFrame{Index: i, FrameView: f})
+		last.Frames = append(last.Frames, numberedFrame{Index: first + i, FrameView: f})
 	}
 	return runs
 }
@@ -380,4 +388,244 @@ func showSetup(v IssuesView) bool {
 	f := v.Filter
 	active := v.Status == StatusActive || v.Status == StatusAll || v.Status == ""
 	return v.Total == 0 && active && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == "" && v.Setup.Token != ""
+}
+
+// Display limits: how many characters of a value a page shows before
+// cutting it. Events can carry megabytes in one field; the rest of every
+// value is in the event's raw JSON download.
+const (
+	MessageChars  = 1000  // an exception's message or an issue's description, on the issue page
+	ListChars     = 200   // an issue's name or description in the issue list
+	NameChars     = 300   // a one-line value: type, function, file name, URL, release, property key
+	PropertyChars = 1000  // a property's value
+	RawJSONChars  = 20000 // the raw JSON shown inline on the issue page
+)
+
+// textKind says which characters of a value are layout and which are suspect.
+type textKind int
+
+const (
+	// multiLine values (messages, property values, code) keep tabs and line
+	// breaks, and the zero-width joiners that emoji and some scripts need.
+	multiLine textKind = iota
+	// oneLine values (names, file names, URLs) show every control and
+	// invisible formatting character, so two names that look alike are alike.
+	oneLine
+)
+
+// controlEscape is how r is shown so that it is seen and cannot act on the
+// text around it, or "" when r is shown as itself. Bidi overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C) can make
+// "gnp.exe" read as "exe.png"; ANSI escapes (ESC, CSI) and other C0/C1
+// controls colour or erase a terminal that the text is pasted into; zero-width
+// characters make two file names that look the same differ. All of them are
+// Unicode control (Cc) or format (Cf) characters.
+func controlEscape(r rune, kind textKind) string {
+	switch {
+	case r >= 0x20 && r < 0x7f:
+		return ""
+	case r == '\t' && kind == oneLine:
+		return `\t`
+	case r == '\n' && kind == oneLine:
+		return `\n`
+	case r == '\r' && kind == oneLine:
+		return `\r`
+	case r == '\t' || r == '\n' || r == '\r':
+		return ""
+	case r < 0x20 || (r >= 0x7f && r < 0xa0):
+		return fmt.Sprintf(`\x%02x`, r)
+	case (r == 0x200c || r == 0x200d) && kind == multiLine:
+		return ""
+	case unicode.Is(unicode.Cf, r) || (kind == oneLine && (r == 0x2028 || r == 0x2029)):
+		return fmt.Sprintf("⟨U+%04X⟩", r)
+	}
+	return ""
+}
+
+// clip cuts s so that what a page shows of it, escapes counted at the width
+// they take, is at most max characters. hidden is how many characters of s
+// were left out.
+func clip(s string, max int, kind textKind) (shown string, hidden int) {
+	width := 0
+	for i, r := range s {
+		w := 1
+		if e := controlEscape(r, kind); e != "" {
+			w = utf8.RuneCountInString(e)
+		}
+		if width+w > max {
+			return s[:i], utf8.RuneCountInString(s[i:])
+		}
+		width += w
+	}
+	return s, 0
+}
+
+// visibleValue renders an event's value as HTML element content: cut to
+// max characters with a marker saying how many more there are (a link to
+// moreURL, where the whole value is, when set), and every control or
+// invisible formatting character shown as an escape in a span of class
+// "ctl", never passed to the browser to act on. total is the length in
+// characters of the whole value when s is already a prefix of it (a query
+// cut it), else 0.
+type visibleValue struct {
+	s       string
+	total   int
+	max     int
+	kind    textKind
+	moreURL string
+}
+
+func (v visibleValue) Render(_ context.Context, w io.Writer) error {
+	shown, hidden := clip(v.s, v.max, v.kind)
+	if v.total > 0 {
+		hidden = max(v.total-utf8.RuneCountInString(shown), hidden)
+	}
+	var b strings.Builder
+	writeVisible(&b, shown, v.kind)
+	if hidden > 0 {
+		more := "… " + plural(int64(hidden), "more character")
+		if v.moreURL != "" {
+			b.WriteString(`<a class="clip-more" href="` + templ.EscapeString(v.moreURL) + `">` + templ.EscapeString(more) + `</a>`)
+		} else {
+			b.WriteString(`<span class="clip-more">` + templ.EscapeString(more) + `</span>`)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeVisible writes s HTML-escaped, each control character as a visible escape.
+func writeVisible(b *strings.Builder, s string, kind textKind) {
+	start := 0
+	for i, r := range s {
+		e := controlEscape(r, kind)
+		if e == "" {
+			continue
+		}
+		b.WriteString(templ.EscapeString(s[start:i]))
+		b.WriteString(`<span class="ctl" title="an invisible control character, shown escaped">`)
+		b.WriteString(templ.EscapeString(e))
+		b.WriteString(`</span>`)
+		start = i + utf8.RuneLen(r)
+	}
+	b.WriteString(templ.EscapeString(s[start:]))
+}
+
+// visibleText is a multi-line value of an event (a message, a property
+// value) as a page shows it; see visibleValue.
+func visibleText(s string, max int, moreURL string) templ.Component {
+	return visibleValue{s: s, max: max, kind: multiLine, moreURL: moreURL}
+}
+
+// visibleName is a one-line value of an event (a type, a function, a file
+// name, a URL) as a page shows it; see visibleValue.
+func visibleName(s string, max int) templ.Component {
+	return visibleValue{s: s, max: max, kind: oneLine}
+}
+
+// visiblePrefix is a multi-line value that a query may have cut to its
+// first characters; total is the length of the whole value, in characters.
+func visiblePrefix(s string, total, max int) templ.Component {
+	return visibleValue{s: s, total: total, max: max, kind: multiLine}
+}
+
+// visibleNamePrefix is visiblePrefix for a one-line value.
+func visibleNamePrefix(s string, total, max int) templ.Component {
+	return visibleValue{s: s, total: total, max: max, kind: oneLine}
+}
+
+// plainName is a one-line value with its control characters escaped, as
+// plain text for attributes and the page title: cut to max characters
+// and ending with "…" when cut.
+func plainName(s string, max int) string {
+	shown, hidden := clip(s, max, oneLine)
+	var b strings.Builder
+	for _, r := range shown {
+		if e := controlEscape(r, oneLine); e != "" {
+			b.WriteString(e)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	if hidden > 0 {
+		b.WriteString("…")
+	}
+	return b.String()
+}
+
+// visibleHTML shows the control characters in the text of an HTML fragment
+// made by package highlight, whose markup is spans with class attributes
+// only: every such character is in text content, never in a tag.
+func visibleHTML(h template.HTML) template.HTML {
+	s := string(h)
+	if !strings.ContainsFunc(s, func(r rune) bool { return controlEscape(r, multiLine) != "" }) {
+		return h
+	}
+	var b strings.Builder
+	start := 0
+	for i, r := range s {
+		e := controlEscape(r, multiLine)
+		if e == "" {
+			continue
+		}
+		b.WriteString(s[start:i])
+		b.WriteString(`<span class="ctl" title="an invisible control character, shown escaped">` + e + `</span>`)
+		start = i + utf8.RuneLen(r)
+	}
+	b.WriteString(s[start:])
+	return template.HTML(b.String())
+}
+
+// Longest name and description the issue's edit form takes (handlers check
+// the same), in bytes.
+const (
+	EditNameBytes        = 500
+	EditDescriptionBytes = 5000
+)
+
+// editInput is a required text input holding value, cut to maxBytes.
+func editInput(id, name, value string, maxBytes int) templ.Component {
+	return templ.Raw(`<input id="` + templ.EscapeString(id) + `" name="` + templ.EscapeString(name) +
+		`" value="` + formValue(value, maxBytes) + `" required maxlength="` + strconv.Itoa(maxBytes) + `"/>`)
+}
+
+// editTextarea is a textarea holding value, cut to maxBytes.
+func editTextarea(id, name, value string, maxBytes int) templ.Component {
+	return templ.Raw(`<textarea id="` + templ.EscapeString(id) + `" name="` + templ.EscapeString(name) +
+		`" rows="3" maxlength="` + strconv.Itoa(maxBytes) + `">` + formValue(value, maxBytes) + `</textarea>`)
+}
+
+// formValue is a value for a form field, HTML-escaped, cut to maxBytes (at
+// a character boundary). A form must send back the value itself, or saving
+// would rewrite every escape into the text: its control characters are
+// kept, written as character references (&#x202E;) so that the page
+// source holds none raw.
+func formValue(s string, maxBytes int) string {
+	if len(s) > maxBytes {
+		cut := maxBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"':
+			b.WriteString("&#34;")
+		case r == '\'':
+			b.WriteString("&#39;")
+		case r != '\n' && r != '\t' && controlEscape(r, oneLine) != "":
+			fmt.Fprintf(&b, "&#x%X;", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

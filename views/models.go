@@ -92,20 +92,24 @@ type Link struct {
 	Active bool
 }
 
-// IssueRow is one line of the issue list.
+// IssueRow is one line of the issue list. Name and Description may be
+// only the first characters of the issue's (the list shows ListChars);
+// NameChars and DescriptionChars are then the lengths of the whole text.
 type IssueRow struct {
-	ID            int64
-	Name          string
-	Description   string
-	Status        string
-	Occurrences   int64
-	UsersAffected int64
-	FirstSeen     time.Time
-	LastSeen      time.Time
-	RegressedAt   time.Time // zero unless it came back after being resolved
-	Assignee      string
-	URL           string
-	Spark         Series
+	ID               int64
+	Name             string
+	Description      string
+	NameChars        int
+	DescriptionChars int
+	Status           string
+	Occurrences      int64
+	UsersAffected    int64
+	FirstSeen        time.Time
+	LastSeen         time.Time
+	RegressedAt      time.Time // zero unless it came back after being resolved
+	Assignee         string
+	URL              string
+	Spark            Series
 }
 
 // Series is a count per time bucket: Counts[i] covers [Start+i*Step, Start+(i+1)*Step).
@@ -214,13 +218,55 @@ type MergedIssue struct {
 	By          string
 }
 
-// EventView is one stored event.
+// EventView is one stored event, as much of it as EventLimits let a page
+// show. RawURL downloads the whole event as JSON. ShowAllURL shows this
+// page with ShowAllLimits; empty when it already does (ShowingAll).
 type EventView struct {
 	UUID       string
 	Timestamp  time.Time
 	Exceptions []ExceptionView
 	Properties []Property
 	RawJSON    string
+	RawURL     string
+	ShowAllURL string
+	ShowingAll bool
+	// HiddenExceptions and HiddenProperties count what the limits left out.
+	HiddenExceptions int
+	HiddenProperties int
+}
+
+// EventLimits bound how much of one event the issue page renders, so that
+// no event (10,000 exceptions, 50 KB lines) makes a page of megabytes.
+// Values are cut too (see MessageChars and the other limits).
+type EventLimits struct {
+	Exceptions  int // exceptions shown, the thrown one first
+	Frames      int // frames per exception: the first half and the last half of them
+	TotalFrames int // frames over all exceptions
+	CodeBytes   int // HTML of code context over all frames
+	Properties  int // rows of the properties table
+}
+
+// DefaultLimits are what the issue page shows as it opens.
+func DefaultLimits() EventLimits {
+	return EventLimits{Exceptions: 10, Frames: 50, TotalFrames: 250, CodeBytes: 256 << 10, Properties: 200}
+}
+
+// ShowAllLimits are what "show all" shows: still a ceiling, beyond which
+// the raw JSON download is the way to see everything.
+func ShowAllLimits() EventLimits {
+	return EventLimits{Exceptions: 100, Frames: 1000, TotalFrames: 2000, CodeBytes: 1 << 20, Properties: 1000}
+}
+
+// SplitFrames says which of n frames a page shows when it may show keep of
+// them: the first head (from the crash site) and the last tail (the oldest
+// calls), hiding those between.
+func SplitFrames(n, keep int) (head, tail int) {
+	if n <= keep {
+		return n, 0
+	}
+	keep = max(keep, 0)
+	head = (keep + 1) / 2
+	return head, keep - head
 }
 
 // Property is one row of the event's properties table.
@@ -230,13 +276,18 @@ type Property struct {
 
 // ExceptionView is one exception of an event's chain. The first is the
 // one thrown; those with IsCause are shown as "Caused by".
+//
+// Frames are the first frames shown, crash site first; when HiddenFrames
+// is not 0 that many follow that are not shown, then TailFrames.
 type ExceptionView struct {
-	Type      string
-	Value     string
-	Handled   *bool
-	Mechanism string
-	Frames    []FrameView // crash site first
-	IsCause   bool
+	Type         string
+	Value        string
+	Handled      *bool
+	Mechanism    string
+	Frames       []FrameView
+	HiddenFrames int
+	TailFrames   []FrameView
+	IsCause      bool
 }
 
 // FrameView is one stack frame as resolved. When Resolved, the Raw* fields
@@ -257,13 +308,18 @@ type FrameView struct {
 	RawColumn   int
 	Failure     string
 	FailureURL  string
+	// CodeHidden says the frame has code context that the page left out to
+	// stay small (EventLimits.CodeBytes).
+	CodeHidden bool
 }
 
 // CodeLine is one highlighted line of a frame's source context.
+// Hidden is how many characters of the line were cut off.
 type CodeLine struct {
 	Number      int
 	HTML        template.HTML
 	IsErrorLine bool
+	Hidden      int
 }
 
 // MergeView asks which of the ticked issues the others merge into. The form

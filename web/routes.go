@@ -64,6 +64,7 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/issues/merge", h.MergeIssues)
 	app.GET("/issues/:id", h.IssuePage)
 	app.GET("/issues/:id/events/:uuid", h.IssuePage)
+	app.GET("/issues/:id/events/:uuid/raw", h.IssueEventRaw)
 	app.POST("/issues/:id/status", h.SetIssueStatus)
 	app.POST("/issues/:id/edit", h.EditIssue)
 	app.POST("/issues/:id/assignee", h.AssignIssue)

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -77,4 +78,18 @@ func (d *DB) TouchAPIKey(ctx context.Context, keyHash string) error {
 		return fmt.Errorf("touch api key: %w", err)
 	}
 	return nil
+}
+
+// APIKeyOwner is the user an unrevoked key belongs to; ErrNotFound when
+// there is no such unrevoked key.
+func (d *DB) APIKeyOwner(ctx context.Context, id int64) (int64, error) {
+	var owner int64
+	err := d.read.QueryRowContext(ctx, "SELECT user_id FROM api_keys WHERE id = ? AND revoked_at IS NULL", id).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find owner of api key %d: %w", id, err)
+	}
+	return owner, nil
 }

@@ -98,3 +98,80 @@ func (d *DB) FirstAdmin(ctx context.Context) (User, error) {
 	}
 	return u, err
 }
+
+// ErrLastAdmin is returned when a change would leave no admin.
+var ErrLastAdmin = errors.New("the last admin cannot be removed or made a member")
+
+// otherAdmins counts the admins other than id, inside tx.
+func otherAdmins(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE is_admin = 1 AND id <> ?", id).Scan(&n)
+	return n, err
+}
+
+// SetUserAdmin makes a user an admin or a member. Demoting the last admin
+// is refused with ErrLastAdmin, so someone can always manage the team.
+func (d *DB) SetUserAdmin(ctx context.Context, id int64, admin bool) error {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set role of user %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	if !admin {
+		n, err := otherAdmins(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("set role of user %d: %w", id, err)
+		}
+		if n == 0 {
+			return ErrLastAdmin
+		}
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE users SET is_admin = ? WHERE id = ?", admin, id)
+	if err != nil {
+		return fmt.Errorf("set role of user %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set role of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteUser removes a user with their sessions and API keys (the foreign
+// keys cascade) in one transaction, so neither works a moment later; issues
+// assigned to them become unassigned. Removing the last admin is refused
+// with ErrLastAdmin.
+func (d *DB) DeleteUser(ctx context.Context, id int64) error {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	n, err := otherAdmins(ctx, tx, id)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	if n == 0 {
+		return ErrLastAdmin
+	}
+	// Explicit deletes rather than trusting ON DELETE CASCADE alone: they say
+	// what goes, and work on a database opened without foreign_keys.
+	for _, q := range []string{"DELETE FROM sessions WHERE user_id = ?", "DELETE FROM api_keys WHERE user_id = ?"} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("delete user %d: %w", id, err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	return nil
+}

@@ -114,6 +114,13 @@ func TestEveryPageObeysCSPInChromium(t *testing.T) {
 		t.Fatalf("/settings/notifications lists no channel")
 	}
 
+	// A pending invitation, for the page behind its link.
+	invited := b.submit(t, "/settings/users", actionMatches(`/settings/users/invites$`), url.Values{"email": {"csp@stacklens.test"}, "role": {"member"}})
+	inviteLink := elementTextByID(t, invited.Body, "new-invite-link")
+	if !strings.HasPrefix(inviteLink, s.URL+"/invite/") {
+		t.Fatalf("invite link %q", inviteLink)
+	}
+
 	var console syncBuffer
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -175,6 +182,8 @@ func TestEveryPageObeysCSPInChromium(t *testing.T) {
 		"/settings/projects/1/delete",
 		"/settings/notifications",
 		channelPath,
+		"/settings/users",
+		strings.TrimPrefix(inviteLink, s.URL),
 		"/no/such/page",
 	}
 	for _, path := range pages {

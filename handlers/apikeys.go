@@ -60,19 +60,35 @@ func (h *Handlers) CreateAPIKey(c echo.Context) error {
 	})
 }
 
-// RevokeAPIKey revokes one of the signed-in user's keys:
-// POST /settings/project/api-keys/{id}/revoke.
+// RevokeAPIKey revokes a key: POST /settings/project/api-keys/{id}/revoke.
+// Anyone may revoke their own keys; only admins may revoke another's.
 func (h *Handlers) RevokeAPIKey(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key.")
 	}
-	err = h.db.RevokeAPIKey(c.Request().Context(), currentUser(c).ID, id)
+	owner, err := h.db.APIKeyOwner(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key of yours, or it was revoked already.")
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key, or it was revoked already.")
 	}
 	if err != nil {
 		return err
+	}
+	me := currentUser(c)
+	if owner != me.ID {
+		if err := requireAdmin(c, "revoke another person's API key"); err != nil {
+			return err
+		}
+	}
+	err = h.db.RevokeAPIKey(c.Request().Context(), owner, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key, or it was revoked already.")
+	}
+	if err != nil {
+		return err
+	}
+	if owner != me.ID {
+		return c.Redirect(http.StatusSeeOther, usersPath+"?done=key-revoked")
 	}
 	return c.Redirect(http.StatusSeeOther, "/settings/project?revoked=1#api-keys")
 }

@@ -229,13 +229,11 @@ func (h *Handlers) Setup(c echo.Context) error {
 	fail := func(msg string) error {
 		return render(c, http.StatusUnprocessableEntity, views.SetupPage(views.SetupView{Email: email, Error: msg, CSRF: csrfToken(c)}))
 	}
-	switch {
-	case !strings.Contains(email, "@") || len(email) > 254:
+	if !strings.Contains(email, "@") || len(email) > 254 {
 		return fail("Enter a valid email address.")
-	case len(password) < minPasswordLen:
-		return fail("Choose a password of at least 8 characters.")
-	case password != again:
-		return fail("The two passwords differ.")
+	}
+	if problem := checkNewPassword(password, again); problem != "" {
+		return fail(problem)
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

@@ -46,7 +46,11 @@ func (h *Handlers) projectsView(c echo.Context, shown int64) (views.ProjectsView
 	}
 	var v views.ProjectsView
 	for _, p := range projects {
-		v.Rows = append(v.Rows, projectRow(p, counts[p.ID], p.ID == shown, len(projects) > 1))
+		row := projectRow(p, counts[p.ID], p.ID == shown, len(projects) > 1 && currentUser(c).IsAdmin)
+		if len(projects) > 1 && !currentUser(c).IsAdmin {
+			row.CannotDelete = "Only admins can delete projects."
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	return v, nil
 }
@@ -145,6 +149,9 @@ func (h *Handlers) DeleteProjectPage(c echo.Context) error {
 }
 
 func (h *Handlers) renderDeleteProject(c echo.Context, status int, problem string) error {
+	if err := requireAdmin(c, "delete projects"); err != nil {
+		return err
+	}
 	nav, p, err := h.projectFromPath(c)
 	if err != nil {
 		return err
@@ -168,6 +175,9 @@ func (h *Handlers) renderDeleteProject(c echo.Context, status int, problem strin
 // DeleteProject deletes a project once `confirm_name` is exactly its name:
 // POST /settings/projects/{id}/delete. Anything else changes nothing.
 func (h *Handlers) DeleteProject(c echo.Context) error {
+	if err := requireAdmin(c, "delete projects"); err != nil {
+		return err
+	}
 	p, err := h.projectParam(c)
 	if err != nil {
 		return err

@@ -65,8 +65,10 @@ type ProjectRow struct {
 	Issues    int64
 	Current   bool
 	CanDelete bool
-	RenameURL string
-	DeleteURL string
+	// CannotDelete says why CanDelete is false, when it is not the only project.
+	CannotDelete string
+	RenameURL    string
+	DeleteURL    string
 	// ConfirmURL shows the confirmation step (GET); DeleteURL performs it (POST).
 	ConfirmURL  string
 	SettingsURL string

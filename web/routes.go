@@ -57,6 +57,16 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	pages.POST("/setup", h.Setup)
 	app.POST("/logout", h.Logout)
 
+	// Users: the team, roles and invitations; the link an invited person
+	// opens needs no session (handlers/users.go).
+	app.GET("/settings/users", h.UsersPage)
+	app.POST("/settings/users/invites", h.CreateInvite)
+	app.POST("/settings/users/invites/:id/revoke", h.RevokeInvite)
+	app.POST("/settings/users/:id/role", h.SetUserRole)
+	app.POST("/settings/users/:id/delete", h.RemoveUser)
+	pages.GET("/invite/:token", h.InvitePage)
+	pages.POST("/invite/:token", h.AcceptInvite)
+
 	// Issues: the list and its bulk actions, one issue with its events and
 	// triage actions (handlers/issues*.go), and the same as JSON (handlers/api.go).
 	app.GET("/issues", h.IssuesPage)

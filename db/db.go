@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -104,7 +105,11 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (d *DB) migrate(ctx context.Context) error {
+func (d *DB) migrate(ctx context.Context) error { return d.migrateUpTo(ctx, math.MaxInt) }
+
+// migrateUpTo applies the migrations not yet applied, up to and including
+// version last (tests use it to build a database as an older stacklens left it).
+func (d *DB) migrateUpTo(ctx context.Context, last int) error {
 	if _, err := d.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -120,6 +125,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number: %w", base, err)
 		}
+		if version > last {
+			break
+		}
 		if err := d.applyMigration(ctx, version, name); err != nil {
 			return err
 		}
@@ -127,8 +135,32 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// foreignKeysOffMarker, as a migration's first line, makes the runner turn
+// foreign keys off around it. SQLite's documented way of rebuilding a table
+// needs that (with them on, DROP TABLE deletes the rows that reference it),
+// and the pragma is ignored inside a transaction, so the migration cannot
+// say it itself. PRAGMA foreign_key_check runs before the commit instead.
+const foreignKeysOffMarker = "-- stacklens:foreign_keys=off"
+
 func (d *DB) applyMigration(ctx context.Context, version int, name string) error {
-	tx, err := d.write.BeginTx(ctx, nil)
+	body, err := migrationFiles.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	// One connection for the pragma and the transaction: the pragma is per connection.
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	defer conn.Close()
+	fkOff := strings.HasPrefix(string(body), foreignKeysOffMarker)
+	if fkOff {
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return fmt.Errorf("migration %s: turn foreign keys off: %w", name, err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
 	}
@@ -140,18 +172,47 @@ func (d *DB) applyMigration(ctx context.Context, version int, name string) error
 	if applied > 0 {
 		return nil
 	}
-	body, err := migrationFiles.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("migration %s: %w", name, err)
-	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	if fkOff {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)", version, millis(time.Now())); err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	return nil
+}
+
+// foreignKeyCheck fails when any row references a row that does not exist.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	var broken []string
+	for rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		if len(broken) < 5 {
+			broken = append(broken, fmt.Sprintf("%s row %d names a missing %s", table, rowid.Int64, parent))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("foreign key check failed: %s", strings.Join(broken, "; "))
 	}
 	return nil
 }

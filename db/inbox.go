@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/stacklens/stacklens/event"
 )
 
 // InboxRow is one accepted event waiting for the pipeline.
@@ -15,6 +17,10 @@ type InboxRow struct {
 	ReceivedAt time.Time
 	Payload    []byte
 	Attempts   int
+	// UUID is the event's identity: the client's uuid, or one assigned on
+	// receipt. Append gives a row without one a random uuid (event.IdentityUUID),
+	// so every accepted event has its own before it is answered.
+	UUID string
 }
 
 // ErrInboxClosed is returned by Append after the writer has stopped.
@@ -43,9 +49,14 @@ func (d *DB) NewInboxWriter() *InboxWriter {
 }
 
 // Append durably stores rows; it returns after their transaction committed.
+// A row without a UUID is given a random one (the caller's slice is updated).
 func (w *InboxWriter) Append(ctx context.Context, rows []InboxRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	for i := range rows {
+		// Chosen here, once: a retried commit keeps the same identity.
+		rows[i].UUID = event.IdentityUUID(rows[i].UUID)
 	}
 	req := appendRequest{rows: rows, done: make(chan error, 1)}
 	select {
@@ -107,14 +118,14 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload) VALUES (?, ?, ?, ?)")
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload, uuid) VALUES (?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
 	defer stmt.Close()
 	for _, req := range batch {
 		for _, r := range req.rows {
-			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload); err != nil {
+			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload, r.UUID); err != nil {
 				return fmt.Errorf("append to inbox: %w", err)
 			}
 		}
@@ -128,7 +139,7 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 // PendingInbox returns up to limit of the oldest inbox rows.
 func (d *DB) PendingInbox(ctx context.Context, limit int) ([]InboxRow, error) {
 	rows, err := d.write.QueryContext(ctx,
-		"SELECT id, project_id, format, received_at, payload, attempts FROM inbox ORDER BY id LIMIT ?", limit)
+		"SELECT id, project_id, format, received_at, payload, attempts, uuid FROM inbox ORDER BY id LIMIT ?", limit)
 	if err != nil {
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}
@@ -137,7 +148,7 @@ func (d *DB) PendingInbox(ctx context.Context, limit int) ([]InboxRow, error) {
 	for rows.Next() {
 		var r InboxRow
 		var received int64
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Payload, &r.Attempts); err != nil {
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Payload, &r.Attempts, &r.UUID); err != nil {
 			return nil, fmt.Errorf("read inbox: %w", err)
 		}
 		r.ReceivedAt = fromMillis(received)

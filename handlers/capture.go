@@ -79,7 +79,8 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 		if r.Name != "$exception" {
 			continue
 		}
-		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON})
+		// UUID: the client's, or (when it sent none) a random one Append assigns before we answer.
+		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON, UUID: r.UUID})
 	}
 	if len(rows) > 0 {
 		if err := h.inbox.Append(req.Context(), rows); err != nil {

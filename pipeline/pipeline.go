@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/symbols"
@@ -189,8 +188,12 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 	}
 	ev.Normalize()
 	if ev.UUID == "" {
-		// Derived from the inbox row, so reprocessing the row after a crash gives the same id.
-		ev.UUID = uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "stacklens-inbox-%d-%d", row.ProjectID, row.ID)).String()
+		// The uuid given on receipt and stored with the row: the same on every
+		// reprocessing of the row, and never another event's.
+		ev.UUID = row.UUID
+	}
+	if ev.UUID == "" {
+		return db.NewEvent{}, fmt.Errorf("inbox row %d has no uuid", row.ID)
 	}
 	if err := w.symbols.Symbolicate(ctx, row.ProjectID, &ev); err != nil {
 		// Symbolication trouble never loses the event: it is stored with raw frames.

@@ -148,8 +148,11 @@ func TestSeveralProjects(t *testing.T) {
 	if _, err := api2.issues(t.Context()); err == nil || !strings.Contains(err.Error(), "status 404") {
 		t.Errorf("API of the deleted project: %v, want 404", err)
 	}
-	if p := b.get(t, "/issues/"+id2); p.Status != http.StatusNotFound {
-		t.Errorf("GET /issues/%s of the deleted project: status %d, want 404", id2, p.Status)
+	if p := b.get(t, "/issues/"+id2); p.Status != http.StatusGone || !strings.Contains(pageText(t, p.Body), "Issue "+id2+" was deleted along with its project.") {
+		t.Errorf("GET /issues/%s of the deleted project: status %d (%s), want 410 saying it was deleted", id2, p.Status, truncate(pageText(t, p.Body), 300))
+	}
+	if status, body := rawCall(t, http.MethodGet, newAPI(s).base+"/issues/"+id2, nil); status != http.StatusGone || !strings.Contains(string(body), "was deleted") {
+		t.Errorf("API GET issues/%s of the deleted project, asked in project 1: %d %s, want 410 saying it was deleted", id2, status, truncate(string(body), 300))
 	}
 	status, body := postCapture(t, s, "/batch/", map[string]string{"Content-Type": "application/json"},
 		batchBody(t, token2, newException("LateError", "sent with a deleted token")))

@@ -51,11 +51,12 @@ type server struct {
 	Token  string
 	DBPath string
 
-	cmd    *exec.Cmd
-	logs   *syncBuffer
-	exited chan struct{} // closed when the process has exited
-	err    error         // the process's exit error, valid after exited is closed
-	killed bool          // set by kill9: cleanup then expects no graceful exit
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	exited  chan struct{} // closed when the process has exited
+	err     error         // the process's exit error, valid after exited is closed
+	killed  bool          // set by kill9: cleanup then expects no graceful exit
+	stopped bool          // set by stop: a second call (the cleanup) does nothing
 }
 
 // startServer starts the stacklens binary on a free loopback port with a fresh
@@ -144,7 +145,8 @@ func (s *server) waitHealthy() error {
 }
 
 // stop sends SIGTERM and checks for a graceful exit with code 0. On a failed
-// test it also prints what the server logged.
+// test it also prints what the server logged. Tests may call it to restart
+// on the same database; the cleanup's call then does nothing.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
 	if t.Failed() {
@@ -154,6 +156,10 @@ func (s *server) stop(t *testing.T) {
 		<-s.exited
 		return
 	}
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	select {
 	case <-s.exited:
 		t.Errorf("stacklens exited before the test ended: %v", s.err)

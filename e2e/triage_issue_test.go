@@ -48,8 +48,8 @@ func TestTriageMergeMovesFingerprints(t *testing.T) {
 	if got.Status != http.StatusSeeOther || got.Location != "/issues/"+keepID {
 		t.Fatalf("merge: %d → %q", got.Status, got.Location)
 	}
-	if got := b.get(t, "/issues/"+goneID); got.Status != http.StatusNotFound {
-		t.Errorf("the merged issue still has a page: %d", got.Status)
+	if got := b.get(t, "/issues/"+goneID); got.Status != http.StatusPermanentRedirect || got.Location != "/issues/"+keepID {
+		t.Errorf("the merged issue's page: %d → %q, want 308 to /issues/%s", got.Status, got.Location, keepID)
 	}
 	kept := getTriage(t, a, id64(keepID))
 	if kept.Occurrences != 2 || kept.UsersAffected != 2 {

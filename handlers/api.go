@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,9 +111,35 @@ func (h *Handlers) apiIssue(c echo.Context) (db.Issue, error) {
 	}
 	is, err := h.db.Issue(c.Request().Context(), p.ID, id)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.Issue{}, apiError(c, http.StatusNotFound, "not_found", "There is no such issue.")
+		return h.apiMissingIssue(c, p.ID, id)
 	}
 	return is, err
+}
+
+// apiMissingIssue stands in for an issue id that names no issue of the
+// project: a merged issue's id keeps naming the issue it went into (whose
+// JSON, with its own id, is answered; Content-Location says where it lives),
+// a deleted one answers 410, an id never handed out 404.
+func (h *Handlers) apiMissingIssue(c echo.Context, projectID, id int64) (db.Issue, error) {
+	err := h.missingIssue(c, projectID, id)
+	if into, ok := mergedInto(err); ok {
+		is, err := h.db.Issue(c.Request().Context(), projectID, into)
+		if err != nil {
+			return db.Issue{}, fmt.Errorf("load issue %d that issue %d was merged into: %w", into, id, err)
+		}
+		path := c.Request().URL.Path
+		c.Response().Header().Set("Content-Location", strings.Replace(path, "/issues/"+c.Param("id"), fmt.Sprintf("/issues/%d", into), 1))
+		return is, nil
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code := "not_found"
+		if he.Code == http.StatusGone {
+			code = "gone"
+		}
+		return db.Issue{}, apiError(c, he.Code, code, fmt.Sprint(he.Message))
+	}
+	return db.Issue{}, err
 }
 
 // APIIssue shows one issue.

@@ -23,9 +23,13 @@ const (
 )
 
 // IssuePage shows one issue with one of its events: the latest, or the one
-// named by /issues/{id}/events/{uuid} or ?event={uuid}.
+// named by /issues/{id}/events/{uuid} or ?event={uuid}. The address of an
+// issue merged into another leads there (308).
 func (h *Handlers) IssuePage(c echo.Context) error {
 	nav, project, err := h.issueNav(c)
+	if ok, answer := redirectToSurvivor(c, err); ok {
+		return answer
+	}
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (h *Handlers) issueNav(c echo.Context) (views.Nav, db.Project, error) {
 	}
 	projectID, err := h.db.ProjectOfIssue(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
-		return views.Nav{}, db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
+		return views.Nav{}, db.Project{}, h.missingIssue(c, 0, id)
 	}
 	if err != nil {
 		return views.Nav{}, db.Project{}, err

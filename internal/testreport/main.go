@@ -21,15 +21,12 @@ import (
 func main() {
 	failOnSkip := flag.Bool("fail-on-skip", false, "exit 1 when any test skipped")
 	flag.Parse()
-	r, err := report(os.Stdin, os.Stdout)
+	r, err := report(os.Stdin, os.Stdout, *failOnSkip)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testreport:", err)
 		os.Exit(2)
 	}
 	if r.failed() || (*failOnSkip && len(r.skipped) > 0) {
-		if *failOnSkip && len(r.skipped) > 0 {
-			fmt.Printf("\n%d test(s) skipped, and -fail-on-skip forbids skips\n", len(r.skipped))
-		}
 		os.Exit(1)
 	}
 }
@@ -62,9 +59,10 @@ type skip struct {
 func (r result) failed() bool { return r.failedTests > 0 || len(r.failedPackages) > 0 }
 
 // report copies the human-relevant part of the event stream in to out as it
-// arrives and returns the totals. Lines that are not JSON (a build error
+// arrives and returns the totals; failOnSkip only adds a line saying that
+// the skips fail the run. Lines that are not JSON (a build error
 // printed before the stream starts, for instance) are passed through.
-func report(in io.Reader, out io.Writer) (result, error) {
+func report(in io.Reader, out io.Writer, failOnSkip bool) (result, error) {
 	var r result
 	outputs := map[key][]string{}
 	sc := bufio.NewScanner(in)
@@ -126,6 +124,9 @@ func report(in io.Reader, out io.Writer) (result, error) {
 	}
 	if len(r.failedPackages) > 0 {
 		fmt.Fprintf(out, "\n%d package(s) failed: %s\n", len(r.failedPackages), strings.Join(r.failedPackages, " "))
+	}
+	if failOnSkip && len(r.skipped) > 0 {
+		fmt.Fprintf(out, "\n%d test(s) skipped, and -fail-on-skip forbids skips\n", len(r.skipped))
 	}
 	// The last line alone says how the run went, in the form CI log readers know.
 	fmt.Fprintf(out, "\ntests: %d passed, %d failed, %d skipped\n", r.passed, r.failedTests, len(r.skipped))

@@ -24,7 +24,7 @@ func stream(t *testing.T) []byte {
 
 func TestReportCountsAndShowsFailuresAndSkips(t *testing.T) {
 	var out bytes.Buffer
-	r, err := report(bytes.NewReader(stream(t)), &out)
+	r, err := report(bytes.NewReader(stream(t)), &out, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +38,14 @@ func TestReportCountsAndShowsFailuresAndSkips(t *testing.T) {
 	for _, want := range []string{
 		"--- FAIL sample TestFails", "the answer was 41", // a failure shows its output
 		"sample TestSkips: ", "no chromium here", // a skip shows its reason
-		"1 passed, 1 failed, 1 skipped",
+		"-fail-on-skip forbids skips",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
+	}
+	if lines := strings.Split(strings.TrimSpace(text), "\n"); lines[len(lines)-1] != "tests: 1 passed, 1 failed, 1 skipped" {
+		t.Errorf("last line %q, want the summary", lines[len(lines)-1])
 	}
 	if strings.Contains(text, "all good") {
 		t.Errorf("output of a passing test is shown:\n%s", text)
@@ -52,7 +55,7 @@ func TestReportCountsAndShowsFailuresAndSkips(t *testing.T) {
 func TestReportPassesThroughNonJSONLines(t *testing.T) {
 	var out bytes.Buffer
 	in := "# example.com/broken\n./x.go:3:1: syntax error\n"
-	if _, err := report(strings.NewReader(in), &out); err != nil {
+	if _, err := report(strings.NewReader(in), &out, false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "syntax error") {

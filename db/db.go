@@ -31,6 +31,7 @@ type DB struct {
 	path  string
 	blobs blobCodec
 	stmts *stmtCache
+	inbox inboxLoad
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -53,6 +54,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	d := &DB{write: write, path: path, blobs: blobs, stmts: newStmtCache(write)}
 	if err := d.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := d.inbox.load(ctx, d); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -96,10 +101,11 @@ func (d *DB) Close() error {
 	return first
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query that reads the file (not
+// just "SELECT 1", which SQLite answers without touching it).
 func (d *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := d.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	var version int
+	if err := d.read.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&version); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil

@@ -59,7 +59,7 @@ func TestOpenTwiceKeepsDataAndMigratesOnce(t *testing.T) {
 func TestInboxWriterCommitsConcurrentAppendsDurably(t *testing.T) {
 	d := openTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	w := d.NewInboxWriter()
+	w := d.NewInboxWriter(InboxLimits{})
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	var wg sync.WaitGroup
@@ -144,7 +144,7 @@ func TestStoreBatchGroupsDedupesAndReopens(t *testing.T) {
 func TestStoreBatchRemovesInboxRowsAtomically(t *testing.T) {
 	d := openTest(t)
 	ctx := context.Background()
-	w := d.NewInboxWriter()
+	w := d.NewInboxWriter(InboxLimits{})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go w.Run(runCtx)
@@ -226,7 +226,7 @@ func TestListIssuesKeysetPagination(t *testing.T) {
 
 func TestInboxWriterIsolatesABadRequest(t *testing.T) {
 	d := openTest(t)
-	w := d.NewInboxWriter()
+	w := d.NewInboxWriter(InboxLimits{})
 	bad := appendRequest{rows: []InboxRow{{ProjectID: 404, Format: "posthog", ReceivedAt: time.Now(), Payload: []byte("{}")}}, done: make(chan error, 1)}
 	good := appendRequest{rows: []InboxRow{{ProjectID: 1, Format: "posthog", ReceivedAt: time.Now(), Payload: []byte("{}")}}, done: make(chan error, 1)}
 	// Both in one batch, as concurrent requests arriving together would be.

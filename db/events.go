@@ -63,6 +63,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	defer tx.Rollback()
 	now := millis(time.Now())
 	out := make([]Stored, len(events))
+	var drained InboxLoad // inbox rows this transaction removes
 	for i, ev := range events {
 		if err := saveFrameResolutions(ctx, tx, ev.ProjectID, ev.ResolvedFrames); err != nil {
 			return nil, err
@@ -78,8 +79,8 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 		}
 		out[i] = st
 		if ev.InboxID != 0 {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM inbox WHERE id = ?", ev.InboxID); err != nil {
-				return nil, fmt.Errorf("remove inbox row %d: %w", ev.InboxID, err)
+			if err := removeInboxRow(ctx, tx, ev.InboxID, &drained); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -88,13 +89,14 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 			VALUES (?, ?, ?, ?, ?, ?)`, r.Row.ProjectID, r.Row.Format, millis(r.Row.ReceivedAt), r.Row.Payload, r.Err, now); err != nil {
 			return nil, fmt.Errorf("keep rejected inbox row %d: %w", r.Row.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM inbox WHERE id = ?", r.Row.ID); err != nil {
-			return nil, fmt.Errorf("remove inbox row %d: %w", r.Row.ID, err)
+		if err := removeInboxRow(ctx, tx, r.Row.ID, &drained); err != nil {
+			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
+	d.inboxDrained(drained)
 	return out, nil
 }
 

@@ -36,6 +36,7 @@ type InboxWriter struct {
 	stopped chan struct{}
 	// maxBatch bounds how many requests share one transaction.
 	maxBatch int
+	limits   InboxLimits
 }
 
 type appendRequest struct {
@@ -43,21 +44,42 @@ type appendRequest struct {
 	done chan error
 }
 
-// NewInboxWriter makes a writer; call Run in its own goroutine.
-func (d *DB) NewInboxWriter() *InboxWriter {
-	return &InboxWriter{db: d, reqs: make(chan appendRequest), stopped: make(chan struct{}), maxBatch: 256}
+// NewInboxWriter makes a writer that refuses rows beyond limits; call Run in its own goroutine.
+func (d *DB) NewInboxWriter(limits InboxLimits) *InboxWriter {
+	return &InboxWriter{db: d, reqs: make(chan appendRequest), stopped: make(chan struct{}), maxBatch: 256, limits: limits}
 }
 
 // Append durably stores rows; it returns after their transaction committed.
 // A row without a UUID is given a random one (the caller's slice is updated).
+// When the inbox is full or the disk nearly so it stores nothing and returns
+// a *RefusedError (see IsRefused).
 func (w *InboxWriter) Append(ctx context.Context, rows []InboxRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if err := w.checkDisk(); err != nil {
+		return err
+	}
+	var size int64
+	for _, r := range rows {
+		size += int64(len(r.Payload))
+	}
+	if err := w.db.inbox.reserve(int64(len(rows)), size, w.limits); err != nil {
+		return err
 	}
 	for i := range rows {
 		// Chosen here, once: a retried commit keeps the same identity.
 		rows[i].UUID = event.IdentityUUID(rows[i].UUID)
 	}
+	err := w.send(ctx, rows)
+	if err != nil {
+		w.db.inbox.release(int64(len(rows)), size)
+	}
+	return err
+}
+
+// send hands rows to Run and waits for their commit.
+func (w *InboxWriter) send(ctx context.Context, rows []InboxRow) error {
 	req := appendRequest{rows: rows, done: make(chan error, 1)}
 	select {
 	case w.reqs <- req:

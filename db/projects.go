@@ -21,20 +21,27 @@ type Project struct {
 	Token                 string
 	AutocaptureExceptions bool
 	CreatedAt             time.Time
+	// RateLimit is the project's own capture limit in events per second:
+	// nil uses the server's default, 0 means no limit.
+	RateLimit *int64
 }
 
-const projectColumns = "id, name, token, autocapture_exceptions, created_at"
+const projectColumns = "id, name, token, autocapture_exceptions, created_at, capture_rate_limit"
 
 func scanProject(row interface{ Scan(...any) error }) (Project, error) {
 	var p Project
 	var created int64
-	if err := row.Scan(&p.ID, &p.Name, &p.Token, &p.AutocaptureExceptions, &created); err != nil {
+	var rateLimit sql.NullInt64
+	if err := row.Scan(&p.ID, &p.Name, &p.Token, &p.AutocaptureExceptions, &created, &rateLimit); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Project{}, ErrNotFound
 		}
 		return Project{}, err
 	}
 	p.CreatedAt = fromMillis(created)
+	if rateLimit.Valid {
+		p.RateLimit = &rateLimit.Int64
+	}
 	return p, nil
 }
 
@@ -79,7 +86,7 @@ func (d *DB) EnsureDefaultProject(ctx context.Context, wantToken, generatedToken
 
 // Project loads one project by id.
 func (d *DB) Project(ctx context.Context, id int64) (Project, error) {
-	p, err := scanProject(d.write.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE id = ?", id))
+	p, err := scanProject(d.read.QueryRowContext(ctx, "SELECT "+projectColumns+" FROM projects WHERE id = ?", id))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Project{}, fmt.Errorf("load project %d: %w", id, err)
 	}
@@ -100,6 +107,19 @@ func (d *DB) SetAutocaptureExceptions(ctx context.Context, projectID int64, on b
 	res, err := d.write.ExecContext(ctx, "UPDATE projects SET autocapture_exceptions = ? WHERE id = ?", on, projectID)
 	if err != nil {
 		return fmt.Errorf("set autocapture for project %d: %w", projectID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetRateLimit sets a project's own capture limit in events per second; nil
+// goes back to the server's default, 0 means no limit.
+func (d *DB) SetRateLimit(ctx context.Context, projectID int64, perSecond *int64) error {
+	res, err := d.write.ExecContext(ctx, "UPDATE projects SET capture_rate_limit = ? WHERE id = ?", perSecond, projectID)
+	if err != nil {
+		return fmt.Errorf("set rate limit of project %d: %w", projectID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound

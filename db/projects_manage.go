@@ -159,6 +159,11 @@ func (d *DB) DeleteProject(ctx context.Context, id int64) error {
 		id, p.Name, millis(time.Now())); err != nil {
 		return fmt.Errorf("delete project %d: remember its id: %w", id, err)
 	}
+	// Its inbox rows go with it (the foreign key cascades): counted first, for the inbox's counters.
+	var gone InboxLoad
+	if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM inbox WHERE project_id = ?", id).Scan(&gone.Events, &gone.Bytes); err != nil {
+		return fmt.Errorf("delete project %d: measure its inbox: %w", id, err)
+	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_rejected WHERE project_id = ?", id); err != nil {
 		return fmt.Errorf("delete project %d: rejected inbox rows: %w", id, err)
 	}
@@ -168,6 +173,7 @@ func (d *DB) DeleteProject(ctx context.Context, id int64) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete project %d: %w", id, err)
 	}
+	d.inboxDrained(gone)
 	return nil
 }
 

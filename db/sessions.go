@@ -34,7 +34,7 @@ func (d *DB) CreateSession(ctx context.Context, s Session) error {
 func (d *DB) SessionUser(ctx context.Context, tokenHash string, now time.Time) (Session, User, error) {
 	var s Session
 	var expires int64
-	row := d.write.QueryRowContext(ctx, `SELECT s.token_hash, s.user_id, s.expires_at,
+	row := d.read.QueryRowContext(ctx, `SELECT s.token_hash, s.user_id, s.expires_at,
 		u.id, u.email, u.password_hash, u.is_admin, u.created_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, millis(now))

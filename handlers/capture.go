@@ -83,7 +83,13 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON, UUID: r.UUID})
 	}
 	if len(rows) > 0 {
+		if limited, err := h.refuseOverRateLimit(c, project, len(rows)); limited {
+			return err
+		}
 		if err := h.inbox.Append(req.Context(), rows); err != nil {
+			if refused, ok := db.IsRefused(err); ok {
+				return answerRefused(c, refused)
+			}
 			h.log.Error("inbox append failed", "err", err)
 			c.Response().Header().Set("Retry-After", "5")
 			return captureError(c, http.StatusServiceUnavailable, "unavailable",

@@ -13,6 +13,7 @@ import (
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/ratelimit"
 	"github.com/stacklens/stacklens/signin"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/trustedproxy"
@@ -40,6 +41,12 @@ type Options struct {
 	SignInLimits signin.Limits
 	// Notifications sends test notifications from the settings page; nil when not running.
 	Notifications *notify.Notifier
+	// InboxLimits cap the inbox (events, bytes) and keep free disk space; web.New gives them to the inbox writer.
+	InboxLimits db.InboxLimits
+	// RateLimits holds the per-project token buckets of capture; nil means no rate limits.
+	RateLimits *ratelimit.Buckets
+	// DefaultRateLimit applies to projects without a limit of their own.
+	DefaultRateLimit ratelimit.Limit
 }
 
 // Handlers carries what every handler needs. Build it with New.
@@ -82,12 +89,4 @@ func (h *Handlers) publicURL(c echo.Context) string {
 		return h.opts.PublicURL
 	}
 	return h.opts.TrustedProxies.Scheme(c.Request()) + "://" + c.Request().Host
-}
-
-// Healthz answers 200 when the database answers.
-func (h *Handlers) Healthz(c echo.Context) error {
-	if err := h.db.Ping(c.Request().Context()); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": err.Error()})
-	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -28,6 +28,7 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 	}
 	v := views.ProjectSettingsView{
 		Name: p.Name, Token: p.Token, Host: h.publicURL(c), AutocaptureExceptions: p.AutocaptureExceptions,
+		RateLimit: rateLimitField(p), DefaultRateLimit: h.defaultRateLimitText(),
 		Saved: c.QueryParam("saved") == "1", Created: c.QueryParam("created") == "1", APIKeys: keys,
 	}
 	if adjust != nil {
@@ -36,7 +37,7 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 	return render(c, status, views.ProjectSettingsPage(nav, v))
 }
 
-// UpdateProjectSettings saves the exception-autocapture switch.
+// UpdateProjectSettings saves the exception-autocapture switch and the rate limit.
 func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 	_, p, err := h.nav(c, views.SectionProject)
 	if err != nil {
@@ -44,6 +45,9 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 	}
 	on := c.FormValue("autocapture_exceptions") == "on"
 	if err := h.db.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
+		return err
+	}
+	if err := h.saveRateLimit(c, p.ID); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, inProject("/settings/project", p.ID, url.Values{"saved": {"1"}}))

@@ -24,7 +24,7 @@ func BenchmarkProcess(b *testing.B) {
 	h := newHarness(b, true)
 	template := recordedBrowserEvents(b, srv.URL+"/app.js")[0]
 	ctx := context.Background()
-	w := h.store.NewInboxWriter()
+	w := h.store.NewInboxWriter(db.InboxLimits{})
 	runCtx, cancel := context.WithCancel(ctx)
 	go w.Run(runCtx)
 	defer cancel()

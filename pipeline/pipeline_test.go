@@ -80,7 +80,7 @@ func newHarness(t testing.TB, allowPrivate bool) harness {
 func (h harness) ingest(t *testing.T, payloads [][]byte) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := h.store.NewInboxWriter()
+	w := h.store.NewInboxWriter(db.InboxLimits{})
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	var rows []db.InboxRow

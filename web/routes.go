@@ -33,15 +33,16 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 
 	// Server: health, static files, the start page.
 	e.GET("/healthz", h.Healthz)
+	e.GET("/readyz", h.Readyz)
 	// posthog-js loads its lazy scripts from /static/ on the API host, from other origins.
 	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, "/static/*", serveStatic(staticFiles, h.PostHogAsset), sdkCORS())
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/issues") })
 
 	// Capture: PostHog SDKs send events here (handlers/capture.go).
 	for _, path := range []string{"/e/", "/i/v0/e/", "/batch/", "/capture/", "/track/", "/e", "/batch", "/capture", "/track", "/i/v0/e"} {
-		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture)
+		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture, h.RefuseCaptureWhenFull)
 	}
-	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1)
+	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1, h.RefuseCaptureWhenFull)
 
 	// SDK configuration: what posthog-js asks for at start (handlers/remoteconfig.go).
 	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config.js", h.RemoteConfigJS)

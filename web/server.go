@@ -40,7 +40,7 @@ func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts han
 	// c.RealIP() believes X-Forwarded-For only from the trusted proxies
 	// (echo's default believes it from anyone).
 	e.IPExtractor = opts.TrustedProxies.ClientIP
-	inbox := d.NewInboxWriter()
+	inbox := d.NewInboxWriter(opts.InboxLimits)
 	h := handlers.New(d, inbox, worker, resolver, opts, log)
 	e.HTTPErrorHandler = errorHandler(log)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
@@ -93,7 +93,7 @@ func apiPath(path string) bool {
 	if strings.HasPrefix(path, "/api/") {
 		return true
 	}
-	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz"} {
+	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz", "/readyz"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/ratelimit"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/trustedproxy"
 	"github.com/stacklens/stacklens/web"
@@ -37,6 +38,7 @@ type serveConfig struct {
 	MaxUploadBytes   int64
 	TrustedProxies   trustedproxy.List
 	SMTP             notify.SMTPConfig
+	Pressure         pressureConfig
 }
 
 const serveHelp = `Usage: stacklens serve [flags]
@@ -98,6 +100,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := smtpFlags(fs, env, &cfg.SMTP); err != nil {
 		return cfg, err
 	}
+	if err := pressureFlags(fs, env, &cfg.Pressure); err != nil {
+		return cfg, err
+	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()
@@ -156,6 +161,9 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		SecureCookies:    strings.HasPrefix(cfg.PublicURL, "https://"),
 		TrustedProxies:   cfg.TrustedProxies,
 		Notifications:    notifier,
+		InboxLimits:      cfg.Pressure.Inbox,
+		RateLimits:       ratelimit.New(),
+		DefaultRateLimit: cfg.Pressure.defaultLimit(),
 	}, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

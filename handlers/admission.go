@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/ratelimit"
+)
+
+// projectBurstSeconds is how many seconds' worth of its own limit a project
+// may send at once: SDKs flush in bursts (a page's errors, a batch queue).
+const projectBurstSeconds = 10
+
+// rateLimitOf is the capture limit that applies to p: its own setting, else the server's default.
+func (h *Handlers) rateLimitOf(p db.Project) ratelimit.Limit {
+	if p.RateLimit == nil {
+		return h.opts.DefaultRateLimit
+	}
+	perSecond := float64(*p.RateLimit)
+	return ratelimit.Limit{PerSecond: perSecond, Burst: perSecond * projectBurstSeconds}
+}
+
+// refuseOverRateLimit answers 429 with Retry-After when n more events would
+// take project p over its rate limit. It reports whether it answered; the
+// events are then not stored.
+func (h *Handlers) refuseOverRateLimit(c echo.Context, p db.Project, n int) (bool, error) {
+	if h.opts.RateLimits == nil {
+		return false, nil
+	}
+	limit := h.rateLimitOf(p)
+	ok, wait := h.opts.RateLimits.Take(p.ID, limit, n)
+	if ok {
+		return false, nil
+	}
+	seconds := retryAfterSeconds(wait)
+	c.Response().Header().Set("Retry-After", strconv.Itoa(seconds))
+	return true, c.JSON(http.StatusTooManyRequests, map[string]string{
+		"type": "throttled_error", "code": "throttled",
+		"detail": fmt.Sprintf("Project %q sends more than its limit of %s events per second (bursts of %s); these %d events were not stored. Retry in %d s, or raise the limit in Project settings.",
+			p.Name, formatCount(limit.PerSecond), formatCount(math.Max(limit.Burst, 1)), n, seconds),
+	})
+}
+
+// answerRefused answers an append the inbox refused (full, or the disk nearly so): 503 with Retry-After.
+func answerRefused(c echo.Context, r *db.RefusedError) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(r.RetryAfter)))
+	return captureError(c, http.StatusServiceUnavailable, r.Reason, r.Detail)
+}
+
+// RefuseCaptureWhenFull answers capture requests 503 before their body is
+// read while the inbox is full or the disk nearly so: under a flood, decoding
+// bodies that cannot be stored would only burn the CPU the pipeline needs.
+func (h *Handlers) RefuseCaptureWhenFull(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodOptions {
+			if r, refused := db.IsRefused(h.inbox.Refusal()); refused {
+				return answerRefused(c, r)
+			}
+		}
+		return next(c)
+	}
+}
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least one.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+func formatCount(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// rateLimitField is p's own rate limit as the settings form shows it.
+func rateLimitField(p db.Project) string {
+	if p.RateLimit == nil {
+		return ""
+	}
+	return strconv.FormatInt(*p.RateLimit, 10)
+}
+
+// defaultRateLimitText describes the server's default limit on the settings page.
+func (h *Handlers) defaultRateLimitText() string {
+	if h.opts.RateLimits == nil || h.opts.DefaultRateLimit.Unlimited() {
+		return "no limit"
+	}
+	return formatCount(h.opts.DefaultRateLimit.PerSecond) + " per second"
+}
+
+// saveRateLimit stores the settings form's rate_limit field: empty goes back
+// to the server's default, a whole number 0 or more is the project's own.
+// A form without the field leaves the limit as it is.
+func (h *Handlers) saveRateLimit(c echo.Context, projectID int64) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
+	}
+	values, sent := form["rate_limit"]
+	if !sent {
+		return nil
+	}
+	var limit *int64
+	if raw := strings.TrimSpace(values[0]); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 || n > maxRateLimit {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+				"The rate limit must be a whole number of events per second from 0 (no limit) to %d, or empty for the server's default; %q is not. Nothing was saved.", maxRateLimit, raw))
+		}
+		limit = &n
+	}
+	return h.db.SetRateLimit(c.Request().Context(), projectID, limit)
+}
+
+// maxRateLimit keeps a typed limit (times its burst) far from overflow.
+const maxRateLimit = 1_000_000_000

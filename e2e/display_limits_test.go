@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -229,13 +230,35 @@ func TestControlCharactersShownEscaped(t *testing.T) {
 	frame["context_line"] = "  run('\u2067\x1b[1m');"
 	ev.Properties["$current_url"] = "https://shop.test/\u202Eorder"
 	ev.Properties["tag"] = "x\u061Cy\u200Fz\x07"
+	// A minified frame on a host that refuses connections: its symbol set
+	// (ref, URL tried, failure) names the spoofed file on the settings pages.
+	minified := map[string]any{"platform": "web:javascript", "filename": "http://" + freeLoopbackAddr(t) + "/static/\u202Esj.nim.js",
+		"function": "e", "lineno": 1, "colno": 42}
+	stack := ex["stacktrace"].(map[string]any)
+	stack["frames"] = append([]any{minified}, stack["frames"].([]any)...)
 	postException(t, s, s.Token, ev)
 	issues := waitForIssues(t, a, 1)
+	var set apiSymbolSet
+	waitFor(t, "the symbol set of the minified frame", func(ctx context.Context) (bool, string, error) {
+		status, body := rawCall(t, http.MethodGet, symbolSetsAPI(s)+"/?status=all", nil)
+		var page struct {
+			Results []apiSymbolSet `json:"results"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil || status != http.StatusOK {
+			return false, string(body), err
+		}
+		if len(page.Results) > 0 {
+			set = page.Results[0]
+		}
+		return len(page.Results) > 0, string(body), nil
+	})
 
 	raw := []string{"\u202E", "\u202C", "\u2066", "\u2067", "\u200B", "\u200F", "\u061C", "\x1b", "\x07"}
 	pages := map[string]string{
 		"/issues":                          "",
 		"/issues/" + issues[0].ID.String(): "",
+		"/settings/symbol-sets":            "",
+		"/settings/symbol-sets/" + set.ID:  "",
 	}
 	for path := range pages {
 		p := b.get(t, path)
@@ -257,5 +280,10 @@ func TestControlCharactersShownEscaped(t *testing.T) {
 	}
 	if !strings.Contains(pages["/issues"], "⟨U+202E⟩") {
 		t.Errorf("/issues does not show the bidi override in the message visibly")
+	}
+	for _, path := range []string{"/settings/symbol-sets", "/settings/symbol-sets/" + set.ID} {
+		if !strings.Contains(pages[path], "⟨U+202E⟩") {
+			t.Errorf("%s does not show the bidi override in the file's URL visibly", path)
+		}
 	}
 }

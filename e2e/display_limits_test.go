@@ -287,3 +287,33 @@ func TestControlCharactersShownEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestRawDownloadOfAMergedIssueLeadsToTheKeptIssue: the raw JSON address
+// under a merged issue answers 308 to the same download under the issue it
+// went into, like the issue's pages do.
+func TestRawDownloadOfAMergedIssueLeadsToTheKeptIssue(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	a := newAPI(s)
+	b := newBrowser(t, s)
+	b.login(t)
+	kept, gone := newException("KeptError", "stays"), newException("GoneError", "merged away")
+	postException(t, s, s.Token, kept, gone)
+	id := map[string]string{}
+	for _, is := range waitForIssues(t, a, 2) {
+		id[is.Name] = is.ID.String()
+	}
+	fields := bulkForm(t, b, "/issues")
+	fields.Set("into", id["KeptError"])
+	fields["ids"] = []string{id["KeptError"], id["GoneError"]}
+	if got := b.postForm(t, "/issues/merge", fields); got.Status != http.StatusSeeOther {
+		t.Fatalf("merge: status %d: %s", got.Status, truncate(pageText(t, got.Body), 300))
+	}
+	from := "/issues/" + id["GoneError"] + "/events/" + gone.UUID + "/raw"
+	want := "/issues/" + id["KeptError"] + "/events/" + gone.UUID + "/raw"
+	if got := b.get(t, from); got.Status != http.StatusPermanentRedirect || got.Location != want {
+		t.Fatalf("GET %s: %d → %q, want 308 to %s", from, got.Status, got.Location, want)
+	}
+	if got := b.get(t, want); got.Status != http.StatusOK || !strings.Contains(got.Body, gone.UUID) {
+		t.Errorf("GET %s: %d, want the merged event's JSON", want, got.Status)
+	}
+}

@@ -157,9 +157,14 @@ func eventURL(issueID int64, uuid string) string {
 }
 
 // IssueEventRaw downloads one event of an issue as the client sent it, as
-// JSON: pages cut long values and long stacks, this has all of it.
+// JSON: pages cut long values and long stacks, this has all of it. The
+// address under a merged issue leads to the same download under the issue
+// it went into (308).
 func (h *Handlers) IssueEventRaw(c echo.Context) error {
 	_, project, err := h.issueNav(c)
+	if into, merged := mergedInto(err); merged {
+		return c.Redirect(http.StatusPermanentRedirect, eventURL(into, c.Param("uuid"))+"/raw")
+	}
 	if err != nil {
 		return err
 	}

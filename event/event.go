@@ -16,11 +16,16 @@ type Event struct {
 	Timestamp  time.Time   `json:"timestamp"`
 	Exceptions []Exception `json:"exception_list"`
 
-	// Fingerprint is the client's override ($exception_fingerprint); empty when absent.
-	Fingerprint      string `json:"fingerprint,omitempty"`
-	Level            string `json:"level,omitempty"`
-	IssueName        string `json:"issue_name,omitempty"`
-	IssueDescription string `json:"issue_description,omitempty"`
+	// Fingerprint is the client's override ($exception_fingerprint, or
+	// Sentry's fingerprint without a {{ default }} part); empty when absent.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// FingerprintParts is a Sentry client fingerprint that extends the
+	// default grouping: its DefaultFingerprintPart entries stand for the
+	// fingerprint stacklens computes itself (see Fingerprint).
+	FingerprintParts []string `json:"fingerprint_parts,omitempty"`
+	Level            string   `json:"level,omitempty"`
+	IssueName        string   `json:"issue_name,omitempty"`
+	IssueDescription string   `json:"issue_description,omitempty"`
 
 	URL        string `json:"url,omitempty"`
 	Lib        string `json:"lib,omitempty"`
@@ -32,6 +37,38 @@ type Event struct {
 
 	// Properties are the event's properties as sent, without $exception_list.
 	Properties json.RawMessage `json:"properties,omitempty"`
+
+	// What Sentry SDKs send beside the exceptions, kept for the issue page
+	// and the API. PostHog events leave them empty (their facts stay in
+	// Properties).
+	Environment string                     `json:"environment,omitempty"`
+	Platform    string                     `json:"platform,omitempty"` // the SDK's platform: javascript, node, python, go…
+	ServerName  string                     `json:"server_name,omitempty"`
+	Transaction string                     `json:"transaction,omitempty"`
+	Dist        string                     `json:"dist,omitempty"`
+	User        map[string]any             `json:"user,omitempty"`
+	Tags        map[string]string          `json:"tags,omitempty"`
+	Contexts    map[string]json.RawMessage `json:"contexts,omitempty"`
+	Breadcrumbs []Breadcrumb               `json:"breadcrumbs,omitempty"`
+	SDK         *SDK                       `json:"sdk,omitempty"`
+}
+
+// Breadcrumb is one of the things an SDK recorded before the error (a
+// click, a log line, a request), oldest first.
+type Breadcrumb struct {
+	Timestamp time.Time       `json:"timestamp,omitzero"`
+	Type      string          `json:"type,omitempty"`
+	Category  string          `json:"category,omitempty"`
+	Level     string          `json:"level,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// SDK names the client library that sent an event.
+type SDK struct {
+	Name         string   `json:"name,omitempty"`
+	Version      string   `json:"version,omitempty"`
+	Integrations []string `json:"integrations,omitempty"`
 }
 
 // Exception is one error of an event's chain.

@@ -11,11 +11,28 @@ import (
 // over the exceptions in list order, the type; the value only when the
 // exception has no resolved frame; then the frames that identify the
 // code path (see fingerprintFrames). A client's $exception_fingerprint
-// replaces all of that, hashed too so its length is bounded.
+// replaces all of that, hashed too so its length is bounded. A Sentry
+// client fingerprint with {{ default }} parts (FingerprintParts) is hashed
+// with the computed fingerprint in place of those parts.
 func Fingerprint(e Event) string {
 	h := sha256.New()
 	if e.Fingerprint != "" {
 		writeParts(h, "client", e.Fingerprint)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	if len(e.FingerprintParts) > 0 {
+		computed := e
+		computed.FingerprintParts = nil
+		def := Fingerprint(computed)
+		parts := make([]string, len(e.FingerprintParts))
+		for i, p := range e.FingerprintParts {
+			if p == DefaultFingerprintPart {
+				p = def
+			}
+			parts[i] = p
+		}
+		writeParts(h, "client-extends-default")
+		writeParts(h, parts...)
 		return hex.EncodeToString(h.Sum(nil))
 	}
 	for _, x := range e.Exceptions {
@@ -41,6 +58,11 @@ func Fingerprint(e Event) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// DefaultFingerprintPart is how a Sentry client fingerprint says "the
+// grouping the server would do anyway" (written {{ default }} or
+// {{default}} by clients).
+const DefaultFingerprintPart = "{{ default }}"
 
 // fingerprintFrames picks the frames that count: if none is in-app, only
 // the first; else every in-app frame that is resolved, or all in-app

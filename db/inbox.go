@@ -13,7 +13,7 @@ import (
 type InboxRow struct {
 	ID         int64
 	ProjectID  int64
-	Format     string // "posthog"
+	Format     string // how Payload is written: "posthog" or "sentry"
 	ReceivedAt time.Time
 	Payload    []byte
 	Attempts   int

@@ -41,6 +41,8 @@ type SentryRequest struct {
 	PublicKey string
 	// ProjectID is the project id of the envelope header's dsn, when it has one.
 	ProjectID string
+	// EnvelopeID is the envelope header's event_id (Sentry's form), if any.
+	EnvelopeID string
 	// Events are the request's error events (at most one per envelope).
 	Events []SentryEvent
 	// Ignored counts the items of other types, by type.
@@ -225,6 +227,9 @@ func readEnvelope(body []byte, lim Limits, req *SentryRequest) error {
 		return badRequest("the envelope's first line is not a JSON object (the envelope header)")
 	}
 	headerID := string(head.EventID)
+	if id, ok := SentryEventID(headerID); ok {
+		req.EnvelopeID = id
+	}
 	if dsn := strings.TrimSpace(string(head.DSN)); dsn != "" {
 		key, project := dsnKey(dsn)
 		if req.PublicKey == "" {
@@ -353,4 +358,18 @@ func cutLine(b []byte) (line, rest []byte) {
 func looksLikeObject(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	return len(b) > 0 && b[0] == '{'
+}
+
+// SentryDSN is the DSN Sentry SDKs are configured with to send a project's
+// events to the server at baseURL ("http://host:8000"): the project token
+// is the DSN's public key, and the project id its path.
+func SentryDSN(baseURL, key string, projectID int64) string {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	u.User = url.User(key)
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + strconv.FormatInt(projectID, 10)
+	u.RawQuery, u.Fragment = "", ""
+	return u.String()
 }

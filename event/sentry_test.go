@@ -373,3 +373,19 @@ func TestRelativePath(t *testing.T) {
 		t.Errorf("nodeBaseDir: %q %v", base, ok)
 	}
 }
+
+func TestSentryDSN(t *testing.T) {
+	for _, c := range [][2]string{
+		{"http://127.0.0.1:8000", "http://phc_K@127.0.0.1:8000/3"},
+		{"https://errors.example.com/", "https://phc_K@errors.example.com/3"},
+		{"https://example.com/stacklens", "https://phc_K@example.com/stacklens/3"},
+	} {
+		if got := SentryDSN(c[0], "phc_K", 3); got != c[1] {
+			t.Errorf("SentryDSN(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+	key, project := dsnKey(SentryDSN("http://h:1", "phc_K", 3))
+	if key != "phc_K" || project != "3" {
+		t.Errorf("round trip: %q %q", key, project)
+	}
+}

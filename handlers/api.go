@@ -256,6 +256,7 @@ type apiFrame struct {
 	ResolveFailure *string  `json:"resolve_failure"`
 	Platform       string   `json:"platform"`
 	ChunkID        string   `json:"chunk_id,omitempty"`
+	DebugID        string   `json:"debug_id,omitempty"`
 	ContextLine    string   `json:"context_line,omitempty"`
 	PreContext     []string `json:"pre_context,omitempty"`
 	PostContext    []string `json:"post_context,omitempty"`
@@ -275,6 +276,18 @@ type apiEvent struct {
 	Fingerprint   string          `json:"fingerprint"`
 	Properties    json.RawMessage `json:"properties"`
 	ExceptionList []apiException  `json:"exception_list"`
+	// What Sentry SDKs send beside the exceptions (empty for PostHog events,
+	// whose facts are in properties).
+	Level       string                     `json:"level,omitempty"`
+	Release     string                     `json:"release,omitempty"`
+	Environment string                     `json:"environment,omitempty"`
+	Platform    string                     `json:"platform,omitempty"`
+	URL         string                     `json:"url,omitempty"`
+	Tags        map[string]string          `json:"tags,omitempty"`
+	User        map[string]any             `json:"user,omitempty"`
+	Contexts    map[string]json.RawMessage `json:"contexts,omitempty"`
+	Breadcrumbs []event.Breadcrumb         `json:"breadcrumbs,omitempty"`
+	SDK         *event.SDK                 `json:"sdk,omitempty"`
 }
 
 // APIIssueEvents lists an issue's events, newest first, with frames as resolved.
@@ -301,14 +314,16 @@ func (h *Handlers) APIIssueEvents(c echo.Context) error {
 		if len(props) == 0 {
 			props = json.RawMessage("{}")
 		}
-		out := apiEvent{UUID: ev.UUID, Timestamp: ev.Timestamp, DistinctID: ev.DistinctID, Fingerprint: se.Fingerprint, Properties: props}
+		out := apiEvent{UUID: ev.UUID, Timestamp: ev.Timestamp, DistinctID: ev.DistinctID, Fingerprint: se.Fingerprint, Properties: props,
+			Level: ev.Level, Release: ev.Release, Environment: ev.Environment, Platform: ev.Platform, URL: ev.URL,
+			Tags: ev.Tags, User: ev.User, Contexts: ev.Contexts, Breadcrumbs: ev.Breadcrumbs, SDK: ev.SDK}
 		for _, ex := range ev.Exceptions {
 			ax := apiException{Type: ex.Type, Value: ex.Value, Mechanism: ex.Mechanism, Frames: make([]apiFrame, 0, len(ex.Frames))}
 			for _, f := range ex.Frames {
 				info := describeFrame(f)
 				af := apiFrame{RawID: f.RawID, MangledName: info.MangledName, ResolvedName: info.ResolvedName, Source: info.Source,
 					Line: info.Line, Column: info.Column, InApp: info.InApp, Resolved: info.Resolved, Platform: f.Platform,
-					ChunkID: f.ChunkID, ContextLine: f.ContextLine, PreContext: f.PreContext, PostContext: f.PostContext}
+					ChunkID: f.ChunkID, DebugID: f.DebugID, ContextLine: f.ContextLine, PreContext: f.PreContext, PostContext: f.PostContext}
 				if !info.Resolved {
 					failure := info.ResolveFailure
 					af.ResolveFailure = &failure

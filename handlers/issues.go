@@ -59,7 +59,7 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	v := views.IssuesView{Status: filter.Status, Total: page.Total, Filter: filter, Releases: releases, Libs: libs,
 		BulkURL: "/issues/bulk", ReturnURL: listURL(withCursor(base, c)), CSRF: nav.CSRF, SparkLabel: sparkLabel,
 		Notice: bulkNotice(c.QueryParam("done"), c.QueryParam("count")),
-		Setup:  views.SetupHint{Token: project.Token, Host: h.publicURL(c)}}
+		Setup:  h.setupHint(c, project)}
 	for _, s := range []string{views.StatusActive, views.StatusResolved, views.StatusSuppressed, views.StatusAll} {
 		u := cloneValues(base)
 		u.Set("status", s)

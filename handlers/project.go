@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -27,7 +29,7 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 		return err
 	}
 	v := views.ProjectSettingsView{
-		Name: p.Name, Token: p.Token, Host: h.publicURL(c), AutocaptureExceptions: p.AutocaptureExceptions,
+		Name: p.Name, Token: p.Token, Host: h.publicURL(c), DSN: h.setupHint(c, p).DSN, AutocaptureExceptions: p.AutocaptureExceptions,
 		RateLimit: rateLimitField(p), DefaultRateLimit: h.defaultRateLimitText(),
 		Saved: c.QueryParam("saved") == "1", Created: c.QueryParam("created") == "1", APIKeys: keys,
 	}
@@ -51,4 +53,10 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, inProject("/settings/project", p.ID, url.Values{"saved": {"1"}}))
+}
+
+// setupHint is what the pages show to point an SDK at project p.
+func (h *Handlers) setupHint(c echo.Context, p db.Project) views.SetupHint {
+	host := h.publicURL(c)
+	return views.SetupHint{Token: p.Token, Host: host, DSN: event.SentryDSN(host, p.Token, p.ID)}
 }

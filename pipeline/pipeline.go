@@ -141,7 +141,7 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 		// One bad row must not hold up the others: store them one at a time,
 		// keeping a row that still fails among the rejected.
 		w.log.Warn("batch store failed, storing one by one", "err", err)
-		return len(rows), w.storeOneByOne(ctx, events, rejected)
+		return len(rows), w.storeOneByOne(ctx, rows, events, rejected)
 	}
 	w.notify(ctx, events, stored)
 	return len(rows), nil
@@ -163,11 +163,15 @@ func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.S
 	}
 }
 
-func (w *Worker) storeOneByOne(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) error {
+func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox) error {
+	formats := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		formats[r.ID] = r.Format
+	}
 	for _, ev := range events {
 		if _, err := w.db.StoreBatch(ctx, []db.NewEvent{ev}, nil); err != nil {
 			rejected = append(rejected, db.RejectedInbox{
-				Row: db.InboxRow{ID: ev.InboxID, ProjectID: ev.ProjectID, Format: "posthog", ReceivedAt: ev.ReceivedAt, Payload: ev.Raw},
+				Row: db.InboxRow{ID: ev.InboxID, ProjectID: ev.ProjectID, Format: formats[ev.InboxID], ReceivedAt: ev.ReceivedAt, Payload: ev.Raw},
 				Err: err.Error(),
 			})
 		}
@@ -179,10 +183,7 @@ func (w *Worker) storeOneByOne(ctx context.Context, events []db.NewEvent, reject
 }
 
 func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, error) {
-	if row.Format != "posthog" {
-		return db.NewEvent{}, fmt.Errorf("unknown inbox format %q", row.Format)
-	}
-	ev, err := event.ParsePostHog(row.Payload, row.ReceivedAt)
+	ev, err := parseInboxRow(row)
 	if err != nil {
 		return db.NewEvent{}, fmt.Errorf("parse event: %w", err)
 	}
@@ -232,6 +233,22 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		Raw:              row.Payload,
 		ResolvedFrames:   resolved,
 	}, nil
+}
+
+// Inbox formats: how the handler that accepted an event wrote its payload.
+const (
+	FormatPostHog = "posthog" // one PostHog event object
+	FormatSentry  = "sentry"  // one Sentry event (an envelope's event item or a /store/ body)
+)
+
+func parseInboxRow(row db.InboxRow) (event.Event, error) {
+	switch row.Format {
+	case FormatPostHog:
+		return event.ParsePostHog(row.Payload, row.ReceivedAt)
+	case FormatSentry:
+		return event.ParseSentry(row.Payload, row.ReceivedAt)
+	}
+	return event.Event{}, fmt.Errorf("unknown inbox format %q", row.Format)
 }
 
 // IssueTitle is the name and description a new issue gets from its first event:

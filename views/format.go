@@ -257,6 +257,39 @@ func posthogPythonSnippet(h SetupHint) string {
 		"    posthog.capture_exception(e)\n"
 }
 
+func sentryBrowserSnippet(h SetupHint) string {
+	return "import * as Sentry from '@sentry/browser'\n\n" +
+		"Sentry.init({\n" +
+		"  dsn: '" + h.DSN + "',\n" +
+		"  release: 'my-app@1.0.0',\n" +
+		"})\n"
+}
+
+func sentryNodeSnippet(h SetupHint) string {
+	return "const Sentry = require('@sentry/node')\n\n" +
+		"Sentry.init({ dsn: '" + h.DSN + "' })\n\n" +
+		"Sentry.captureException(new Error('Hello from stacklens'))\n" +
+		"await Sentry.flush(2000)\n"
+}
+
+func sentryPythonSnippet(h SetupHint) string {
+	return "import sentry_sdk\n\n" +
+		"sentry_sdk.init(dsn=\"" + h.DSN + "\")\n\n" +
+		"try:\n" +
+		"    1 / 0\n" +
+		"except Exception as e:\n" +
+		"    sentry_sdk.capture_exception(e)\n"
+}
+
+func sentryGoSnippet(h SetupHint) string {
+	return "import \"github.com/getsentry/sentry-go\"\n\n" +
+		"func main() {\n" +
+		"\tsentry.Init(sentry.ClientOptions{Dsn: \"" + h.DSN + "\"})\n" +
+		"\tdefer sentry.Flush(2 * time.Second)\n\n" +
+		"\tsentry.CaptureException(errors.New(\"hello from stacklens\"))\n" +
+		"}\n"
+}
+
 // highlighted is code as highlighted HTML lines joined by newlines, for a <pre>.
 func highlighted(filename, code string) template.HTML {
 	lines := highlight.Lines(filename, code)

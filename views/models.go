@@ -120,10 +120,12 @@ type Series struct {
 }
 
 // SetupHint is what a user needs to point an SDK at this server: the
-// project's public token and the server's base URL ("http://host:8000").
+// project's public token, the server's base URL ("http://host:8000") and
+// the DSN Sentry SDKs take ("http://<token>@host:8000/<project id>").
 type SetupHint struct {
 	Token string
 	Host  string
+	DSN   string
 }
 
 // IssueView is one issue with its latest (or chosen) event.

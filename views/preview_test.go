@@ -92,11 +92,14 @@ func TestIssuesPage(t *testing.T) {
 }
 
 func TestIssuesEmptyStateShowsSetup(t *testing.T) {
-	v := IssuesView{Status: StatusActive, Setup: SetupHint{Token: "phc_abc123", Host: "http://127.0.0.1:8000"}}
+	v := IssuesView{Status: StatusActive, Setup: SetupHint{Token: "phc_abc123", Host: "http://127.0.0.1:8000", DSN: "http://phc_abc123@127.0.0.1:8000/1"}}
 	html := render(t, IssuesPage(sampleNav(SectionIssues), v))
 	mustContain(t, html, "No exceptions yet", "phc_abc123")
 	mustContain(t, text(html), "posthog.init('phc_abc123', {", "api_host: 'http://127.0.0.1:8000',", "capture_exceptions: true",
-		"new PostHog('phc_abc123', {", "enableExceptionAutocapture: true", "host='http://127.0.0.1:8000'")
+		"new PostHog('phc_abc123', {", "enableExceptionAutocapture: true", "host='http://127.0.0.1:8000'",
+		"npm install @sentry/browser", "npm install @sentry/node", "pip install sentry-sdk", "go get github.com/getsentry/sentry-go",
+		"dsn: 'http://phc_abc123@127.0.0.1:8000/1'", `sentry_sdk.init(dsn="http://phc_abc123@127.0.0.1:8000/1")`,
+		`sentry.ClientOptions{Dsn: "http://phc_abc123@127.0.0.1:8000/1"}`)
 
 	resolved := render(t, IssuesPage(sampleNav(SectionIssues), IssuesView{Status: StatusResolved, Setup: v.Setup}))
 	mustContain(t, resolved, "No Resolved issues")

@@ -20,6 +20,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	//   api: JSON API for scripts and CI, authenticated by personal API keys.
 	//   pages: forms with a CSRF check; app: those that also need a session.
 	sdk := e.Group("", sdkCORS())
+	//   sentry: Sentry SDK ingest, any origin, no cookies, no CSRF (they carry the DSN's public key).
+	sentry := e.Group("/api/:project_id", sentryCORS())
 	api := e.Group("/api/projects/:project", h.RequireAPIKey)
 	pages := e.Group("", h.CSRF)
 	app := pages.Group("", h.RequireSession)
@@ -43,6 +45,13 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture, h.RefuseCaptureWhenFull)
 	}
 	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1, h.RefuseCaptureWhenFull)
+	// Sentry SDKs send envelopes (and, older ones, /store/ events) here (handlers/sentry.go).
+	for _, path := range []string{"/envelope/", "/envelope"} {
+		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryEnvelope, h.RefuseCaptureWhenFull)
+	}
+	for _, path := range []string{"/store/", "/store"} {
+		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryStore, h.RefuseCaptureWhenFull)
+	}
 
 	// SDK configuration: what posthog-js asks for at start (handlers/remoteconfig.go).
 	sdk.Match([]string{http.MethodGet, http.MethodOptions}, "/array/:token/config.js", h.RemoteConfigJS)
@@ -142,6 +151,19 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app.POST("/settings/notifications/:id/enabled", h.SetNotificationChannelEnabled)
 	app.POST("/settings/notifications/:id/delete", h.DeleteNotificationChannel)
 	app.POST("/settings/notifications/:id/test", h.TestNotificationChannel)
+}
+
+// sentryCORS answers browsers' preflights for @sentry/browser from any
+// origin with whatever headers it asks for (content-type, sentry-trace,
+// baggage, x-sentry-auth…), and lets it read the rate-limit headers.
+func sentryCORS() echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOriginFunc:  func(string) (bool, error) { return true, nil },
+		AllowMethods:     []string{http.MethodPost, http.MethodOptions},
+		AllowCredentials: true,
+		ExposeHeaders:    []string{"X-Sentry-Error", "X-Sentry-Rate-Limits", "Retry-After"},
+		MaxAge:           86400,
+	})
 }
 
 // sdkCORS answers browsers' preflights from any origin, reflecting it so

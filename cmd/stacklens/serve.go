@@ -169,7 +169,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	printWelcome(stdout, cfg, ln.Addr().String(), project.Token)
+	printWelcome(stdout, cfg, ln.Addr().String(), project)
 	// The notifier outlives ctx until Serve returns, so notices from the
 	// worker's last batch are still queued; then it stops.
 	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
@@ -225,7 +225,8 @@ func maskKey(key string) string {
 	return key[:4] + "…" + key[len(key)-4:]
 }
 
-func printWelcome(w io.Writer, cfg serveConfig, listenAddr, token string) {
+func printWelcome(w io.Writer, cfg serveConfig, listenAddr string, project db.Project) {
+	token := project.Token
 	base := cfg.PublicURL
 	if base == "" {
 		host, port, _ := net.SplitHostPort(listenAddr)
@@ -243,6 +244,7 @@ func printWelcome(w io.Writer, cfg serveConfig, listenAddr, token string) {
 Point an SDK at it:
   posthog-js:    posthog.init('%s', { api_host: '%s', capture_exceptions: true })
   posthog-node:  new PostHog('%s', { host: '%s', enableExceptionAutocapture: true })
+  Sentry SDKs:   Sentry.init({ dsn: '%s' })
 
-`, base, cfg.DBPath, token, token, base, token, base)
+`, base, cfg.DBPath, token, token, base, token, base, event.SentryDSN(base, token, project.ID))
 }

@@ -14,7 +14,8 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `stacklens — a self-hosted error tracker for the PostHog SDKs.
+const usage = `stacklens — a self-hosted error tracker for PostHog SDKs and Sentry SDKs (their events,
+by the DSN on Project settings; sentry-cli uploads are not taken yet).
 
 Usage:
   stacklens [serve] [flags]   run the server (the default)

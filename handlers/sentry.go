@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/stacklens/stacklens/db"
@@ -101,13 +100,13 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		if ev.ID == "" {
 			// Every event gets its id before it is acknowledged, so a retry
 			// after a lost answer is recognised as the same event.
-			ev.ID = strings.ReplaceAll(uuid.NewString(), "-", "")
+			ev.ID = strings.ReplaceAll(event.NewUUID(), "-", "") // Sentry writes ids without dashes
 			if payload, err = event.WithSentryEventID(ev.JSON, ev.ID); err != nil {
 				return sentryError(c, http.StatusBadRequest, err.Error())
 			}
 		}
 		answerID = ev.ID
-		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: pipeline.FormatSentry, ReceivedAt: received, Payload: payload})
+		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: pipeline.FormatSentry, ReceivedAt: received, Payload: payload, UUID: ev.ID})
 	}
 	if len(rows) > 0 {
 		if err := h.inbox.Append(req.Context(), rows); err != nil {

@@ -554,3 +554,36 @@ func postSentry(t *testing.T, s *server, path string, headers map[string]string,
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(raw)
 }
+
+// TestSentryRateLimited: past the project's rate limit a Sentry SDK gets 429
+// with Retry-After and X-Sentry-Rate-Limits (the header it backs off by), and
+// only the events answered 200 are stored.
+func TestSentryRateLimited(t *testing.T) {
+	s := startServer(t, serverOptions{Env: []string{"STACKLENS_RATE_LIMIT=1", "STACKLENS_RATE_LIMIT_BURST=3"}})
+	accepted, limited := 0, 0
+	for i := range 6 {
+		body := fmt.Sprintf("{}\n{\"type\":\"event\"}\n{\"exception\":{\"values\":[{\"type\":\"Error\",\"value\":\"limited %d\"}]}}\n", i)
+		status, header, answer := postSentry(t, s, "/api/1/envelope/?sentry_key="+s.Token, nil, []byte(body))
+		switch status {
+		case http.StatusOK:
+			accepted++
+		case http.StatusTooManyRequests:
+			limited++
+			retry := header.Get("Retry-After")
+			if retry == "" || header.Get("X-Sentry-Rate-Limits") != retry+":error;default:project" {
+				t.Errorf("429: Retry-After %q, X-Sentry-Rate-Limits %q", retry, header.Get("X-Sentry-Rate-Limits"))
+			}
+		default:
+			t.Fatalf("envelope %d: %d %s", i, status, answer)
+		}
+	}
+	if accepted == 0 || limited == 0 {
+		t.Fatalf("%d accepted, %d limited; want both", accepted, limited)
+	}
+	a := newAPI(s)
+	waitForIssues(t, a, accepted)
+	all, err := allEvents(t.Context(), a)
+	if err != nil || len(all) != accepted {
+		t.Errorf("%d events stored (%v), %d answered 200", len(all), err, accepted)
+	}
+}

@@ -42,6 +42,15 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		return c.NoContent(http.StatusNoContent)
 	}
 	received := time.Now()
+	// Sentry SDKs back off on 429 by X-Sentry-Rate-Limits
+	// ("<seconds>:<categories>:<scope>"); the admission checks shared with
+	// PostHog capture set Retry-After, which this repeats in Sentry's form.
+	c.Response().Before(func() {
+		res := c.Response()
+		if retry := res.Header().Get("Retry-After"); res.Status == http.StatusTooManyRequests && retry != "" {
+			res.Header().Set("X-Sentry-Rate-Limits", retry+":error;default:project")
+		}
+	})
 	pathProject := c.Param("project_id")
 	in := event.SentryInput{
 		Endpoint:        endpoint,
@@ -109,7 +118,13 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: pipeline.FormatSentry, ReceivedAt: received, Payload: payload, UUID: ev.ID})
 	}
 	if len(rows) > 0 {
+		if limited, err := h.refuseOverRateLimit(c, project, len(rows)); limited {
+			return err
+		}
 		if err := h.inbox.Append(req.Context(), rows); err != nil {
+			if refused, ok := db.IsRefused(err); ok {
+				return answerRefused(c, refused)
+			}
 			h.log.Error("inbox append failed", "err", err)
 			c.Response().Header().Set("Retry-After", "5")
 			return sentryError(c, http.StatusServiceUnavailable, "The server could not store the event right now; retry shortly.")

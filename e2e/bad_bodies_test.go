@@ -76,13 +76,13 @@ func badRequests() []badRequest {
 			},
 		},
 		{
-			name: "gzip bomb (over 64 MiB decompressed)", path: "/batch/", headers: jsonGzip, status: http.StatusRequestEntityTooLarge,
-			body: func(t *testing.T, token string) []byte { return gzipBomb(t, token, 70<<20) },
+			name: "gzip bomb (over 100 MiB decompressed)", path: "/batch/", headers: jsonGzip, status: http.StatusRequestEntityTooLarge,
+			body: func(t *testing.T, token string) []byte { return gzipBomb(t, token, 110<<20) },
 		},
 		{
-			name: "one event over 2 MiB", path: "/batch/", headers: jsonGzip, status: http.StatusRequestEntityTooLarge,
+			name: "one event over 1 MiB", path: "/batch/", headers: jsonGzip, status: http.StatusRequestEntityTooLarge,
 			body: func(t *testing.T, token string) []byte {
-				ev := marker("event over 2 MiB")
+				ev := marker("event over 1 MiB")
 				ev.Properties["padding"] = strings.Repeat("y", 5<<19)
 				return gzipBytes(t, batchBody(t, token, ev))
 			},

@@ -309,7 +309,7 @@ func download(t *testing.T, s *server, id string) []byte {
 
 func mapOf(t *testing.T, blob []byte) []byte {
 	t.Helper()
-	_, sourceMap, err := symbols.DecodeUploadBlob(blob)
+	_, sourceMap, err := symbols.DecodeUploadBlob(blob, 0)
 	if err != nil {
 		t.Fatalf("downloaded blob: %v", err)
 	}

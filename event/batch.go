@@ -10,46 +10,244 @@ import (
 	"time"
 )
 
-// envelope is the batch shape {"api_key"|"token", "batch":[…], "sent_at"}.
-type envelope struct {
-	APIKey flexString        `json:"api_key"`
-	Token  flexString        `json:"token"`
-	Batch  []json.RawMessage `json:"batch"`
-	SentAt flexString        `json:"sent_at"`
+// tokenFields are the places an object may carry its project token.
+type tokenFields struct {
+	apiKey, token                string // api_key, token
+	propsToken, propsDollarToken string // properties.token, properties.$token
 }
 
-// splitEvents accepts the JSON shapes PostHog clients send, in the order
-// PostHog tries them: an array of events, a batch object, a single event.
-func splitEvents(payload []byte, bearer string, lim Limits, now time.Time) ([]RawEvent, error) {
-	payload = bytes.TrimSpace(payload)
-	var (
-		raws     []json.RawMessage
-		topToken string
-		sentAt   string
-	)
-	if payload[0] == '[' {
-		if err := json.Unmarshal(payload, &raws); err != nil {
-			return nil, badRequest("the body is not valid JSON: %v", err)
+// payloadScan is what walkPayload found in a capture payload, one of the
+// JSON shapes PostHog clients send, tried in PostHog's order: an array of
+// events, a batch object {"api_key"|"token", "batch":[…], "sent_at"}, a
+// single event.
+type payloadScan struct {
+	array bool // an array of events
+	batch bool // an object with a "batch" array
+	// own are the object's own token fields: the batch's api_key/token, or
+	// all of a single event's.
+	own    tokenFields
+	sentAt string
+	first  tokenFields // of the first event of an array or batch
+	events int         // events seen
+	spans  []span      // where each event is, when asked for
+	// stopped says the walk ended early because the token was known.
+	stopped bool
+}
+
+type span struct{ start, end int64 }
+
+// topToken is the token the object itself names (batch or single event).
+func (p payloadScan) topToken() string { return firstNonEmpty(p.own.apiKey, p.own.token) }
+
+// walkOptions say what walkPayload does besides checking grammar and limits.
+type walkOptions struct {
+	spans      bool // record where each event is (for input in memory)
+	untilToken bool // stop as soon as the request's token is known
+}
+
+// errStopWalk ends a walk early; walkPayload does not return it.
+var errStopWalk = errors.New("stop walking")
+
+// maxTokenValue is the longest token field value worth reading; longer
+// ones are not a token of this server.
+const maxTokenValue = 1 << 10
+
+// walkPayload reads a capture payload once, without holding it: it checks
+// the JSON grammar, counts the events and measures each (refusing with a
+// 413 past lim), and notes the token fields of the request and of its
+// first event. With untilToken it stops once the token that decides the
+// project is read, which for an unknown token is long before the end.
+func walkPayload(s *jsonScanner, lim Limits, opt walkOptions) (payloadScan, error) {
+	var res payloadScan
+	c, err := s.nonSpace()
+	if err != nil {
+		return res, jsonProblem(err)
+	}
+	switch c {
+	case '[':
+		res.array = true
+		err = s.eachElement(func(i int) (bool, error) { return true, walkEvent(s, lim, opt, &res, i) }, 1)
+	case '{':
+		err = s.eachMember(func(key string) (bool, error) { return walkTopMember(s, lim, opt, &res, key) }, 1)
+	default:
+		err = s.syntax("invalid character %q looking for the start of the body's JSON", c)
+	}
+	if errors.Is(err, errStopWalk) {
+		res.stopped = true
+		return res, nil
+	}
+	if err != nil {
+		return res, jsonProblem(err)
+	}
+	if end, err := s.atEnd(); err != nil || !end {
+		if err == nil {
+			err = s.syntax("invalid character after the top-level value")
 		}
-	} else {
-		var env envelope
-		if err := json.Unmarshal(payload, &env); err != nil && !isTypeError(err) {
-			return nil, badRequest("the body is not valid JSON: %v", err)
+		return res, jsonProblem(err)
+	}
+	if !res.array && !res.batch { // the object is one event
+		res.events = 1
+		if size := s.offset(); size > lim.MaxEvent {
+			return res, tooLarge("the event is %d bytes; one event may be at most %d bytes", size, lim.MaxEvent)
 		}
-		topToken = firstNonEmpty(string(env.APIKey), string(env.Token))
-		sentAt = string(env.SentAt)
-		raws = env.Batch
-		if raws == nil { // no batch array: the body is one event
-			raws = []json.RawMessage{bytes.Clone(payload)}
+		if opt.spans {
+			res.spans = []span{{0, s.offset()}}
 		}
 	}
+	return res, nil
+}
 
-	events := make([]RawEvent, 0, len(raws))
-	for i, raw := range raws {
-		if int64(len(raw)) > lim.MaxEvent {
-			return nil, tooLarge("event %d is %d bytes; one event may be at most %d bytes", i, len(raw), lim.MaxEvent)
+// jsonProblem turns a scanner error into a 400, keeping an *Error (a
+// decompression cap hit while reading) as it is.
+func jsonProblem(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return badRequest("the body is not valid JSON: %v", err)
+}
+
+// walkEvent reads event i of an array or batch.
+func walkEvent(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, i int) error {
+	if i >= lim.MaxEvents {
+		return tooLarge("the request holds more than %d events; send at most %d events per request", lim.MaxEvents, lim.MaxEvents)
+	}
+	c, err := s.nonSpace()
+	if err != nil {
+		return err
+	}
+	start := s.offset() - 1
+	if i == 0 && c == '{' {
+		res.first = tokenFields{}
+		err = s.eachMember(func(key string) (bool, error) { return walkTokenMember(s, &res.first, key, 3) }, 2)
+	} else {
+		err = s.skipValue(c, 1)
+	}
+	if err != nil {
+		return err
+	}
+	if size := s.offset() - start; size > lim.MaxEvent {
+		return tooLarge("event %d is %d bytes; one event may be at most %d bytes", i, size, lim.MaxEvent)
+	}
+	res.events++
+	if opt.spans {
+		res.spans = append(res.spans, span{start, s.offset()})
+	}
+	if opt.untilToken && res.array {
+		return errStopWalk // an array's first event decides the project
+	}
+	return nil
+}
+
+// walkTopMember reads one member of a top-level object; it reports
+// whether it consumed the value.
+func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, key string) (bool, error) {
+	switch {
+	case strings.EqualFold(key, "batch"):
+		c, err := s.nonSpace()
+		if err != nil {
+			return true, err
 		}
-		ev, err := rawEvent(raw, topToken, bearer, sentAt, now)
+		switch c {
+		case '[': // as encoding/json does, the last batch array counts
+			res.batch, res.events, res.spans = true, 0, res.spans[:0]
+			return true, s.eachElement(func(i int) (bool, error) { return true, walkEvent(s, lim, opt, res, i) }, 2)
+		case 'n': // "batch": null is no batch: the object is one event
+			res.batch, res.events, res.spans = false, 0, res.spans[:0]
+		}
+		return true, s.skipValue(c, 1)
+	case strings.EqualFold(key, "sent_at"):
+		v, err := recordString(s)
+		res.sentAt = v
+		return true, err
+	}
+	consumed, err := walkTokenMember(s, &res.own, key, 2)
+	if err == nil && opt.untilToken && strings.TrimSpace(res.topToken()) != "" {
+		return consumed, errStopWalk // a top-level token applies to every event
+	}
+	return consumed, err
+}
+
+// walkTokenMember reads the token fields of an event object at the given
+// nesting depth; it reports whether it consumed the value.
+func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (bool, error) {
+	var err error
+	switch {
+	case strings.EqualFold(key, "api_key"):
+		dst.apiKey, err = recordString(s)
+	case strings.EqualFold(key, "token"):
+		dst.token, err = recordString(s)
+	case strings.EqualFold(key, "properties"):
+		c, err := s.nonSpace()
+		if err != nil || c != '{' {
+			if err == nil {
+				err = s.skipValue(c, depth)
+			}
+			return true, err
+		}
+		return true, s.eachMember(func(key string) (bool, error) {
+			var err error
+			switch {
+			case strings.EqualFold(key, "token"):
+				dst.propsToken, err = recordString(s)
+			case strings.EqualFold(key, "$token"):
+				dst.propsDollarToken, err = recordString(s)
+			default:
+				return false, nil
+			}
+			return true, err
+		}, depth)
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// recordString consumes a value and returns it as flexString reads it,
+// or "" when it is too long to be a token.
+func recordString(s *jsonScanner) (string, error) {
+	c, err := s.nonSpace()
+	if err != nil {
+		return "", err
+	}
+	raw, err := s.recordValue(c, maxTokenValue)
+	if err != nil || raw == nil {
+		return "", err
+	}
+	var v flexString
+	_ = v.UnmarshalJSON(raw)
+	return string(v), nil
+}
+
+// requestToken is the token that decides the project of a scanned
+// request: the top-level one, else the first event's, else bearer. ok is
+// false when the request holds no event.
+func (p payloadScan) requestToken(bearer string) (token string, ok bool) {
+	switch {
+	case p.stopped && p.topToken() != "":
+		return strings.TrimSpace(p.topToken()), true
+	case p.array || p.batch:
+		if p.events == 0 {
+			return "", false
+		}
+		f := p.first
+		return strings.TrimSpace(firstNonEmpty(p.topToken(), f.apiKey, f.token, f.propsToken, f.propsDollarToken, bearer)), true
+	}
+	return strings.TrimSpace(firstNonEmpty(p.topToken(), p.own.propsToken, p.own.propsDollarToken, bearer)), true
+}
+
+// splitEvents cuts a payload held in memory into its events, checking the
+// count and size of each before anything is copied.
+func splitEvents(payload []byte, bearer string, lim Limits, now time.Time) ([]RawEvent, error) {
+	scan, err := walkPayload(scanBytes(payload), lim, walkOptions{spans: true})
+	if err != nil {
+		return nil, err
+	}
+	// For a single event its own api_key/token is its top-level token.
+	topToken, sentAt := scan.topToken(), scan.sentAt
+	events := make([]RawEvent, 0, len(scan.spans))
+	for i, sp := range scan.spans {
+		ev, err := rawEvent(payload[sp.start:sp.end:sp.end], topToken, bearer, sentAt, now)
 		if err != nil {
 			return nil, badRequest("event %d: %v", i, err)
 		}

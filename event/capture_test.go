@@ -198,11 +198,14 @@ func TestDecodePostHogRefuses(t *testing.T) {
 }
 
 // zeroBomb is gzip of n MiB of zeros, written through a streaming writer.
-func zeroBomb(t testing.TB, mib int) []byte {
+func zeroBomb(t testing.TB, mib int) []byte { return byteBomb(t, mib, 0) }
+
+// byteBomb is gzip of n MiB of the byte b.
+func byteBomb(t testing.TB, mib int, b byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	zeros := make([]byte, 1<<20)
+	zeros := bytes.Repeat([]byte{b}, 1<<20)
 	for range mib {
 		if _, err := zw.Write(zeros); err != nil {
 			t.Fatal(err)
@@ -215,8 +218,8 @@ func zeroBomb(t testing.TB, mib int) []byte {
 }
 
 func TestDecodePostHogGzipBomb(t *testing.T) {
-	member := zeroBomb(t, 1)
-	// 1 GiB of zeros as 1024 concatenated gzip members (legal gzip).
+	member := byteBomb(t, 1, 'A')
+	// 1 GiB of base64-looking text as 1024 concatenated gzip members (legal gzip).
 	bomb := bytes.Repeat(member, 1024)
 	lim := Limits{MaxDecompressed: 1 << 20, MaxEvent: 1 << 20}
 
@@ -231,10 +234,15 @@ func TestDecodePostHogGzipBomb(t *testing.T) {
 		t.Errorf("decoding allocated %d bytes for a 1 MiB cap", allocated)
 	}
 
-	// One stream just past the default cap, found by magic bytes alone.
-	single := zeroBomb(t, 65)
+	// One stream of base64-looking text just past the default cap, found by magic bytes alone.
+	mib := int(DefaultLimits().MaxDecompressed>>20) + 1
+	single := byteBomb(t, mib, 'A')
 	if _, err := DecodePostHog(CaptureInput{Method: "POST", Body: single}, DefaultLimits(), testNow); statusOf(err) != 413 {
-		t.Fatalf("65 MiB bomb: %v, want 413", err)
+		t.Fatalf("%d MiB bomb: %v, want 413", mib, err)
+	}
+	// Zeros are neither JSON nor base64: refused from their first bytes.
+	if _, err := DecodePostHog(CaptureInput{Method: "POST", Body: zeroBomb(t, 8)}, DefaultLimits(), testNow); statusOf(err) != 400 {
+		t.Fatalf("8 MiB of gzipped zeros: %v, want 400", err)
 	}
 }
 

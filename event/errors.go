@@ -12,11 +12,16 @@ type Limits struct {
 	MaxDecompressed int64
 	// MaxEvent is the largest single event, in bytes of JSON.
 	MaxEvent int64
+	// MaxEvents is the most events one request may hold.
+	MaxEvents int
 }
 
-// DefaultLimits are the limits the server uses unless configured otherwise.
+// DefaultLimits are the limits the server uses unless configured
+// otherwise, after Sentry Relay's published ones: 100 MiB inflated, 1 MiB
+// per event. 10,000 events per request is far more than SDKs batch at
+// once and stops a small body of millions of tiny events early.
 func DefaultLimits() Limits {
-	return Limits{MaxDecompressed: 64 << 20, MaxEvent: 2 << 20}
+	return Limits{MaxDecompressed: 100 << 20, MaxEvent: 1 << 20, MaxEvents: 10_000}
 }
 
 // Error is a problem with what the client sent. Status is the HTTP status

@@ -55,16 +55,18 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 		Body:            body,
 		BearerToken:     bearerToken(req),
 	}
-	raws, err := event.DecodePostHog(in, h.opts.EventLimits, received)
+	// The token decides the project before the batch is split: a huge body
+	// with an unknown token is refused having read only as far as its token.
+	decoded, err := event.OpenPostHog(in, h.opts.EventLimits)
 	if err != nil {
 		return decodeFailure(c, err)
 	}
-	if len(raws) == 0 {
+	token, err := decoded.Token()
+	if err != nil {
+		return decodeFailure(c, err)
+	}
+	if token == "" { // no events at all
 		return captureOK(c, v1)
-	}
-	token, err := event.Tokens(raws)
-	if err != nil {
-		return decodeFailure(c, err)
 	}
 	project, err := h.db.ProjectByToken(req.Context(), token)
 	if errors.Is(err, db.ErrNotFound) {
@@ -73,6 +75,18 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	raws, err := decoded.Events(received)
+	if err != nil {
+		return decodeFailure(c, err)
+	}
+	if len(raws) == 0 {
+		return captureOK(c, v1)
+	}
+	if all, err := event.Tokens(raws); err != nil {
+		return decodeFailure(c, err)
+	} else if all != token {
+		return captureError(c, http.StatusUnauthorized, "invalid_api_key", "The request names several project tokens; send one project's events per request.")
 	}
 	rows := make([]db.InboxRow, 0, len(raws))
 	for _, r := range raws {

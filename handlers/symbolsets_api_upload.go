@@ -279,7 +279,10 @@ func (h *Handlers) checkUploaded(ctx context.Context, projectID int64, idText, h
 			"The file uploaded for symbol set %d (%s) has SHA-512 %s…, not the %s… sent here: it was corrupted or replaced on the way. Nothing was replaced; upload it again.",
 			id, set.Ref, short(pending.BlobHash), short(hash))}
 	}
-	minified, sourceMap, err := symbols.DecodeUploadBlob(blob)
+	minified, sourceMap, err := symbols.DecodeUploadBlob(blob, h.maxUploadBytes())
+	if errors.Is(err, symbols.ErrUploadBlobTooLarge) {
+		return finishedUpload{}, &apiProblem{http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("The file uploaded for symbol set %d is refused, %v.", id, err)}
+	}
 	if err != nil {
 		return finishedUpload{}, &apiProblem{http.StatusBadRequest, "invalid_file", fmt.Sprintf("The file uploaded for symbol set %d is not usable: %v.", id, err)}
 	}
@@ -453,7 +456,10 @@ func (h *Handlers) APILegacyCreateSymbolSet(c echo.Context) error {
 			return apiError(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("The file is larger than the %d MiB limit.", limit>>20))
 		}
 	}
-	minified, sourceMap, err := symbols.DecodeUploadBlob(blob)
+	minified, sourceMap, err := symbols.DecodeUploadBlob(blob, limit)
+	if errors.Is(err, symbols.ErrUploadBlobTooLarge) {
+		return apiError(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("The uploaded file is refused, %v.", err))
+	}
 	if err != nil {
 		return apiError(c, http.StatusBadRequest, "invalid_file", fmt.Sprintf("The uploaded file is not usable: %v.", err))
 	}

@@ -28,16 +28,30 @@ const (
 	blobCompressionZstd = 1
 )
 
-// ErrInvalidUploadBlob is wrapped by every DecodeUploadBlob error.
+// ErrInvalidUploadBlob is wrapped by every DecodeUploadBlob error but
+// ErrUploadBlobTooLarge.
 var ErrInvalidUploadBlob = errors.New("invalid upload blob")
 
-// maxBlobPayload bounds what a zstd payload may expand to, so a small
-// upload cannot make the server allocate without limit.
-const maxBlobPayload = 1 << 30
+// ErrUploadBlobTooLarge is wrapped when a blob holds, or a zstd payload
+// would inflate to, more than the upload limit.
+var ErrUploadBlobTooLarge = errors.New("too large for this server")
+
+// maxZstdWindow bounds the history a zstd frame may ask the decoder to
+// keep. zstd's own levels use at most 8 MiB (--ultra and --long up to
+// 128 MiB, which no uploader uses); a frame asking for more is refused
+// instead of making the server allocate it.
+const maxZstdWindow = 32 << 20
 
 // DecodeUploadBlob splits a posthog-cli upload blob (version 1, or version
-// 2 uncompressed or zstd) into the minified source and the source map.
-func DecodeUploadBlob(b []byte) (minified, sourceMap []byte, err error) {
+// 2 uncompressed or zstd) into the minified source and the source map,
+// which together may hold at most maxBytes (0 means
+// DefaultMaxUploadBytes). A zstd payload is inflated as it is read and
+// refused as soon as it claims or yields more, so a small blob that
+// inflates to gigabytes costs no more memory than the limit.
+func DecodeUploadBlob(b []byte, maxBytes int64) (minified, sourceMap []byte, err error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxUploadBytes
+	}
 	fail := func(format string, args ...any) ([]byte, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidUploadBlob, fmt.Sprintf(format, args...))
 	}
@@ -63,10 +77,7 @@ func DecodeUploadBlob(b []byte) (minified, sourceMap []byte, err error) {
 		case blobCompressionNone:
 			payload = rest[1:]
 		case blobCompressionZstd:
-			payload, err = unzstd(rest[1:])
-			if err != nil {
-				return fail("the zstd payload does not decompress: %v", err)
-			}
+			return decodeZstdPayload(rest[1:], maxBytes)
 		default:
 			return fail("compression %d is unknown (0 is none, 1 is zstd)", rest[0])
 		}
@@ -82,7 +93,15 @@ func DecodeUploadBlob(b []byte) (minified, sourceMap []byte, err error) {
 	if len(payload) != 0 {
 		return fail("%d bytes follow the source map", len(payload))
 	}
+	if total := int64(len(minified)) + int64(len(sourceMap)); total > maxBytes {
+		return nil, nil, tooLargeBlob(total, maxBytes)
+	}
 	return minified, sourceMap, nil
+}
+
+func tooLargeBlob(size, maxBytes int64) error {
+	return fmt.Errorf("%w: it holds %s of minified source and source map; the limit is %s",
+		ErrUploadBlobTooLarge, byteSize(size), byteSize(maxBytes))
 }
 
 func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {
@@ -96,20 +115,87 @@ func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {
 	return b[8 : 8+n], b[8+n:], true
 }
 
-func unzstd(b []byte) ([]byte, error) {
-	dec, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderMaxMemory(maxBlobPayload))
+// decodeZstdPayload reads the two length-prefixed fields out of a zstd
+// stream as it inflates, never holding more than the fields' declared
+// sizes, which must fit in maxBytes together.
+func decodeZstdPayload(compressed []byte, maxBytes int64) (minified, sourceMap []byte, err error) {
+	fail := func(format string, args ...any) ([]byte, []byte, error) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrInvalidUploadBlob, fmt.Sprintf(format, args...))
+	}
+	dec, err := zstd.NewReader(bytes.NewReader(compressed),
+		zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(maxZstdWindow)) // no WithDecoderMaxMemory: it also caps the window, and readField keeps the budget
+
 	if err != nil {
-		return nil, err
+		return fail("the zstd payload cannot be read: %v", err)
 	}
 	defer dec.Close()
-	out, err := io.ReadAll(io.LimitReader(dec, maxBlobPayload+1))
-	if err != nil {
-		return nil, err
+	zstdFail := func(what string, err error) ([]byte, []byte, error) {
+		switch {
+		case errors.Is(err, zstd.ErrWindowSizeExceeded):
+			return fail("the zstd payload asks for a window larger than %s; compress it with a standard level", byteSize(maxZstdWindow))
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return fail("the %s is cut short", what)
+		}
+		return fail("the zstd payload does not decompress: %v", err)
 	}
-	if len(out) > maxBlobPayload {
-		return nil, fmt.Errorf("it expands beyond %d bytes", maxBlobPayload)
+	budget := maxBytes
+	readField := func(what string) ([]byte, error) {
+		var n [8]byte
+		if _, err := io.ReadFull(dec, n[:]); err != nil {
+			_, _, err = zstdFail(what, err)
+			return nil, err
+		}
+		size := binary.LittleEndian.Uint64(n[:])
+		if size > uint64(budget) {
+			return nil, fmt.Errorf("%w: its %s is said to be %s; with the rest the limit is %s",
+				ErrUploadBlobTooLarge, what, byteSize(int64(min(size, 1<<62))), byteSize(maxBytes))
+		}
+		field, err := readExactly(dec, int64(size))
+		if err != nil {
+			_, _, err = zstdFail(what, err)
+			return nil, err
+		}
+		budget -= int64(size)
+		return field, nil
 	}
-	return out, nil
+	if minified, err = readField("minified source"); err != nil {
+		return nil, nil, err
+	}
+	if sourceMap, err = readField("source map"); err != nil {
+		return nil, nil, err
+	}
+	var one [1]byte
+	switch n, err := dec.Read(one[:]); {
+	case n > 0:
+		return fail("more data follows the source map")
+	case err != nil && !errors.Is(err, io.EOF):
+		return zstdFail("source map", err)
+	}
+	return minified, sourceMap, nil
+}
+
+// readExactly reads n bytes, growing its buffer as data arrives rather
+// than trusting n up front: a stream that claims much and holds little
+// costs what it holds.
+func readExactly(r io.Reader, n int64) ([]byte, error) {
+	buf := make([]byte, 0, min(n, 1<<20))
+	for int64(len(buf)) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, int64(cap(buf))*2))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil && int64(len(buf)) < n {
+			if errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // EncodeUploadBlob builds the blob posthog-cli uploads: version 1 (never

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/stacklens/stacklens/internal/testkit"
 )
@@ -37,7 +40,7 @@ func TestUploadBlobRoundTrip(t *testing.T) {
 			if tc.zstd && len(blob) >= len(minified)+len(sourceMap) {
 				t.Fatalf("zstd blob is %d bytes, not smaller than its %d-byte content", len(blob), len(minified)+len(sourceMap))
 			}
-			gotMin, gotMap, err := DecodeUploadBlob(blob)
+			gotMin, gotMap, err := DecodeUploadBlob(blob, 0)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
@@ -85,8 +88,90 @@ func TestDecodeUploadBlobRefusesBadBlobs(t *testing.T) {
 		"missing map part": append(header(1, 2), 1, 0, 0, 0, 0, 0, 0, 0, 'x'),
 	}
 	for name, b := range cases {
-		if _, _, err := DecodeUploadBlob(b); !errors.Is(err, ErrInvalidUploadBlob) {
+		if _, _, err := DecodeUploadBlob(b, 0); !errors.Is(err, ErrInvalidUploadBlob) {
 			t.Errorf("%s: err = %v, want ErrInvalidUploadBlob", name, err)
+		}
+	}
+}
+
+// zstdBlob is a version 2 zstd blob whose payload is the u64 LE declared,
+// then mib MiB of zeros, compressed with the given encoder options.
+func zstdBlob(t *testing.T, declared uint64, mib int, opts ...zstd.EOption) []byte {
+	return zstdBlobOf(t, [][2]uint64{{declared, uint64(mib) << 20}}, opts...)
+}
+
+// zstdBlobOf is a version 2 zstd blob whose payload is, per field, a u64
+// LE length followed by that many zeros (which may differ from it).
+func zstdBlobOf(t *testing.T, fields [][2]uint64, opts ...zstd.EOption) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteString(blobMagic)
+	_ = binary.Write(&out, binary.LittleEndian, uint32(BlobVersion2))
+	_ = binary.Write(&out, binary.LittleEndian, uint32(blobTypeSourceAndMap))
+	out.WriteByte(blobCompressionZstd)
+	enc, err := zstd.NewWriter(&out, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for _, f := range fields {
+		_ = binary.Write(enc, binary.LittleEndian, f[0])
+		for left := f[1]; left > 0; {
+			n := min(left, uint64(len(zeros)))
+			if _, err := enc.Write(zeros[:n]); err != nil {
+				t.Fatal(err)
+			}
+			left -= n
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestDecodeUploadBlobRefusesZstdBombsWithBoundedMemory(t *testing.T) {
+	const limit = 4 << 20
+	cases := []struct {
+		name string
+		blob []byte
+		want error
+	}{
+		{"declares a 1 GiB minified file", zstdBlob(t, 1<<30, 1024), ErrUploadBlobTooLarge},
+		{"1 GiB of zeros after an empty map", zstdBlob(t, 0, 1024), ErrInvalidUploadBlob},
+		{"declares 3 MiB twice", zstdBlobOf(t, [][2]uint64{{3 << 20, 3 << 20}, {3 << 20, 64 << 20}}), ErrUploadBlobTooLarge},
+		{"declares 3 MiB, holds 1 KiB", zstdBlobOf(t, [][2]uint64{{3 << 20, 1 << 10}}), ErrInvalidUploadBlob},
+		{"asks for a 64 MiB window", zstdBlob(t, 8, 1, zstd.WithWindowSize(64<<20), zstd.WithSingleSegment(false)), ErrInvalidUploadBlob},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _, err := DecodeUploadBlob(c.blob, limit)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("%d-byte blob: err = %v, want %v", len(c.blob), err, c.want)
+			}
+			// The fields read so far (growing) plus the decoder's window,
+			// 8 MiB for the encoder's default level: far below the 1 GiB.
+			const window = 8 << 20
+			if allocated := after.TotalAlloc - before.TotalAlloc; allocated > 2*limit+2*window {
+				t.Errorf("decoding the %d-byte blob allocated %d bytes with a %d-byte limit", len(c.blob), allocated, limit)
+			}
+		})
+	}
+}
+
+func TestDecodeUploadBlobKeepsTheLimit(t *testing.T) {
+	minified, sourceMap := bytes.Repeat([]byte("a"), 600), bytes.Repeat([]byte("b"), 500)
+	for _, zstdCompress := range []bool{false, true} {
+		blob := EncodeUploadBlob(BlobVersion2, zstdCompress, minified, sourceMap)
+		if gotMin, gotMap, err := DecodeUploadBlob(blob, 1100); err != nil || !bytes.Equal(gotMin, minified) || !bytes.Equal(gotMap, sourceMap) {
+			t.Errorf("zstd %v: 1100 bytes within a 1100-byte limit: %v", zstdCompress, err)
+		}
+		if _, _, err := DecodeUploadBlob(blob, 1099); !errors.Is(err, ErrUploadBlobTooLarge) {
+			t.Errorf("zstd %v: 1100 bytes with a 1099-byte limit: err = %v, want ErrUploadBlobTooLarge", zstdCompress, err)
 		}
 	}
 }

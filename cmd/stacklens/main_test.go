@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
 )
 
 func noEnv(string) string { return "" }
@@ -31,13 +32,25 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestConfigFromEnvAndFlags(t *testing.T) {
-	env := map[string]string{"STACKLENS_ADDR": "0.0.0.0:9000", "STACKLENS_FETCH_ALLOW_PRIVATE": "true", "STACKLENS_MAX_BODY_BYTES": "1000"}
-	cfg, err := parseServeConfig([]string{"--db", "/tmp/x.db"}, func(k string) string { return env[k] }, &bytes.Buffer{})
+	env := map[string]string{"STACKLENS_ADDR": "0.0.0.0:9000", "STACKLENS_FETCH_ALLOW_PRIVATE": "true", "STACKLENS_MAX_BODY_BYTES": "1000",
+		"STACKLENS_MAX_INFLATED_BYTES": "5000", "STACKLENS_MAX_EVENT_BYTES": "700"}
+	cfg, err := parseServeConfig([]string{"--db", "/tmp/x.db", "--max-events-per-request", "12"}, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "0.0.0.0:9000" || cfg.DBPath != "/tmp/x.db" || !cfg.FetchAllowPriv || cfg.MaxBodyBytes != 1000 {
 		t.Fatalf("config %+v", cfg)
+	}
+	if want := (event.Limits{MaxDecompressed: 5000, MaxEvent: 700, MaxEvents: 12}); cfg.EventLimits != want {
+		t.Fatalf("event limits %+v, want %+v", cfg.EventLimits, want)
+	}
+	if cfg, err := parseServeConfig(nil, func(string) string { return "" }, &bytes.Buffer{}); err != nil || cfg.EventLimits != event.DefaultLimits() {
+		t.Fatalf("default event limits %+v (%v), want %+v", cfg.EventLimits, err, event.DefaultLimits())
+	}
+	if _, err := parseServeConfig(nil, func(k string) string {
+		return map[string]string{"STACKLENS_MAX_EVENTS_PER_REQUEST": "0"}[k]
+	}, &bytes.Buffer{}); err == nil {
+		t.Fatal("STACKLENS_MAX_EVENTS_PER_REQUEST=0 was accepted")
 	}
 	if _, err := parseServeConfig(nil, func(k string) string {
 		return map[string]string{"STACKLENS_ADMIN_EMAIL": "a@b.c"}[k]

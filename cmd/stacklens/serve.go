@@ -34,6 +34,7 @@ type serveConfig struct {
 	PublicURL        string
 	PostHogAssetsURL string
 	MaxBodyBytes     int64
+	EventLimits      event.Limits
 	MapCacheBytes    int64
 	MaxUploadBytes   int64
 	TrustedProxies   trustedproxy.List
@@ -76,6 +77,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, fmt.Errorf("STACKLENS_MAX_BODY_BYTES must be a positive number of bytes")
 	}
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", maxBody, "largest capture request body accepted, before decompression (STACKLENS_MAX_BODY_BYTES)")
+	if err := decodeLimitFlags(fs, env, &cfg.EventLimits); err != nil {
+		return cfg, err
+	}
 	cacheBytes, err := strconv.ParseInt(env("STACKLENS_MAP_CACHE_BYTES", strconv.Itoa(256<<20)), 10, 64)
 	if err != nil || cacheBytes <= 0 {
 		return cfg, fmt.Errorf("STACKLENS_MAP_CACHE_BYTES must be a positive number of bytes")
@@ -155,7 +159,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	srv := web.New(store, worker, resolver, handlers.Options{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		MaxUploadBytes:   cfg.MaxUploadBytes,
-		EventLimits:      event.DefaultLimits(),
+		EventLimits:      cfg.EventLimits,
 		PostHogAssetsURL: cfg.PostHogAssetsURL,
 		PublicURL:        cfg.PublicURL,
 		SecureCookies:    strings.HasPrefix(cfg.PublicURL, "https://"),
@@ -179,6 +183,35 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	stopNotify()
 	<-notifyDone
 	return err
+}
+
+// decodeLimitFlags adds the caps on what one capture request may inflate
+// to (defaults after Sentry Relay's published limits; see event.DefaultLimits).
+func decodeLimitFlags(fs *flag.FlagSet, env func(name, def string) string, lim *event.Limits) error {
+	d := event.DefaultLimits()
+	positive := func(name string, def int64) (int64, error) {
+		n, err := strconv.ParseInt(env(name, strconv.FormatInt(def, 10)), 10, 64)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%s must be a positive number", name)
+		}
+		return n, nil
+	}
+	inflated, err := positive("STACKLENS_MAX_INFLATED_BYTES", d.MaxDecompressed)
+	if err != nil {
+		return err
+	}
+	eventBytes, err := positive("STACKLENS_MAX_EVENT_BYTES", d.MaxEvent)
+	if err != nil {
+		return err
+	}
+	events, err := positive("STACKLENS_MAX_EVENTS_PER_REQUEST", int64(d.MaxEvents))
+	if err != nil {
+		return err
+	}
+	fs.Int64Var(&lim.MaxDecompressed, "max-inflated-bytes", inflated, "largest capture body after decompression; more is answered 413 (STACKLENS_MAX_INFLATED_BYTES)")
+	fs.Int64Var(&lim.MaxEvent, "max-event-bytes", eventBytes, "largest single event, in bytes of JSON; more is answered 413 (STACKLENS_MAX_EVENT_BYTES)")
+	fs.IntVar(&lim.MaxEvents, "max-events-per-request", int(min(events, 1<<31-1)), "most events one capture request may hold; more is answered 413 (STACKLENS_MAX_EVENTS_PER_REQUEST)")
+	return nil
 }
 
 // smtpFlags adds the outgoing-mail settings for notification emails.

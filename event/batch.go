@@ -157,7 +157,7 @@ func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan
 		}
 		return true, s.skipValue(c, 1)
 	case strings.EqualFold(key, "sent_at"):
-		v, err := recordString(s)
+		v, err := recordString(s, false)
 		res.sentAt = v
 		return true, err
 	}
@@ -174,9 +174,9 @@ func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (b
 	var err error
 	switch {
 	case strings.EqualFold(key, "api_key"):
-		dst.apiKey, err = recordString(s)
+		dst.apiKey, err = recordString(s, true)
 	case strings.EqualFold(key, "token"):
-		dst.token, err = recordString(s)
+		dst.token, err = recordString(s, true)
 	case strings.EqualFold(key, "properties"):
 		c, err := s.nonSpace()
 		if err != nil || c != '{' {
@@ -189,9 +189,9 @@ func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (b
 			var err error
 			switch {
 			case strings.EqualFold(key, "token"):
-				dst.propsToken, err = recordString(s)
+				dst.propsToken, err = recordString(s, true)
 			case strings.EqualFold(key, "$token"):
-				dst.propsDollarToken, err = recordString(s)
+				dst.propsDollarToken, err = recordString(s, true)
 			default:
 				return false, nil
 			}
@@ -203,16 +203,23 @@ func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (b
 	return true, err
 }
 
-// recordString consumes a value and returns it as flexString reads it,
-// or "" when it is too long to be a token.
-func recordString(s *jsonScanner) (string, error) {
+// recordString consumes a value and returns it as flexString reads it.
+// A value longer than maxTokenValue is "", or for a token field a 401:
+// no token of this server is that long.
+func recordString(s *jsonScanner, token bool) (string, error) {
 	c, err := s.nonSpace()
 	if err != nil {
 		return "", err
 	}
 	raw, err := s.recordValue(c, maxTokenValue)
-	if err != nil || raw == nil {
+	if err != nil {
 		return "", err
+	}
+	if raw == nil {
+		if token {
+			return "", unauthorized("a project token field is longer than %d bytes; no token of this server is", maxTokenValue)
+		}
+		return "", nil
 	}
 	var v flexString
 	_ = v.UnmarshalJSON(raw)

@@ -200,3 +200,15 @@ func TestCaptureEventsCapsTheCountBeforeHoldingTheBody(t *testing.T) {
 		}
 	}
 }
+
+func TestCaptureTokenTooLong(t *testing.T) {
+	long := strings.Repeat("x", maxTokenValue+1)
+	body := `{"api_key":"` + long + `","batch":[` + oneEvent + `]}`
+	capture, err := OpenPostHog(CaptureInput{Method: "POST", Body: []byte(body)}, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token, err := capture.Token(); statusOf(err) != 401 {
+		t.Fatalf("a %d-byte api_key: Token() = %.20q, %v; want 401", len(long), token, err)
+	}
+}

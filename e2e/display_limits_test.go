@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,9 @@ const (
 // message is 1.9 MB, and checks that the pages stay small, say how much
 // they left out, link to the rest, and that the raw download is complete.
 func TestPagesBoundLongEvents(t *testing.T) {
-	s := startServer(t, serverOptions{})
+	// Events of up to 2 MiB, twice the default per-event cap, as a server
+	// configured for large events takes them.
+	s := startServer(t, serverOptions{Env: []string{"STACKLENS_MAX_EVENT_BYTES=" + strconv.Itoa(2<<20)}})
 	a := newAPI(s)
 	b := newBrowser(t, s)
 	b.login(t)
@@ -35,7 +38,7 @@ func TestPagesBoundLongEvents(t *testing.T) {
 	frames[0].(map[string]any)["context_line"] = "  const s = '" + strings.Repeat("x", 50000) + tail + "';"
 
 	many := manyExceptions(10000, 1000)
-	// 1.9 MB, under the 2 MiB the capture path takes per event: the frame
+	// 1.9 MB, under the 2 MiB this server takes per event: the frame
 	// must not repeat the message in its context line.
 	huge := newException("HugeMessageError", "Huge message "+strings.Repeat("0123456789abcdef", 1900000/16)+tail)
 	hugeFrame := huge.Properties["$exception_list"].([]any)[0].(map[string]any)["stacktrace"].(map[string]any)["frames"].([]any)[0].(map[string]any)

@@ -206,3 +206,17 @@ func decodeBase64(s string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// gunzip undoes gzip (all concatenated members), refusing output past max.
+func gunzip(b []byte, max int64) ([]byte, error) { return encoded{raw: b, codec: "gzip"}.bytes(max) }
+
+// inflate undoes deflate, zlib-wrapped or raw, refusing output past max.
+func inflate(b []byte, max int64) ([]byte, error) {
+	return encoded{raw: b, codec: "deflate"}.bytes(max)
+}
+
+// readDecompressed reads a decompressing reader to the end, refusing
+// output past max (413) and corrupt input (400).
+func readDecompressed(r io.Reader, what string, max int64) ([]byte, error) {
+	return readAll(&cappedReader{r: r, left: max, max: max, what: what}, max)
+}

@@ -146,17 +146,22 @@ func DecodeSentry(in SentryInput, lim Limits) (SentryRequest, error) {
 	return req, readEnvelope(body, lim, &req)
 }
 
-// sentryBody undoes Content-Encoding (gzip, deflate, br; several are
-// undone in reverse order), or gzip sent without saying so. It is the one
-// place Sentry bodies are decompressed.
+// sentryBody undoes Content-Encoding (gzip, deflate or br; one of them,
+// as for PostHog bodies: see maxCompressionLayers), or gzip sent without
+// saying so. It is the one place Sentry bodies are decompressed.
 func sentryBody(body []byte, encoding string, max int64) ([]byte, error) {
 	codings := strings.Split(encoding, ",")
 	decoded := false
 	for i := len(codings) - 1; i >= 0; i-- {
-		var err error
-		switch c := strings.ToLower(strings.TrimSpace(codings[i])); c {
-		case "", "identity":
+		c := strings.ToLower(strings.TrimSpace(codings[i]))
+		if c == "" || c == "identity" {
 			continue
+		}
+		if decoded {
+			return nil, tooManyLayers("Content-Encoding " + c)
+		}
+		var err error
+		switch c {
 		case "gzip", "x-gzip":
 			body, err = gunzip(body, max)
 		case "deflate":

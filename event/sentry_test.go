@@ -229,6 +229,18 @@ func TestSentryBodyEncodings(t *testing.T) {
 	if _, err := DecodeSentry(SentryInput{ContentEncoding: "br", Body: []byte("not brotli")}, Limits{}); err == nil || err.(*Error).Status != 400 {
 		t.Errorf("corrupt brotli: %v", err)
 	}
+	// One layer of compression, as for PostHog bodies.
+	var twice bytes.Buffer
+	tw := gzip.NewWriter(&twice)
+	tw.Write(gz.Bytes())
+	tw.Close()
+	if _, err := DecodeSentry(SentryInput{ContentEncoding: "gzip, gzip", Body: twice.Bytes()}, Limits{}); err == nil || err.(*Error).Status != 400 ||
+		!strings.Contains(err.Error(), "compressed more than once") {
+		t.Errorf("Content-Encoding gzip, gzip: %v", err)
+	}
+	if _, err := DecodeSentry(SentryInput{Body: testkit.GzipQuine()}, Limits{}); err == nil || err.(*Error).Status != 400 {
+		t.Errorf("gzip quine: %v", err)
+	}
 }
 
 func TestSentryStoreBodies(t *testing.T) {

@@ -81,7 +81,11 @@ func scanSymbolSet(row interface{ Scan(...any) error }) (symbols.SymbolSet, erro
 // SymbolSet finds a project's symbol set by ref, without its blobs.
 // It returns symbols.ErrNoSymbolSet when there is none.
 func (d *DB) SymbolSet(ctx context.Context, projectID int64, ref string) (symbols.SymbolSet, error) {
-	s, err := scanSymbolSet(d.write.QueryRowContext(ctx, "SELECT "+symbolSetColumns+" FROM symbol_sets WHERE project_id = ? AND ref = ?", projectID, ref))
+	return symbolSetByRef(ctx, d.write, projectID, ref)
+}
+
+func symbolSetByRef(ctx context.Context, q txRunner, projectID int64, ref string) (symbols.SymbolSet, error) {
+	s, err := scanSymbolSet(q.QueryRowContext(ctx, "SELECT "+symbolSetColumns+" FROM symbol_sets WHERE project_id = ? AND ref = ?", projectID, ref))
 	if errors.Is(err, ErrNotFound) {
 		return s, symbols.ErrNoSymbolSet
 	}
@@ -112,6 +116,10 @@ func (d *DB) SymbolSetFiles(ctx context.Context, id int64) (sourceMap, minified 
 // SaveSymbolSet creates or replaces the symbol set of (ProjectID, Ref): stored
 // with its files when failure is nil, else missing with the failure.
 func (d *DB) SaveSymbolSet(ctx context.Context, s symbols.SymbolSet, sourceMap, minified []byte) (symbols.SymbolSet, error) {
+	return d.saveSymbolSet(ctx, d.write, s, sourceMap, minified)
+}
+
+func (d *DB) saveSymbolSet(ctx context.Context, q txRunner, s symbols.SymbolSet, sourceMap, minified []byte) (symbols.SymbolSet, error) {
 	now := millis(time.Now())
 	state, origin := "stored", s.Origin
 	var failure any
@@ -128,7 +136,7 @@ func (d *DB) SaveSymbolSet(ctx context.Context, s symbols.SymbolSet, sourceMap, 
 		hash = hex.EncodeToString(sum[:])
 	}
 	size := int64(len(sourceMap) + len(minified))
-	_, err := d.write.ExecContext(ctx, `INSERT INTO symbol_sets(project_id, ref, ref_kind, state, origin, minified_url, map_url,
+	_, err := q.ExecContext(ctx, `INSERT INTO symbol_sets(project_id, ref, ref_kind, state, origin, minified_url, map_url,
 		minified, sourcemap, content_hash, size_bytes, failure, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(project_id, ref) DO UPDATE SET ref_kind = excluded.ref_kind, state = excluded.state,
@@ -140,7 +148,7 @@ func (d *DB) SaveSymbolSet(ctx context.Context, s symbols.SymbolSet, sourceMap, 
 	if err != nil {
 		return s, fmt.Errorf("save symbol set %s: %w", s.Ref, err)
 	}
-	return d.SymbolSet(ctx, s.ProjectID, s.Ref)
+	return symbolSetByRef(ctx, q, s.ProjectID, s.Ref)
 }
 
 // TouchSymbolSet records that a symbol set was just used to resolve a frame.
@@ -243,7 +251,11 @@ func (d *DB) FrameResolutions(ctx context.Context, projectID int64, rawIDs []str
 
 // SymbolSetByID loads one symbol set of a project, without its blobs.
 func (d *DB) SymbolSetByID(ctx context.Context, projectID, id int64) (symbols.SymbolSet, error) {
-	s, err := scanSymbolSet(d.read.QueryRowContext(ctx, "SELECT "+symbolSetColumns+" FROM symbol_sets WHERE project_id = ? AND id = ?", projectID, id))
+	return symbolSetByID(ctx, d.read, projectID, id)
+}
+
+func symbolSetByID(ctx context.Context, q txRunner, projectID, id int64) (symbols.SymbolSet, error) {
+	s, err := scanSymbolSet(q.QueryRowContext(ctx, "SELECT "+symbolSetColumns+" FROM symbol_sets WHERE project_id = ? AND id = ?", projectID, id))
 	if errors.Is(err, ErrNotFound) {
 		return s, symbols.ErrNoSymbolSet
 	}

@@ -56,6 +56,8 @@ type Handlers struct {
 	worker *pipeline.Worker
 	// symbols gives pages the original sources of resolved frames.
 	symbols *symbols.Resolver
+	// uploads stores uploaded source maps (browser, bulk, posthog-cli).
+	uploads *symbols.Uploads
 	opts    Options
 	log     *slog.Logger
 	// signins counts failed sign-ins per account and client address.
@@ -73,6 +75,7 @@ func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *sym
 		opts.SignInLimits = signin.DefaultLimits()
 	}
 	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
+		uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{MaxBytes: opts.MaxUploadBytes}),
 		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
 		crossOrigin: newCrossOriginProtection(opts.PublicURL)}
 }

@@ -192,6 +192,9 @@ func (h *Handlers) APIBulkDeleteSymbolSets(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"success": true, "deleted": deleted, "not_found": notFound})
 }
 
+// downloadLinkTTL is how long a download link handed to posthog-cli works.
+const downloadLinkTTL = 10 * time.Minute
+
 // APIDownloadSymbolSet: GET …/symbol_sets/{id}/download/ → {"url": …}, a
 // short-lived link to the stored files as a posthog-cli blob (PostHog
 // answers with a presigned object-storage URL the same way).
@@ -204,7 +207,7 @@ func (h *Handlers) APIDownloadSymbolSet(c echo.Context) error {
 		return apiError(c, http.StatusNotFound, "file_not_found", "This symbol set has no stored file: it is missing ("+failureMessage(r.SymbolSet)+").")
 	}
 	expires := time.Now().Add(downloadLinkTTL)
-	token, err := h.signToken(c.Request().Context(), purposeDownload, r.ProjectID, r.ID, expires)
+	token, err := h.uploads.SignLink(c.Request().Context(), symbols.LinkDownload, r.ProjectID, r.ID, expires)
 	if err != nil {
 		return err
 	}
@@ -217,12 +220,12 @@ func (h *Handlers) APIDownloadSymbolSet(c echo.Context) error {
 // zstd blob, as posthog-cli's `symbol-sets download` reads it.
 func (h *Handlers) DownloadSymbolSetBlob(c echo.Context) error {
 	ctx := c.Request().Context()
-	projectID, id, err := h.verifyToken(ctx, purposeDownload, c.Param("token"))
-	if errors.Is(err, errBadToken) {
-		return apiError(c, http.StatusForbidden, "invalid_link", "This download link is invalid or has expired: ask the API for a new one.")
-	}
+	projectID, id, ok, err := h.uploads.VerifyLink(ctx, symbols.LinkDownload, c.Param("token"))
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return apiError(c, http.StatusForbidden, "invalid_link", "This download link is invalid or has expired: ask the API for a new one.")
 	}
 	set, err := h.db.SymbolSetByID(ctx, projectID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) || (err == nil && !set.Stored) {

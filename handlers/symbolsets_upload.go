@@ -20,12 +20,7 @@ import (
 )
 
 // maxUploadBytes caps the files of one upload together.
-func (h *Handlers) maxUploadBytes() int64 {
-	if h.opts.MaxUploadBytes > 0 {
-		return h.opts.MaxUploadBytes
-	}
-	return symbols.DefaultMaxUploadBytes
-}
+func (h *Handlers) maxUploadBytes() int64 { return h.uploads.MaxBytes() }
 
 // LimitUploadBody refuses upload requests larger than the upload cap before
 // anything reads them (the CSRF check parses the form), and stops bodies
@@ -71,25 +66,9 @@ func readFileHeader(fh *multipart.FileHeader, limit int64) ([]byte, string, erro
 	return b, fh.Filename, nil
 }
 
-// storeUpload replaces the content of a symbol set by an uploaded map (and
-// minified file), then resolves every frame that used it again.
-func (h *Handlers) storeUpload(ctx context.Context, set symbols.SymbolSet, sourceMap, minified []byte) (pipeline.ReresolveReport, error) {
-	minifiedURL := set.MinifiedURL
-	if minifiedURL == "" && set.Kind == symbols.RefURL {
-		minifiedURL = set.Ref
-	}
-	saved, err := h.db.SaveSymbolSet(ctx, symbols.SymbolSet{ProjectID: set.ProjectID, Ref: set.Ref, Kind: set.Kind, Stored: true,
-		Origin: symbols.OriginUploaded, MinifiedURL: minifiedURL}, sourceMap, minified)
-	if err != nil {
-		return pipeline.ReresolveReport{}, err
-	}
-	h.symbols.Forget(saved.ID)
-	return h.worker.ResolveSymbolSetAgain(ctx, saved.ProjectID, saved.ID)
-}
-
 // reportQuery carries what re-resolution changed to the page the browser is
 // redirected to.
-func reportQuery(done string, r pipeline.ReresolveReport) url.Values {
+func reportQuery(done string, r symbols.ReresolveReport) url.Values {
 	q := url.Values{"done": {done}, "frames": {strconv.Itoa(r.Frames)}, "resolved": {strconv.Itoa(r.ResolvedFrames)}}
 	ids := make([]string, 0, len(r.IssueIDs))
 	for _, id := range r.IssueIDs {
@@ -103,8 +82,9 @@ func reportQuery(done string, r pipeline.ReresolveReport) url.Values {
 
 // UploadSymbolSet uploads or replaces the map of a symbol set:
 // POST /settings/symbol-sets/{id}/upload, multipart `source_map`, optional
-// `minified` and `confirm_mismatch`. Nothing changes unless the map is
-// valid and matches the frames that use the set (or the person confirms).
+// `minified` and `confirm_mismatch`. symbols.Uploads.Replace changes nothing
+// unless the map is valid and matches the frames that use the set (or the
+// person confirms).
 func (h *Handlers) UploadSymbolSet(c echo.Context) error {
 	nav, project, err := h.symbolSetNav(c)
 	if err != nil {
@@ -139,34 +119,17 @@ func (h *Handlers) UploadSymbolSet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if sourceMap == nil {
-		return refuse(http.StatusUnprocessableEntity, "Choose a source map file to upload.")
-	}
-	frames, err := h.db.FramesOfSymbolSet(ctx, project.ID, id)
-	if err != nil {
-		return err
-	}
-	checked, err := symbols.ValidateUpload(sourceMap, minified, frames, limit)
-	if errors.As(err, &problem) {
+	report, err := h.uploads.Replace(ctx, project.ID, id, sourceMap, minified, c.FormValue("confirm_mismatch") == "on")
+	var mismatch *symbols.MismatchError
+	switch {
+	case errors.As(err, &problem):
 		return refuse(http.StatusUnprocessableEntity, problem.Message)
-	}
-	if err != nil {
-		return err
-	}
-	if checked.Mismatch() && c.FormValue("confirm_mismatch") != "on" {
-		v.Mismatch, v.MismatchExamples = checked.MismatchSentence(), checked.Examples
+	case errors.As(err, &mismatch):
+		v.Mismatch, v.MismatchExamples = mismatch.Checked.MismatchSentence(), mismatch.Checked.Examples
 		return render(c, http.StatusUnprocessableEntity, views.SymbolSetPage(nav, v))
-	}
-	set, err := h.db.SymbolSetByID(ctx, project.ID, id)
-	if err != nil {
-		return err
-	}
-	report, err := h.storeUpload(ctx, set, sourceMap, minified)
-	if err != nil {
-		return err
-	}
-	// The content no longer is what an API upload sent: forget its hash, keep the release.
-	if err := h.db.SetSymbolSetUploadInfo(ctx, project.ID, id, v.Release, ""); err != nil {
+	case errors.Is(err, symbols.ErrNoSymbolSet):
+		return echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted meanwhile.")
+	case err != nil:
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, symbolSetURL(id)+"?"+reportQuery("uploaded", report).Encode())

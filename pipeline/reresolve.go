@@ -6,18 +6,12 @@ import (
 	"fmt"
 
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/symbols"
 )
 
-// ReresolveReport says what resolving a symbol set's frames again changed,
-// for the page that triggered it ("14 frames in 3 issues now resolved").
-type ReresolveReport struct {
-	Frames         int     // distinct frames resolved again
-	ResolvedFrames int     // of those, how many resolve now
-	Events         int     // events holding those frames
-	IssueIDs       []int64 // issues those events belong to afterwards
-	Regrouped      int     // events whose fingerprint changed
-	Merged         int     // issues merged into another because of that
-}
+// ReresolveReport says what resolving a symbol set's frames again changed.
+// The upload service in symbols reports it too, so it is defined there.
+type ReresolveReport = symbols.ReresolveReport
 
 // ResolveSymbolSetAgain resolves again every frame that used a symbol set
 // (after it was stored, replaced or fetched anew), then fingerprints the

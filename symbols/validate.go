@@ -21,6 +21,11 @@ const maxMappingGap = 100
 // UploadProblem is why an upload was refused, as a sentence for people.
 type UploadProblem struct {
 	Message string
+	// Code is a stable name for scripts ("content_hash_mismatch"); "" for
+	// the browser's validation problems.
+	Code string
+	// Kind says what sort of refusal it is (ProblemInvalid by default).
+	Kind ProblemKind
 }
 
 func (p *UploadProblem) Error() string { return p.Message }

@@ -41,9 +41,10 @@ func TestTriageMergeMovesFingerprints(t *testing.T) {
 	if !ok {
 		t.Fatalf("the merge page has no form:\n%s", truncate(pageText(t, confirm.Body), 1000))
 	}
-	if mf.Fields.Get("into") != keepID || !slices.Equal(mf.Fields["ids"], []string{keepID, goneID}) {
-		t.Fatalf("merge form %v: want the first ticked issue %s chosen", mf.Fields, keepID)
+	if !slices.Equal(mf.Fields["ids"], []string{keepID, goneID}) {
+		t.Fatalf("merge form %v: want both ticked issues", mf.Fields)
 	}
+	mf.Fields.Set("into", keepID) // as the person picks it
 	got := b.postForm(t, "/issues/merge", mf.Fields)
 	if got.Status != http.StatusSeeOther || got.Location != "/issues/"+keepID {
 		t.Fatalf("merge: %d → %q", got.Status, got.Location)
@@ -73,6 +74,46 @@ func TestTriageMergeMovesFingerprints(t *testing.T) {
 	events, err := a.events(t.Context(), keepID, 10)
 	if err != nil || len(events) != 3 || events[0].UUID != again.UUID {
 		t.Errorf("events of the kept issue: %d (err %v), want the new BalanceError first", len(events), err)
+	}
+}
+
+// TestMergeKeepsTheBiggestOldestIssueByDefault ticks a newer issue with one
+// event first: the merge page must still pre-select the issue with the most
+// events, and of two with as many, the one seen first.
+func TestMergeKeepsTheBiggestOldestIssueByDefault(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	a := newAPI(s)
+	b := newBrowser(t, s)
+	b.login(t)
+	old := triageSpec{Type: "OldError", Value: "seen for weeks", User: "u1", At: time.Now().Add(-72 * time.Hour)}
+	postException(t, s, s.Token, triageEvent(old), triageEvent(triageSpec{Type: "OldError", Value: "seen for weeks", User: "u2"}))
+	waitForTotal(t, a, 2)
+	same := triageSpec{Type: "SameSizeError", Value: "as many events, newer", User: "u3", At: time.Now().Add(-time.Hour)}
+	postException(t, s, s.Token, triageEvent(same), triageEvent(triageSpec{Type: "SameSizeError", Value: "as many events, newer", User: "u3"}))
+	postException(t, s, s.Token, triageEvent(triageSpec{Type: "NewError", Value: "just once", User: "u4"}))
+	byName := waitForTotal(t, a, 5)
+	oldID, sameID, newID := fmt.Sprint(byName["OldError"].ID), fmt.Sprint(byName["SameSizeError"].ID), fmt.Sprint(byName["NewError"].ID)
+
+	pick := func(ids ...string) string {
+		t.Helper()
+		bulk := bulkForm(t, b, "/issues")
+		bulk.Set("action", "merge")
+		bulk["ids"] = ids
+		confirm := b.postForm(t, "/issues/bulk", bulk)
+		mf, ok := findForm(t, confirm.Body, func(f form) bool { return f.Action == "/issues/merge" })
+		if confirm.Status != http.StatusOK || !ok {
+			t.Fatalf("bulk merge %v: %d %s", ids, confirm.Status, truncate(pageText(t, confirm.Body), 300))
+		}
+		return mf.Fields.Get("into")
+	}
+	if got := pick(newID, oldID); got != oldID {
+		t.Errorf("ticked new (1 event) then old (2 events): keeps %s, want the old issue %s", got, oldID)
+	}
+	if got := pick(newID, sameID, oldID); got != oldID {
+		t.Errorf("ticked new, same-size newer, old: keeps %s, want the old issue %s (as many events as %s, seen first)", got, oldID, sameID)
+	}
+	if got := pick(newID, sameID); got != sameID {
+		t.Errorf("ticked new then same-size: keeps %s, want %s (more events)", got, sameID)
 	}
 }
 

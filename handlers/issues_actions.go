@@ -65,7 +65,33 @@ func (h *Handlers) BulkIssues(c echo.Context) error {
 		}
 		v.Issues = append(v.Issues, issueRow(is, views.Series{}))
 	}
+	v.Keep = mergeKeep(v.Issues)
 	return render(c, http.StatusOK, views.MergePage(nav, v))
+}
+
+// mergeKeep is the index of the issue a merge keeps unless the person
+// chooses another: the one with the most events, the oldest of those
+// (first seen earliest, then lowest id). Ticking order says nothing about
+// which issue matters, and keeping the big, old issue keeps its address,
+// history and links in tickets alive.
+func mergeKeep(rows []views.IssueRow) int {
+	keep := 0
+	for i, r := range rows {
+		k := rows[keep]
+		switch {
+		case r.Occurrences != k.Occurrences:
+			if r.Occurrences > k.Occurrences {
+				keep = i
+			}
+		case !r.FirstSeen.Equal(k.FirstSeen):
+			if r.FirstSeen.Before(k.FirstSeen) {
+				keep = i
+			}
+		case r.ID < k.ID:
+			keep = i
+		}
+	}
+	return keep
 }
 
 // MergeIssues merges the issues in `ids` into the one in `into` (the merge page's form).

@@ -328,6 +328,7 @@ type CodeLine struct {
 // posts ids (every issue), into (the one kept), return and _csrf to ActionURL.
 type MergeView struct {
 	Issues    []IssueRow
+	Keep      int // index in Issues of the issue chosen to keep by default
 	ActionURL string
 	ReturnURL string
 	CSRF      string

@@ -49,7 +49,45 @@ func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Even
 		framesLeft -= head + tail
 		v.Exceptions = append(v.Exceptions, xv)
 	}
+	v.Failures = shareFailures(v.Exceptions)
 	return v
+}
+
+// shareFailures lifts a reason several shown frames are unresolved by (a
+// symbol set that failed covers every frame of its file) out of those
+// frames, so the page says it once, with the frames it covers.
+func shareFailures(exceptions []views.ExceptionView) []views.FailureGroup {
+	type key struct{ sentence, url string }
+	count := map[key]int{}
+	each := func(do func(f *views.FrameView)) {
+		for i := range exceptions {
+			for _, frames := range [][]views.FrameView{exceptions[i].Frames, exceptions[i].TailFrames} {
+				for k := range frames {
+					if frames[k].Failure != "" {
+						do(&frames[k])
+					}
+				}
+			}
+		}
+	}
+	each(func(f *views.FrameView) { count[key{f.Failure, f.FailureURL}]++ })
+	var groups []views.FailureGroup
+	at := map[key]int{}
+	each(func(f *views.FrameView) {
+		k := key{f.Failure, f.FailureURL}
+		if count[k] < 2 {
+			return
+		}
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, views.FailureGroup{Sentence: f.Failure, URL: f.FailureURL})
+		}
+		groups[i].Frames = append(groups[i].Frames, views.SentFrame{Function: f.RawFunction, File: f.RawFile, Line: f.RawLine, Column: f.RawColumn})
+		f.FailureShared = true
+	})
+	return groups
 }
 
 // frameView is one frame as the page shows it. Its code context counts
@@ -60,7 +98,8 @@ func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame
 	fv := views.FrameView{
 		Function: info.ResolvedName, File: displaySource(info.Source), Line: info.Line, Column: info.Column,
 		InApp: info.InApp, Platform: f.Platform, Resolved: info.Resolved,
-		RawFunction: f.Function, RawFile: firstNonEmpty(f.Filename, f.AbsPath), RawLine: f.Lineno, RawColumn: f.Colno,
+		FromSourceMap: info.Resolved && info.SymbolSetID != 0,
+		RawFunction:   f.Function, RawFile: firstNonEmpty(f.Filename, f.AbsPath), RawLine: f.Lineno, RawColumn: f.Colno,
 	}
 	if !info.Resolved {
 		fv.Failure = h.failureSentence(ctx, projectID, info)
@@ -134,16 +173,18 @@ func (h *Handlers) failureSentence(ctx context.Context, projectID int64, info fr
 	if info.SymbolSetID != 0 {
 		set, err := h.db.SymbolSetByID(ctx, projectID, info.SymbolSetID)
 		if err == nil && set.Failure != nil && set.Failure.Message != "" {
-			return set.Failure.Message + " " + symbols.Advice(set.Failure.Code)
+			return strings.TrimSpace(sentence(set.Failure.Message) + " " + symbols.AdviceFor(set.Failure))
 		}
 	}
-	if info.ResolveFailure == "" {
-		return "Not resolved."
+	return strings.TrimSpace(unresolvedSentence(info.ResolveFailure) + " " + symbols.Advice(info.ResolveFailure))
+}
+
+// sentence ends s with a full stop unless it ends a sentence already.
+func sentence(s string) string {
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") {
+		return s
 	}
-	if advice := symbols.Advice(info.ResolveFailure); advice != "" {
-		return "Not resolved (" + strings.ReplaceAll(info.ResolveFailure, "_", " ") + "). " + advice
-	}
-	return "Not resolved: " + strings.ReplaceAll(info.ResolveFailure, "_", " ") + "."
+	return s + "."
 }
 
 // properties lists what people look for first, then the client's own

@@ -117,7 +117,29 @@ func failureMessage(s symbols.SymbolSet) string {
 	if s.Failure.Message != "" {
 		return s.Failure.Message
 	}
-	return "Not available (" + strings.ReplaceAll(s.Failure.Code, "_", " ") + ")."
+	return unresolvedSentence(s.Failure.Code)
+}
+
+// unresolvedSentence says why frames are not resolved when all that is
+// known is the failure code.
+func unresolvedSentence(code string) string {
+	if summary := symbols.Summary(code); summary != "" {
+		return summary
+	}
+	if code == "" {
+		return "This frame could not be resolved."
+	}
+	return "This frame could not be resolved (reason: " + strings.ReplaceAll(code, "_", " ") + ")."
+}
+
+// stepError is what a fetch step's Answer column adds to its status: the
+// fetcher records "answered 404 Not Found" for a refused request, which the
+// column already says with the status itself.
+func stepError(s symbols.Step) string {
+	if s.Status != 0 && strings.HasPrefix(s.Error, "answered "+strconv.Itoa(s.Status)) {
+		return ""
+	}
+	return s.Error
 }
 
 func kindLabel(k symbols.RefKind) string {
@@ -148,9 +170,9 @@ func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64) (view
 		CanRetry: set.Kind == symbols.RefURL, UploadURL: base + "/upload", RetryURL: base + "/retry", DeleteURL: base + "/delete",
 		DownloadMapURL: base + "/download?file=map", MaxUploadBytes: h.maxUploadBytes()}
 	if set.Failure != nil {
-		v.FailureCode, v.FailureMessage, v.Advice = set.Failure.Code, failureMessage(set.SymbolSet), symbols.Advice(set.Failure.Code)
+		v.FailureCode, v.FailureMessage, v.Advice = set.Failure.Code, failureMessage(set.SymbolSet), symbols.AdviceFor(set.Failure)
 		for _, s := range set.Failure.Steps {
-			v.Steps = append(v.Steps, views.FetchStep{Action: s.Action, URL: s.URL, Status: s.Status, Found: s.Found, Bytes: s.Bytes, Error: s.Error})
+			v.Steps = append(v.Steps, views.FetchStep{Action: s.Action, URL: s.URL, Status: s.Status, Found: s.Found, Bytes: s.Bytes, Error: stepError(s)})
 		}
 	}
 	if set.Stored {
@@ -201,7 +223,7 @@ func (h *Handlers) symbolSetFrames(ctx context.Context, projectID, id int64) ([]
 		if r, ok := current[f.RawID]; ok {
 			sf.Resolved = r.Resolved
 			if r.Resolved {
-				sf.ResolvedAs = fmt.Sprintf("%s in %s:%d:%d", firstNonEmpty(r.Name, "<anonymous>"), r.Source, r.Line, r.Column)
+				sf.ResolvedAs = fmt.Sprintf("%s in %s:%d:%d", firstNonEmpty(r.Name, "<anonymous>"), displaySource(r.Source), r.Line, r.Column)
 			} else {
 				sf.Failure = frameFailure(r)
 			}
@@ -212,10 +234,7 @@ func (h *Handlers) symbolSetFrames(ctx context.Context, projectID, id int64) ([]
 }
 
 func frameFailure(r event.Resolution) string {
-	if r.FailureCode == symbols.FailureTokenNotFound {
-		return "The map has no mapping at this position."
-	}
-	return "Not resolved (" + strings.ReplaceAll(r.FailureCode, "_", " ") + ")."
+	return unresolvedSentence(r.FailureCode)
 }
 
 // flashFromQuery turns the query of a redirect after an action into the

@@ -149,3 +149,65 @@ func Advice(code string) string {
 	}
 	return ""
 }
+
+// AdviceFor is Advice made specific to what the fetcher saw: an HTTP status
+// failure says what that status means (a 404 is a missing file, not a
+// refusal).
+func AdviceFor(f *Failure) string {
+	if f == nil {
+		return ""
+	}
+	if f.Code == FailureHTTPStatus {
+		status := 0
+		for _, s := range f.Steps {
+			if s.Status != 0 {
+				status = s.Status
+			}
+		}
+		switch {
+		case status == 404 || status == 410:
+			return "The file is not on the server at that URL. Check that this build is deployed there and that the " +
+				"frame's URL or the sourceMappingURL points at it, then retry, or upload the source map."
+		case status == 401 || status == 403:
+			return "The server refused the file. Check that the URL is public (no login, no IP allow-list), " +
+				"then retry, or upload the source map."
+		case status >= 500:
+			return "The server failed while answering. Retry later, or upload the source map."
+		}
+	}
+	return Advice(f.Code)
+}
+
+// Summary says in one sentence what a failure code means, for a frame whose
+// symbol set holds no message of its own; "" for an unknown code.
+func Summary(code string) string {
+	switch code {
+	case FailureNoReference:
+		return "The frame names no file URL, chunk id or debug id to find a source map by."
+	case FailureBlockedAddress:
+		return "The file is on a private address, which stacklens does not fetch."
+	case FailureFetchTimeout:
+		return "Fetching the file or its source map took too long."
+	case FailureHTTPStatus:
+		return "The server answered the request for the file or its source map with an error."
+	case FailureNetworkError:
+		return "The server holding the file could not be reached."
+	case FailureTooLarge:
+		return "The file or its source map is larger than the fetch limit."
+	case FailureNoSourcemapURL:
+		return "The minified file does not say where its source map is."
+	case FailureInvalidSourcemapURL:
+		return "The minified file's source map address cannot be fetched."
+	case FailureInvalidDataURL:
+		return "The file's inline source map cannot be decoded."
+	case FailureInvalidSourcemap:
+		return "The source map found is not a valid version 3 map."
+	case FailureTokenNotFound:
+		return "The source map has no mapping at this line and column."
+	case FailureNotUploaded:
+		return "No source map was uploaded for this file's chunk or debug id."
+	case FailureMissingSourcesContent:
+		return "The source map carries no original code to show."
+	}
+	return ""
+}

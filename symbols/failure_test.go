@@ -65,3 +65,22 @@ func TestEveryCodeHasAdvice(t *testing.T) {
 		t.Errorf("not_uploaded advice should name the upload command")
 	}
 }
+
+func TestEveryFailureCodeHasASummarySentence(t *testing.T) {
+	for _, code := range FailureCodes() {
+		if s := Summary(code); s == "" || !strings.HasSuffix(s, ".") {
+			t.Errorf("Summary(%q) = %q, want a sentence", code, s)
+		}
+	}
+}
+
+func TestAdviceForSaysWhatTheStatusMeans(t *testing.T) {
+	missing := &Failure{Code: FailureHTTPStatus, Steps: []Step{{Action: StepFetchMinified, Status: 200}, {Action: StepFetchMap, Status: 404}}}
+	if got := AdviceFor(missing); strings.Contains(got, "refused") || !strings.Contains(got, "not on the server") {
+		t.Errorf("advice for a 404: %q", got)
+	}
+	forbidden := &Failure{Code: FailureHTTPStatus, Steps: []Step{{Action: StepFetchMinified, Status: 403}}}
+	if got := AdviceFor(forbidden); !strings.Contains(got, "refused") {
+		t.Errorf("advice for a 403: %q", got)
+	}
+}

@@ -196,7 +196,7 @@ func openByDefault(frames []FrameView) int {
 }
 
 func expandable(f FrameView) bool {
-	return len(f.Code) > 0 || (f.Resolved && rawFrame(f) != "")
+	return len(f.Code) > 0 || (f.FromSourceMap && rawFrame(f) != "")
 }
 
 // rawFrame is the minified frame a resolved frame came from.

@@ -235,6 +235,23 @@ type EventView struct {
 	// HiddenExceptions and HiddenProperties count what the limits left out.
 	HiddenExceptions int
 	HiddenProperties int
+	// Failures are the reasons shared by several unresolved frames, said
+	// once above the stack instead of under each frame.
+	Failures []FailureGroup
+}
+
+// FailureGroup is one reason frames are not resolved (mostly: one symbol
+// set's failure) and the frames it covers.
+type FailureGroup struct {
+	Sentence string
+	URL      string // the symbol set's page, "" when there is none
+	Frames   []SentFrame
+}
+
+// SentFrame names a frame as the client sent it.
+type SentFrame struct {
+	Function, File string
+	Line, Column   int
 }
 
 // EventLimits bound how much of one event the issue page renders, so that
@@ -310,6 +327,12 @@ type FrameView struct {
 	RawColumn   int
 	Failure     string
 	FailureURL  string
+	// FailureShared says Failure is said once above the stack (in
+	// EventView.Failures) rather than under this frame.
+	FailureShared bool
+	// FromSourceMap says a source map resolved the frame, so the frame as
+	// sent (RawFunction, RawFile…) is the minified one.
+	FromSourceMap bool
 	// CodeHidden says the frame has code context that the page left out to
 	// stay small (EventLimits.CodeBytes).
 	CodeHidden bool

@@ -103,18 +103,18 @@ func sampleIssue(now time.Time) IssueView {
 
 	frames := []FrameView{
 		{Function: "processOrder", File: "src/orders.js", Line: 25, Column: 11, InApp: true, Platform: "web:javascript",
-			Code: codeAround("orders.js", ordersJS, 25, 7), Resolved: true,
+			Code: codeAround("orders.js", ordersJS, 25, 7), Resolved: true, FromSourceMap: true,
 			RawFunction: "Ng", RawFile: "http://127.0.0.1:8790/app.js", RawLine: 5, RawColumn: 38410},
 		{Function: "checkout", File: "src/orders.js", Line: 30, Column: 10, InApp: true, Platform: "web:javascript",
-			Code: codeAround("orders.js", ordersJS, 30, 7), Resolved: true,
+			Code: codeAround("orders.js", ordersJS, 30, 7), Resolved: true, FromSourceMap: true,
 			RawFunction: "Ig", RawFile: "http://127.0.0.1:8790/app.js", RawLine: 5, RawColumn: 38501},
 		{Function: "runCheckout", File: "src/app.js", Line: 11, Column: 10, InApp: true, Platform: "web:javascript",
-			Code: codeAround("app.js", appJS, 11, 7), Resolved: true,
+			Code: codeAround("app.js", appJS, 11, 7), Resolved: true, FromSourceMap: true,
 			RawFunction: "Ag", RawFile: "http://127.0.0.1:8790/app.js", RawLine: 5, RawColumn: 38843},
 		{Function: "Promise.then", File: "node_modules/posthog-js/dist/module.js", Line: 1, Column: 4410, Platform: "web:javascript", Resolved: true},
 		{Function: "ExceptionObserver.wrap", File: "node_modules/posthog-js/dist/exception-autocapture.js", Line: 1, Column: 2113, Platform: "web:javascript", Resolved: true},
 		{Function: "HTMLButtonElement.<anonymous>", File: "src/app.js", Line: 15, Column: 3, InApp: true, Platform: "web:javascript",
-			Code: codeAround("app.js", appJS, 15, 7), Resolved: true,
+			Code: codeAround("app.js", appJS, 15, 7), Resolved: true, FromSourceMap: true,
 			RawFunction: "HTMLButtonElement.Yo", RawFile: "http://127.0.0.1:8790/app.js", RawLine: 5, RawColumn: 39120},
 		{Function: "Kt", File: "http://127.0.0.1:8790/vendor.js", Line: 1, Column: 9921, InApp: true, Platform: "web:javascript",
 			Failure:    "No source map: vendor.js has no sourceMappingURL and vendor.js.map answered 404",
@@ -122,7 +122,7 @@ func sampleIssue(now time.Time) IssueView {
 	}
 	cause := []FrameView{
 		{Function: "parseAmount", File: "src/orders.js", Line: 12, Column: 11, InApp: true, Platform: "web:javascript",
-			Code: codeAround("orders.js", ordersJS, 12, 7), Resolved: true,
+			Code: codeAround("orders.js", ordersJS, 12, 7), Resolved: true, FromSourceMap: true,
 			RawFunction: "Og", RawFile: "http://127.0.0.1:8790/app.js", RawLine: 5, RawColumn: 38322},
 		{Function: "validateOrder", File: "src/orders.js", Line: 18, Column: 10, InApp: true, Platform: "web:javascript",
 			Code: codeAround("orders.js", ordersJS, 18, 7), Resolved: true},

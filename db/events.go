@@ -29,8 +29,13 @@ type NewEvent struct {
 	Release          string
 	Browser          string
 	OS               string
-	Data             []byte // the normalised event (JSON)
-	Raw              []byte // the event as sent
+	// Environment and Tags (Sentry's, or a PostHog event's $environment)
+	// are counted in issue_values, so the list filters by them without
+	// reading events.
+	Environment string
+	Tags        map[string]string
+	Data        []byte // the normalised event (JSON)
+	Raw         []byte // the event as sent
 	// ResolvedFrames are the event's frames that symbolication looked at,
 	// with their resolutions: recorded by raw id in the same transaction, and
 	// tying the event to their symbol sets for later re-resolution.

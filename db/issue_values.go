@@ -15,7 +15,12 @@ const (
 	ValueOS      = "os"
 	ValueRelease = "release"
 	ValueLib     = "lib"
-	valueUser    = "user" // distinct_id: only counted, for users affected
+	// ValueEnvironment is Sentry's environment (a PostHog event's $environment).
+	ValueEnvironment = "environment"
+	valueUser        = "user" // distinct_id: only counted, for users affected
+	// tagKeyPrefix starts the key of a tag's counts: tag "route" with value
+	// "/cart" is key "tag:route", value "/cart".
+	tagKeyPrefix = "tag:"
 )
 
 // maxValueLen caps a counted value (URLs can be long); longer ones are cut.
@@ -30,9 +35,21 @@ type ValueCount struct {
 }
 
 func eventValues(ev NewEvent) [][2]string {
-	return [][2]string{{ValueURL, ev.URL}, {ValueBrowser, ev.Browser}, {ValueOS, ev.OS}, {ValueRelease, ev.Release},
-		{ValueLib, ev.Lib}, {valueUser, ev.DistinctID}}
+	out := [][2]string{{ValueURL, ev.URL}, {ValueBrowser, ev.Browser}, {ValueOS, ev.OS}, {ValueRelease, ev.Release},
+		{ValueLib, ev.Lib}, {valueUser, ev.DistinctID}, {ValueEnvironment, ev.Environment}}
+	keys := make([]string, 0, len(ev.Tags))
+	for k := range ev.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a fixed order of upserts: no two batches lock rows in opposite orders
+	for _, k := range keys {
+		out = append(out, [2]string{TagKey(k), ev.Tags[k]})
+	}
+	return out
 }
+
+// TagKey is the issue_values key that counts the values of tag name.
+func TagKey(name string) string { return tagKeyPrefix + name }
 
 // countValuesTx counts a stored event's values on its issue, and a distinct
 // id not seen on the issue before as one more user affected.
@@ -61,6 +78,13 @@ func countValuesTx(ctx context.Context, tx txRunner, projectID, issueID int64, e
 	return nil
 }
 
+// storedEnvironment is the environment of a stored event (events.data):
+// its own, else, for PostHog events stored before events had one, the
+// $environment or environment property (as migration 0014 reads it).
+const storedEnvironment = `coalesce(nullif(json_extract(CAST(data AS TEXT), '$.environment'), ''),
+	nullif(json_extract(CAST(data AS TEXT), '$.properties."$environment"'), ''),
+	nullif(json_extract(CAST(data AS TEXT), '$.properties.environment'), ''))`
+
 // recountValuesTx counts an issue's values again from its stored events,
 // after a merge brought it another issue's events.
 func recountValuesTx(ctx context.Context, tx *sql.Tx, issueID int64) error {
@@ -74,6 +98,21 @@ func recountValuesTx(ctx context.Context, tx *sql.Tx, issueID int64) error {
 			WHERE issue_id = ? AND `+column+` != '' GROUP BY substr(`+column+`, 1, ?)`, key, maxValueLen, issueID, maxValueLen); err != nil {
 			return fmt.Errorf("recount %s of issue %d: %w", key, issueID, err)
 		}
+	}
+	// Environment and tags have no column of their own: they are read from
+	// the stored events' JSON (event.Event), which only a merge does.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+		SELECT project_id, issue_id, ?, substr(env, 1, ?), count(*), min(timestamp), max(timestamp) FROM
+			(SELECT project_id, issue_id, timestamp, `+storedEnvironment+` AS env FROM events WHERE issue_id = ? AND json_valid(CAST(data AS TEXT)))
+		WHERE typeof(env) = 'text' GROUP BY substr(env, 1, ?)`, ValueEnvironment, maxValueLen, issueID, maxValueLen); err != nil {
+		return fmt.Errorf("recount environments of issue %d: %w", issueID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+		SELECT e.project_id, e.issue_id, ? || t.key, substr(t.value, 1, ?), count(*), min(e.timestamp), max(e.timestamp)
+		FROM events e, json_each(CAST(e.data AS TEXT), '$.tags') t
+		WHERE e.issue_id = ? AND json_valid(CAST(e.data AS TEXT)) AND t.type = 'text' AND t.value != '' GROUP BY t.key, substr(t.value, 1, ?)`,
+		tagKeyPrefix, maxValueLen, issueID, maxValueLen); err != nil {
+		return fmt.Errorf("recount tags of issue %d: %w", issueID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE issues SET users_affected = (SELECT count(*) FROM issue_values
 		WHERE issue_id = ? AND key = 'user') WHERE id = ?`, issueID, issueID); err != nil {
@@ -131,6 +170,36 @@ func (d *DB) ProjectValues(ctx context.Context, projectID int64, key string) ([]
 	}
 	return out, rows.Err()
 }
+
+// Tag is one tag value over a project's issues, for the tag filter's choices.
+type Tag struct {
+	Key, Value string
+}
+
+// ProjectTags lists the tags (key and value) seen on a project's issues,
+// at most limit of them, by key and value.
+func (d *DB) ProjectTags(ctx context.Context, projectID int64, limit int) ([]Tag, error) {
+	// The range on key keeps this on the (project_id, key, value) index.
+	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT substr(key, ?), value FROM issue_values
+		WHERE project_id = ? AND key >= ? AND key < ? ORDER BY key, value LIMIT ?`,
+		len(tagKeyPrefix)+1, projectID, tagKeyPrefix, tagKeyEnd, limit)
+	if err != nil {
+		return nil, fmt.Errorf("tags of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	var out []Tag
+	for rows.Next() {
+		var t Tag
+		if err := rows.Scan(&t.Key, &t.Value); err != nil {
+			return nil, fmt.Errorf("tags of project %d: %w", projectID, err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// tagKeyEnd is the first key after every tagKeyPrefix key ("tag;": ';' follows ':').
+const tagKeyEnd = "tag;"
 
 func (d *DB) values(ctx context.Context, query string, args ...any) ([]ValueCount, error) {
 	rows, err := d.read.QueryContext(ctx, query, args...)

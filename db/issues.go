@@ -114,13 +114,18 @@ type IssueQuery struct {
 	// Search keeps issues whose type, message, function or file names hold
 	// every term (see ParseSearch): "checkout \"card declined\"".
 	Search  string
-	Release string    // only issues with an event of this release
-	Lib     string    // only issues with an event sent by this library ($lib, e.g. posthog-js)
-	Since   time.Time // only issues seen at or after this time (zero: any)
-	Sort    string    // one of the Sort* constants; "" = SortLastSeen
-	Limit   int
-	After   *IssueCursor // the page after this row (further down the order)
-	Before  *IssueCursor // the page before this row
+	Release string // only issues with an event of this release
+	Lib     string // only issues with an event sent by this library ($lib, e.g. posthog-js)
+	// Environment keeps issues with an event of this environment.
+	Environment string
+	// Tag keeps issues with an event carrying this tag: TagKey with
+	// TagValue, or with any value when TagValue is empty.
+	TagKey, TagValue string
+	Since            time.Time // only issues seen at or after this time (zero: any)
+	Sort             string    // one of the Sort* constants; "" = SortLastSeen
+	Limit            int
+	After            *IssueCursor // the page after this row (further down the order)
+	Before           *IssueCursor // the page before this row
 	// TextChars, when not 0, cuts each issue's name and description to
 	// their first TextChars characters (see Issue.NameChars).
 	TextChars int
@@ -152,6 +157,20 @@ func (q IssueQuery) filter() (string, []any) {
 	if q.Lib != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM issue_values v WHERE v.issue_id = i.id AND v.key = 'lib' AND v.value = ?)")
 		args = append(args, q.Lib)
+	}
+	// Environment and tag: the issues holding the value, found through the
+	// (project_id, key, value) index rather than probed issue by issue.
+	if q.Environment != "" {
+		where = append(where, "i.id IN (SELECT v.issue_id FROM issue_values v WHERE v.project_id = ? AND v.key = ? AND v.value = ?)")
+		args = append(args, q.ProjectID, ValueEnvironment, q.Environment)
+	}
+	switch {
+	case q.TagKey != "" && q.TagValue != "":
+		where = append(where, "i.id IN (SELECT v.issue_id FROM issue_values v WHERE v.project_id = ? AND v.key = ? AND v.value = ?)")
+		args = append(args, q.ProjectID, TagKey(q.TagKey), q.TagValue)
+	case q.TagKey != "":
+		where = append(where, "i.id IN (SELECT v.issue_id FROM issue_values v WHERE v.project_id = ? AND v.key = ?)")
+		args = append(args, q.ProjectID, TagKey(q.TagKey))
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "i.last_seen >= ?")

@@ -260,13 +260,13 @@ func dsnOf(t *testing.T, s *server) string {
 	return want
 }
 
-func runSentryNodeClient(t *testing.T, s *server, dsn, mode string) {
+func runSentryNodeClient(t *testing.T, s *server, dsn, mode string, args ...string) {
 	t.Helper()
 	node := testkit.Node(t)
 	testkit.NodeModules(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "sentry-node-app.js", mode)
+	cmd := exec.CommandContext(ctx, node, append([]string{"sentry-node-app.js", mode}, args...)...)
 	cmd.Dir = clientsDir(t)
 	cmd.Env = append(baseEnv(), "STACKLENS_DSN="+dsn, "STACKLENS_HOST="+s.URL, "STACKLENS_TOKEN="+s.Token)
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -40,7 +40,8 @@ type Event struct {
 
 	// What Sentry SDKs send beside the exceptions, kept for the issue page
 	// and the API. PostHog events leave them empty (their facts stay in
-	// Properties).
+	// Properties), but for Environment, read from a $environment or
+	// environment property.
 	Environment string                     `json:"environment,omitempty"`
 	Platform    string                     `json:"platform,omitempty"` // the SDK's platform: javascript, node, python, go…
 	ServerName  string                     `json:"server_name,omitempty"`

@@ -60,6 +60,8 @@ func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
 		SessionID:        str("$session_id"),
 		Browser:          withVersion(str("$browser"), str("$browser_version")),
 		OS:               withVersion(str("$os"), str("$os_version")),
+		// PostHog has no environment of its own: apps set one as a property.
+		Environment: firstNonEmpty(str("$environment"), str("environment")),
 	}
 	if t, ok := parseTime(string(w.Timestamp)); ok {
 		e.Timestamp = t

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,27 @@ import (
 )
 
 const issuesPerPage = 50
+
+// tagSuggestions is how many tag values the tag filter suggests.
+const tagSuggestions = 200
+
+// withCurrent is a filter's choices with the value the URL asks for among
+// them, so the form shows what the list is filtered by.
+func withCurrent(values []string, current string) []string {
+	if current == "" || slices.Contains(values, current) {
+		return values
+	}
+	return append([]string{current}, values...)
+}
+
+// tagChoices are tags as the tag filter writes them: "key:value".
+func tagChoices(tags []db.Tag) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = t.Key + ":" + t.Value
+	}
+	return out
+}
 
 // IssuesPage lists the project's issues: filters, search, sort and the
 // cursor all live in the URL query.
@@ -54,9 +76,18 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	environments, err := h.db.ProjectValues(ctx, project.ID, db.ValueEnvironment)
+	if err != nil {
+		return err
+	}
+	tags, err := h.db.ProjectTags(ctx, project.ID, tagSuggestions)
+	if err != nil {
+		return err
+	}
 	base := filterValues(filter)
 	base.Set("project", strconv.FormatInt(project.ID, 10))
 	v := views.IssuesView{Status: filter.Status, Total: page.Total, Filter: filter, Releases: releases, Libs: libs,
+		Environments: withCurrent(environments, filter.Env), Tags: tagChoices(tags),
 		BulkURL: "/issues/bulk", ReturnURL: listURL(withCursor(base, c)), CSRF: nav.CSRF, SparkLabel: sparkLabel,
 		Notice: bulkNotice(c.QueryParam("done"), c.QueryParam("count")),
 		Setup:  h.setupHint(c, project)}

@@ -31,6 +31,8 @@ func parseIssueFilter(get func(string) string, defaultStatus string, now time.Ti
 		Range:   get("range"),
 		Release: strings.TrimSpace(get("release")),
 		Lib:     strings.TrimSpace(get("lib")),
+		Env:     strings.TrimSpace(get("environment")),
+		Tag:     strings.TrimSpace(get("tag")),
 		Sort:    get("sort"),
 		Spark:   get("spark"),
 	}
@@ -52,10 +54,18 @@ func parseIssueFilter(get func(string) string, defaultStatus string, now time.Ti
 	if f.Spark != "" && f.Spark != "24h" && f.Spark != "14d" {
 		return f, db.IssueQuery{}, badFilter("Unknown trend span " + strconv.Quote(f.Spark) + ": use 24h or 14d.")
 	}
-	if len(f.Query) > maxFilterLen || len(f.Release) > maxFilterLen || len(f.Lib) > maxFilterLen {
+	if len(f.Query) > maxFilterLen || len(f.Release) > maxFilterLen || len(f.Lib) > maxFilterLen ||
+		len(f.Env) > maxFilterLen || len(f.Tag) > maxFilterLen {
 		return f, db.IssueQuery{}, badFilter("Search and filter values are limited to 500 characters.")
 	}
+	// tag=key:value, split at the first colon (values, like URLs, hold
+	// colons; keys rarely do); tag=key alone keeps any value of the tag.
+	tagKey, tagValue, _ := strings.Cut(f.Tag, ":")
+	if f.Tag != "" && strings.TrimSpace(tagKey) == "" {
+		return f, db.IssueQuery{}, badFilter("Tag filter " + strconv.Quote(f.Tag) + " names no tag: write tag=key:value, e.g. tag=route:/cart.")
+	}
 	q := db.IssueQuery{Status: f.Status, Search: f.Query, Release: f.Release, Lib: f.Lib, Sort: f.Sort,
+		Environment: f.Env, TagKey: strings.TrimSpace(tagKey), TagValue: strings.TrimSpace(tagValue),
 		After: db.ParseIssueCursor(f.Sort, get("after")), Before: db.ParseIssueCursor(f.Sort, get("before"))}
 	if d, ok := seenWithin[f.Range]; ok {
 		q.Since = now.Add(-d)
@@ -76,6 +86,8 @@ func filterValues(f views.IssueFilter) url.Values {
 	set("range", f.Range, "")
 	set("release", f.Release, "")
 	set("lib", f.Lib, "")
+	set("environment", f.Env, "")
+	set("tag", f.Tag, "")
 	set("sort", f.Sort, db.SortLastSeen)
 	set("spark", f.Spark, "")
 	return v

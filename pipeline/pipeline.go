@@ -229,6 +229,8 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		Release:          ev.Release,
 		Browser:          ev.Browser,
 		OS:               ev.OS,
+		Environment:      ev.Environment,
+		Tags:             ev.Tags,
 		Data:             data,
 		Raw:              row.Payload,
 		ResolvedFrames:   resolved,

@@ -340,7 +340,8 @@ func anyOptions(anyLabel string, values []string) []option {
 
 // isUnfiltered tells whether the list shows everything active, unsearched.
 func isUnfiltered(f IssueFilter) bool {
-	return (f.Status == "" || f.Status == StatusActive) && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == ""
+	return (f.Status == "" || f.Status == StatusActive) && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == "" &&
+		f.Env == "" && f.Tag == ""
 }
 
 func idValue(id int64) string { return strconv.FormatInt(id, 10) }
@@ -420,7 +421,8 @@ func statusTabs(v IssuesView) []Link {
 func showSetup(v IssuesView) bool {
 	f := v.Filter
 	active := v.Status == StatusActive || v.Status == StatusAll || v.Status == ""
-	return v.Total == 0 && active && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == "" && v.Setup.Token != ""
+	return v.Total == 0 && active && f.Query == "" && f.Range == "" && f.Release == "" && f.Lib == "" &&
+		f.Env == "" && f.Tag == "" && v.Setup.Token != ""
 }
 
 // Display limits: how many characters of a value a page shows before

@@ -62,6 +62,10 @@ type IssuesView struct {
 	Filter   IssueFilter
 	Releases []string
 	Libs     []string
+	// Environments and Tags ("key:value") are the choices of the
+	// environment filter and the tag filter's suggestions.
+	Environments []string
+	Tags         []string
 	// BulkURL receives the bulk form (fields ids, action, into, return, _csrf);
 	// ReturnURL is this list with its query, where bulk actions come back to.
 	BulkURL   string
@@ -81,6 +85,8 @@ type IssueFilter struct {
 	Range   string // 24h | 7d | 30d: seen within
 	Release string
 	Lib     string
+	Env     string // environment
+	Tag     string // key:value, or key for any value
 	Sort    string // last_seen | first_seen | occurrences | users
 	Spark   string // 24h | 14d: what the sparklines span
 }

@@ -40,14 +40,14 @@ func TestTriageInChromium(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
 		chromedp.WaitVisible(issueLink),
 		chromedp.Click(issueLink),
-		chromedp.WaitVisible(chromedp.CSS(`form.issue-actions`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.status-form`)),
 	)
 	if err != nil {
 		t.Fatalf("sign in and open the issue from the list: %v", err)
 	}
 	heading := elementText(ctx, t, `h1`)
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`form.issue-actions button.btn-primary[value=resolved]`)),
+		chromedp.Click(chromedp.CSS(`form.status-form button.btn-primary[value=resolved]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.issue-title .badge-resolved`)),
 	)
 	if err != nil {

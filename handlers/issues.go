@@ -68,6 +68,10 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	crashes, err := h.db.IssuesCrashFrames(ctx, project.ID, ids)
+	if err != nil {
+		return err
+	}
 	releases, err := h.db.ProjectValues(ctx, project.ID, db.ValueRelease)
 	if err != nil {
 		return err
@@ -97,7 +101,11 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 		v.StatusTabs = append(v.StatusTabs, views.Link{Label: statusTabLabel(s), URL: listURL(u), Active: s == filter.Status})
 	}
 	for _, is := range page.Issues {
-		v.Rows = append(v.Rows, issueRow(is, toSeries(buckets, sparks[is.ID])))
+		row := issueRow(is, toSeries(buckets, sparks[is.ID]))
+		if f, ok := crashes[is.ID]; ok {
+			row.Culprit = culprit(f)
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	if n := len(page.Issues); n > 0 {
 		olderExist := q.Before != nil || page.HasMore
@@ -121,6 +129,12 @@ func issueRow(is db.Issue, spark views.Series) views.IssueRow {
 		DescriptionChars: is.DescriptionChars, Status: is.Status,
 		Occurrences: is.Occurrences, UsersAffected: is.UsersAffected, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		RegressedAt: is.RegressedAt, Assignee: is.AssigneeEmail, URL: fmt.Sprintf("/issues/%d", is.ID), Spark: spark}
+}
+
+// culprit names a crash-site frame the way the issue page does.
+func culprit(f event.Frame) views.Culprit {
+	info := describeFrame(f)
+	return views.Culprit{Function: info.ResolvedName, File: displaySource(info.Source), Line: info.Line, Minified: !info.Resolved}
 }
 
 // withCursor adds the page's cursor to a list query, so bulk actions come back to the same page.

@@ -15,10 +15,16 @@
     el.hidden = true;
   }
 
-  // A select marked data-autosubmit (the project switcher) submits its form when changed.
+  // A select marked data-autosubmit (the project switcher, the issue list's
+  // filters) submits its form when changed; a search field marked so submits
+  // when cleared (typing submits on Enter, as without JavaScript).
   document.addEventListener("change", (event) => {
     const select = event.target.closest && event.target.closest("select[data-autosubmit]");
     if (select && select.form) select.form.submit();
+  });
+  document.addEventListener("search", (event) => {
+    const field = event.target.closest && event.target.closest("input[type=search][data-autosubmit]");
+    if (field && field.form && field.value === "") field.form.submit();
   });
 
   async function copyText(text) {

@@ -313,10 +313,6 @@ type option struct {
 	Value, Label string
 }
 
-func statusOptions() []option {
-	return []option{{StatusActive, "Active"}, {StatusResolved, "Resolved"}, {StatusSuppressed, "Suppressed"}, {StatusAll, "All statuses"}}
-}
-
 func rangeOptions() []option {
 	return []option{{"", "Any time"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"30d", "Last 30 days"}}
 }

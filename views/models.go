@@ -116,6 +116,16 @@ type IssueRow struct {
 	Assignee         string
 	URL              string
 	Spark            Series
+	Culprit          Culprit
+}
+
+// Culprit is where an issue's latest event crashed: the enclosing function
+// and file, original ones when a source map resolved the frame.
+type Culprit struct {
+	Function string
+	File     string
+	Line     int
+	Minified bool // the frame needed a source map and has none (yet)
 }
 
 // Series is a count per time bucket: Counts[i] covers [Start+i*Step, Start+(i+1)*Step).

@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/internal/testkit"
+	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/symbols"
+	"github.com/stacklens/stacklens/web"
+)
+
+// startServer runs a real stacklens server (capture, inbox, worker with
+// symbolication allowed to fetch from loopback) on a SQLite file.
+func startServer(t *testing.T, store *db.DB) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fetch := symbols.DefaultFetchConfig()
+	fetch.AllowPrivate = true
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetch})
+	worker := pipeline.New(store, resolver, log)
+	srv := web.New(store, worker, resolver, handlers.Options{MaxBodyBytes: 20 << 20, EventLimits: event.DefaultLimits()}, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func openStore(t *testing.T, token string) *db.DB {
+	t.Helper()
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.EnsureDefaultProject(context.Background(), token, ""); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+func TestTemplatesMakeDistinctParsableEvents(t *testing.T) {
+	templates, err := LoadTemplates(testkit.Fixtures(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(templates) < 2 {
+		t.Fatalf("%d templates, want the recording's 2 exceptions", len(templates))
+	}
+	fingerprints := map[string]bool{}
+	for issue := range 3 {
+		raw := templates[0].Append(nil, Event{UUID: UUID(7, int64(issue)), Issue: issue, User: 3, BundleURL: "http://b.test/app.js",
+			Timestamp: time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC), Token: "phc_t", Release: "r9"})
+		ev, err := event.ParsePostHog(raw, time.Now())
+		if err != nil {
+			t.Fatalf("generated event does not parse: %v\n%s", err, raw)
+		}
+		ev.Normalize()
+		if ev.UUID != UUID(7, int64(issue)) || ev.DistinctID != "user-3" || ev.Release != "r9" ||
+			!ev.Timestamp.Equal(time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)) {
+			t.Errorf("generated event has uuid %q, user %q, release %q, time %v", ev.UUID, ev.DistinctID, ev.Release, ev.Timestamp)
+		}
+		if f := ev.Exceptions[0].Frames[0]; f.Filename != "http://b.test/app.js" {
+			t.Errorf("frame points at %q", f.Filename)
+		}
+		fingerprints[event.Fingerprint(ev)] = true
+	}
+	if len(fingerprints) != 3 {
+		t.Errorf("3 issues gave %d fingerprints", len(fingerprints))
+	}
+}
+
+// TestLoadReportsAcceptedAndProcessed runs a small load against a real
+// server and the no-op baseline: every event is answered 200, the server
+// groups them into the asked number of issues with frames resolved through
+// the served map, and the report counts what happened. Timings are only
+// checked to exist.
+func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
+	fixtures := testkit.Fixtures(t)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
+	defer bundle.Close()
+	store := openStore(t, "phc_load")
+	base := startServer(t, store)
+	cfg := LoadConfig{URL: base, Token: "phc_load", BundleURL: bundle.URL + "/app.js", Concurrency: 4, BatchSize: 25,
+		Events: 310, Issues: 7, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 1}
+	res, err := Load(context.Background(), cfg, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 310 || res.Errors != 0 || res.Requests != 13 || res.ByStatus["200"] != 13 {
+		t.Fatalf("load report: %+v", res)
+	}
+	if res.Sending <= 0 || res.Drained < res.Sending || res.P50 <= 0 || res.P99 < res.P50 || res.ProcessedPerSecond() <= 0 {
+		t.Errorf("load report lacks timings: %+v", res)
+	}
+	page, err := store.ListIssues(context.Background(), db.IssueQuery{ProjectID: 1, Status: "all", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events int64
+	for _, is := range page.Issues {
+		events += is.Occurrences
+	}
+	if page.Total != 7 || events != 310 {
+		t.Errorf("server holds %d issues with %d events, want 7 with 310", page.Total, events)
+	}
+	sets, _, err := store.ListSymbolSets(context.Background(), db.SymbolSetQuery{ProjectID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 1 || sets[0].Frames == 0 {
+		t.Errorf("symbol sets after the load: %+v", sets)
+	}
+
+	noop := NewNoop()
+	noopSrv := httptest.NewServer(noop)
+	defer noopSrv.Close()
+	cfg.URL, cfg.Gzip = noopSrv.URL, true
+	res, err = Load(context.Background(), cfg, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 310 || res.Errors != 0 || noop.Events() != 310 || res.Drained == 0 {
+		t.Errorf("no-op run: %+v, decoded %d events", res, noop.Events())
+	}
+}
+
+func TestLoadCountsRefusals(t *testing.T) {
+	templates, err := LoadTemplates(testkit.Fixtures(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServer(t, openStore(t, "phc_right"))
+	res, err := Load(context.Background(), LoadConfig{URL: base, Token: "phc_wrong", BundleURL: "http://b.test/app.js",
+		Concurrency: 2, BatchSize: 5, Events: 20, Issues: 2}, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 0 || res.Errors != 4 || res.ByStatus["401"] != 4 {
+		t.Errorf("load with an unknown token: %+v", res)
+	}
+}
+
+// TestFillThenPages fills a small database and times the pages on it.
+func TestFillThenPages(t *testing.T) {
+	fixtures := testkit.Fixtures(t)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store := openStore(t, "phc_fill")
+	res, err := Fill(ctx, store, FillConfig{ProjectID: 1, Events: 450, Issues: 20, SymbolSets: 3, Users: 30, Releases: 4,
+		BatchSize: 100, Bundle: filepath.Join(fixtures, "bundles", "posthog-browser"), Run: 1}, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != 450 || res.Issues != 20 || res.SymbolSets != 3 {
+		t.Fatalf("fill: %+v", res)
+	}
+	page, err := store.ListIssues(ctx, db.IssueQuery{ProjectID: 1, Status: "all", Sort: db.SortOccurrences, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 20 || page.Issues[0].Occurrences <= page.Issues[19].Occurrences || page.Issues[0].UsersAffected == 0 {
+		t.Errorf("filled issues are not skewed or have no users: total %d, first %+v", page.Total, page.Issues[0])
+	}
+	sets, _, err := store.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
+		if s.Frames == 0 || s.Issues == 0 {
+			t.Errorf("symbol set %s resolves nothing: %+v", s.Ref, s)
+		}
+	}
+	if len(sets) != 3 {
+		t.Errorf("%d symbol sets, want 3", len(sets))
+	}
+
+	hash, err := handlers.HashPassword("bench-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateFirstAdmin(ctx, "bench@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	timings, err := Pages(ctx, PagesConfig{URL: startServer(t, store), Email: "bench@example.com", Password: "bench-password", Loads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(timings) != 4 {
+		t.Fatalf("%d page timings, want 4", len(timings))
+	}
+	for _, p := range timings {
+		if p.Loads != 2 || p.P50 <= 0 || p.Bytes == 0 {
+			t.Errorf("page timing %+v", p)
+		}
+	}
+	if _, err := Pages(ctx, PagesConfig{URL: startServer(t, store), Email: "bench@example.com", Password: "wrong", Loads: 1}); err == nil {
+		t.Error("pages signed in with a wrong password")
+	}
+}

@@ -257,3 +257,40 @@ func FuzzLZDecompressBase64(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSentry feeds arbitrary envelope and /store/ bodies through
+// the Sentry decoder: it never panics, refuses only with a 400, 401 or 413
+// *Error, keeps the per-event cap, and every event it returns parses.
+func FuzzDecodeSentry(f *testing.F) {
+	f.Add(envelopeOf(`{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}`, `{"type":"event"}`, sampleEvent), "", false)
+	f.Add(envelopeOf(`{}`, `{"type":"event","length":`+fmt.Sprint(len(sampleEvent))+`}`, sampleEvent, `{"type":"session"}`, `{}`), "", false)
+	f.Add(envelopeOf(`{}`, `{"type":"event","length":99999999}`, sampleEvent), "", false)
+	f.Add(gzipped(f, string(envelopeOf(`{}`, `{"type":"event"}`, sampleEvent))), "gzip", false)
+	f.Add(testkit.GzipQuine(), "", false)
+	f.Add([]byte(sampleEvent), "", true)
+	f.Add([]byte("eJyrVkrLz1eyUkpKLFKqBQAb4wPH"), "", true)
+	now := time.Unix(1700000000, 0)
+	f.Fuzz(func(t *testing.T, body []byte, contentEncoding string, store bool) {
+		in := SentryInput{ContentEncoding: contentEncoding, Body: body}
+		if store {
+			in.Endpoint = SentryStore
+		}
+		req, err := DecodeSentry(in, fuzzLimits)
+		if err != nil {
+			switch statusOf(err) {
+			case 400, 401, 413:
+			default:
+				t.Fatalf("error is not a 400, 401 or 413 *Error: %v", err)
+			}
+			return
+		}
+		for _, ev := range req.Events {
+			if int64(len(ev.JSON)) > fuzzLimits.MaxEvent {
+				t.Fatalf("an event of %d bytes passed the cap of %d", len(ev.JSON), fuzzLimits.MaxEvent)
+			}
+			if _, err := ParseSentry(ev.JSON, now); err != nil {
+				t.Fatalf("decoded event does not parse: %v\n%s", err, ev.JSON)
+			}
+		}
+	})
+}

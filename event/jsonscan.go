@@ -400,7 +400,7 @@ func (s *jsonScanner) skipNumber(first byte) error {
 	switch {
 	case c == '0':
 	case c >= '1' && c <= '9':
-		if c, ok = s.digits(); !ok {
+		if _, ok = s.digits(); !ok {
 			return nil
 		}
 		s.back()

@@ -1,0 +1,252 @@
+// Package testserver runs the real stacklens server — web's echo instance
+// with its middleware and route table, the inbox writer and the pipeline
+// worker — on a SQLite file in a test's temporary directory, and drives it
+// as a browser or a script would: sign in through the setup form, post forms
+// with the session's CSRF token, call the API with a personal key. Handler
+// tests use it so that a change to a page is caught in seconds.
+package testserver
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/symbols"
+	"github.com/stacklens/stacklens/web"
+)
+
+// Credentials of the admin SignIn creates.
+const (
+	AdminEmail    = "admin@example.test"
+	AdminPassword = "correct horse battery staple"
+	ProjectToken  = "phc_testserver_token"
+)
+
+// Server is a running stacklens for one test. Its client keeps cookies and
+// does not follow redirects, so tests see the 303s the pages answer.
+type Server struct {
+	URL    string
+	DB     *db.DB
+	Client *http.Client
+	t      testing.TB
+	csrf   string
+	apiKey string
+}
+
+// New starts a server on a fresh database; options adjust handlers.Options.
+func New(t testing.TB, options ...func(*handlers.Options)) *Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "stacklens.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.EnsureDefaultProject(ctx, ProjectToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: symbols.DefaultFetchConfig()})
+	worker := pipeline.New(store, resolver, log)
+	opts := handlers.Options{MaxBodyBytes: 20 << 20, EventLimits: event.DefaultLimits()}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv := web.New(store, worker, resolver, opts, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+		store.Close()
+	})
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Server{URL: "http://" + ln.Addr().String(), DB: store, Client: client, t: t}
+}
+
+// Response is an answer with its body read.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Location is where a redirect points.
+func (r Response) Location() string { return r.Header.Get("Location") }
+
+// Do sends a request and reads the answer.
+func (s *Server) Do(req *http.Request) Response {
+	s.t.Helper()
+	res, err := s.Client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatalf("%s %s: read: %v", req.Method, req.URL, err)
+	}
+	return Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+func (s *Server) request(method, path string, body io.Reader, contentType string) *http.Request {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+// Get fetches a path with the client's cookies.
+func (s *Server) Get(path string) Response {
+	s.t.Helper()
+	return s.Do(s.request(http.MethodGet, path, nil, ""))
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// CSRFFrom finds the form token in a page.
+func CSRFFrom(page string) string {
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+// SignIn creates the first admin through the setup form and signs in as
+// them; the session's CSRF token is kept for PostForm.
+func (s *Server) SignIn() {
+	s.t.Helper()
+	page := s.Get("/setup")
+	if page.Status != http.StatusOK {
+		s.t.Fatalf("GET /setup: %d", page.Status)
+	}
+	res := s.postForm("/setup", url.Values{"_csrf": {CSRFFrom(page.Body)}, "email": {AdminEmail},
+		"password": {AdminPassword}, "password_confirm": {AdminPassword}})
+	if res.Status != http.StatusSeeOther {
+		s.t.Fatalf("POST /setup: %d %s", res.Status, res.Body)
+	}
+	if res.Location() == "/login" { // setup created the admin; now sign in
+		page = s.Get("/login")
+		res = s.postForm("/login", url.Values{"_csrf": {CSRFFrom(page.Body)}, "email": {AdminEmail}, "password": {AdminPassword}})
+		if res.Status != http.StatusSeeOther {
+			s.t.Fatalf("POST /login: %d %s", res.Status, res.Body)
+		}
+	}
+	settings := s.Get("/settings/project")
+	if s.csrf = CSRFFrom(settings.Body); s.csrf == "" {
+		s.t.Fatalf("signed in, but /settings/project (%d) has no form token", settings.Status)
+	}
+}
+
+// CSRF is the signed-in session's form token.
+func (s *Server) CSRF() string { return s.csrf }
+
+func (s *Server) postForm(path string, form url.Values) Response {
+	s.t.Helper()
+	return s.Do(s.request(http.MethodPost, path, strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"))
+}
+
+// PostForm posts a form as the signed-in person's browser would, with the
+// session's CSRF token.
+func (s *Server) PostForm(path string, form url.Values) Response {
+	s.t.Helper()
+	with := url.Values{"_csrf": {s.csrf}}
+	for k, v := range form {
+		with[k] = v
+	}
+	return s.postForm(path, with)
+}
+
+// PostFormWithoutCSRF posts a form without a token, as a forged one would arrive.
+func (s *Server) PostFormWithoutCSRF(path string, form url.Values) Response {
+	s.t.Helper()
+	return s.postForm(path, form)
+}
+
+// File is a file part of a multipart form.
+type File struct {
+	Field, Name string
+	Data        []byte
+}
+
+// PostMultipart posts a multipart form with files and the session's CSRF token.
+func (s *Server) PostMultipart(path string, fields url.Values, files ...File) Response {
+	s.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("_csrf", s.csrf)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = w.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		part, err := w.CreateFormFile(f.Field, f.Name)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		_, _ = part.Write(f.Data)
+	}
+	_ = w.Close()
+	return s.Do(s.request(http.MethodPost, path, &body, w.FormDataContentType()))
+}
+
+// APIKey returns a personal API key of the admin (signing in first if needed).
+func (s *Server) APIKey() string {
+	s.t.Helper()
+	if s.apiKey != "" {
+		return s.apiKey
+	}
+	if s.csrf == "" {
+		s.SignIn()
+	}
+	user, err := s.DB.UserByEmail(context.Background(), AdminEmail)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	key := "phx_testserver_" + strings.Repeat("k", 32)
+	if err := s.DB.EnsureAPIKey(context.Background(), user.ID, "tests", handlers.HashSecret(key), "phx_…kkkk"); err != nil {
+		s.t.Fatal(err)
+	}
+	s.apiKey = key
+	return key
+}
+
+// API calls the JSON API with the personal key; body is sent as JSON when not nil.
+func (s *Server) API(method, path, body string) Response {
+	s.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := s.request(method, path, r, "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.APIKey())
+	return s.Do(req)
+}

@@ -27,9 +27,9 @@ func (h *Handlers) rateLimitOf(p db.Project) ratelimit.Limit {
 	return ratelimit.Limit{PerSecond: perSecond, Burst: perSecond * projectBurstSeconds}
 }
 
-// refuseOverRateLimit answers 429 with Retry-After when n more events would
-// take project p over its rate limit. It reports whether it answered; the
-// events are then not stored.
+// refuseOverRateLimit refuses with 429 and Retry-After when n more events
+// would take project p over its rate limit. It reports whether it refused;
+// the events are then not stored.
 func (h *Handlers) refuseOverRateLimit(c echo.Context, p db.Project, n int) (bool, error) {
 	if h.opts.RateLimits == nil {
 		return false, nil
@@ -40,18 +40,15 @@ func (h *Handlers) refuseOverRateLimit(c echo.Context, p db.Project, n int) (boo
 		return false, nil
 	}
 	seconds := retryAfterSeconds(wait)
-	c.Response().Header().Set("Retry-After", strconv.Itoa(seconds))
-	return true, c.JSON(http.StatusTooManyRequests, map[string]string{
-		"type": "throttled_error", "code": "throttled",
-		"detail": fmt.Sprintf("Project %q sends more than its limit of %s events per second (bursts of %s); these %d events were not stored. Retry in %d s, or raise the limit in Project settings.",
-			p.Name, formatCount(limit.PerSecond), formatCount(math.Max(limit.Burst, 1)), n, seconds),
-	})
+	return true, &Error{Status: http.StatusTooManyRequests, Code: "throttled", RetryAfter: seconds,
+		Detail: fmt.Sprintf("Project %q sends more than its limit of %s events per second (bursts of %s); these %d events were not stored. Retry in %d s, or raise the limit in Project settings.",
+			p.Name, formatCount(limit.PerSecond), formatCount(math.Max(limit.Burst, 1)), n, seconds)}
 }
 
-// answerRefused answers an append the inbox refused (full, or the disk nearly so): 503 with Retry-After.
-func answerRefused(c echo.Context, r *db.RefusedError) error {
-	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(r.RetryAfter)))
-	return captureError(c, http.StatusServiceUnavailable, r.Reason, r.Detail)
+// answerRefused is the refusal of an append the inbox refused (full, or the disk nearly so): 503 with Retry-After.
+func answerRefused(r *db.RefusedError) error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: r.Reason, Detail: r.Detail,
+		RetryAfter: retryAfterSeconds(r.RetryAfter), Internal: r}
 }
 
 // RefuseCaptureWhenFull answers capture requests 503 before their body is
@@ -61,7 +58,7 @@ func (h *Handlers) RefuseCaptureWhenFull(next echo.HandlerFunc) echo.HandlerFunc
 	return func(c echo.Context) error {
 		if c.Request().Method != http.MethodOptions {
 			if r, refused := db.IsRefused(h.inbox.Refusal()); refused {
-				return answerRefused(c, r)
+				return answerRefused(r)
 			}
 		}
 		return next(c)

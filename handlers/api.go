@@ -55,11 +55,11 @@ func toAPIIssue(is db.Issue) apiIssue {
 func (h *Handlers) apiProject(c echo.Context) (db.Project, error) {
 	id, err := strconv.ParseInt(c.Param("project"), 10, 64)
 	if err != nil {
-		return db.Project{}, apiError(c, http.StatusNotFound, "not_found", "There is no such project.")
+		return db.Project{}, apiError(http.StatusNotFound, "not_found", "There is no such project.")
 	}
 	p, err := h.db.Project(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.Project{}, apiError(c, http.StatusNotFound, "not_found", "There is no such project.")
+		return db.Project{}, apiError(http.StatusNotFound, "not_found", "There is no such project.")
 	}
 	return p, err
 }
@@ -69,12 +69,12 @@ func (h *Handlers) apiProject(c echo.Context) (db.Project, error) {
 // release, lib, sort, limit, after).
 func (h *Handlers) APIIssues(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	filter, q, err := parseIssueFilter(c.QueryParam, "", time.Now())
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error())
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error())
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
 	q.ProjectID, q.Limit, q.Before = p.ID, limit, nil
@@ -102,12 +102,12 @@ func (h *Handlers) APIIssues(c echo.Context) error {
 
 func (h *Handlers) apiIssue(c echo.Context) (db.Issue, error) {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return db.Issue{}, err
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return db.Issue{}, apiError(c, http.StatusNotFound, "not_found", "There is no such issue.")
+		return db.Issue{}, apiError(http.StatusNotFound, "not_found", "There is no such issue.")
 	}
 	is, err := h.db.Issue(c.Request().Context(), p.ID, id)
 	if errors.Is(err, db.ErrNotFound) {
@@ -137,7 +137,7 @@ func (h *Handlers) apiMissingIssue(c echo.Context, projectID, id int64) (db.Issu
 		if he.Code == http.StatusGone {
 			code = "gone"
 		}
-		return db.Issue{}, apiError(c, he.Code, code, fmt.Sprint(he.Message))
+		return db.Issue{}, apiError(he.Code, code, fmt.Sprint(he.Message))
 	}
 	return db.Issue{}, err
 }
@@ -167,15 +167,15 @@ func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 		Assignee          json.RawMessage `json:"assignee"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1<<20)).Decode(&body); err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "The body must be a JSON object such as {\"status\":\"resolved\"}.")
+		return apiError(http.StatusBadRequest, "invalid_input", "The body must be a JSON object such as {\"status\":\"resolved\"}.")
 	}
 	ctx := c.Request().Context()
 	actor := currentUser(c).Email
 	if body.Status != nil && !db.ValidStatus(*body.Status) {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "status must be active, resolved or suppressed.")
+		return apiError(http.StatusBadRequest, "invalid_input", "status must be active, resolved or suppressed.")
 	}
 	if body.ResolvedInRelease != nil && (body.Status == nil || *body.Status != db.StatusResolved) {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "resolved_in_release goes with \"status\":\"resolved\".")
+		return apiError(http.StatusBadRequest, "invalid_input", "resolved_in_release goes with \"status\":\"resolved\".")
 	}
 	name, desc := is.Name, is.Description
 	if body.Name != nil {
@@ -185,11 +185,11 @@ func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 		desc = *body.Description
 	}
 	if name == "" {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "name cannot be empty.")
+		return apiError(http.StatusBadRequest, "invalid_input", "name cannot be empty.")
 	}
 	assignee, assign, err := h.apiAssignee(c, body.Assignee)
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error())
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error())
 	}
 	if body.Status != nil {
 		ch := db.StatusChange{Status: *body.Status, Actor: actor}

@@ -257,12 +257,12 @@ func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := bearerToken(c.Request())
 		if key == "" {
-			return apiError(c, http.StatusUnauthorized, "authentication_required",
+			return apiError(http.StatusUnauthorized, "authentication_required",
 				"Send a personal API key as `Authorization: Bearer <key>`.")
 		}
 		user, err := h.db.UserByAPIKey(c.Request().Context(), HashSecret(key))
 		if errors.Is(err, db.ErrNotFound) {
-			return apiError(c, http.StatusUnauthorized, "authentication_failed", "This personal API key is not valid.")
+			return apiError(http.StatusUnauthorized, "authentication_failed", "This personal API key is not valid.")
 		}
 		if err != nil {
 			return err
@@ -275,13 +275,3 @@ func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func apiError(c echo.Context, status int, code, detail string) error {
-	kind := "validation_error"
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		kind = "authentication_error"
-	case http.StatusNotFound:
-		kind = "invalid_request"
-	}
-	return c.JSON(status, map[string]string{"type": kind, "code": code, "detail": detail})
-}

@@ -14,17 +14,6 @@ import (
 	"github.com/stacklens/stacklens/event"
 )
 
-// captureError is PostHog's error shape, with a sentence a person understands in detail.
-func captureError(c echo.Context, status int, code, detail string) error {
-	kind := "validation_error"
-	if status == http.StatusUnauthorized {
-		kind = "authentication_error"
-	} else if status >= 500 {
-		kind = "server_error"
-	}
-	return c.JSON(status, map[string]string{"type": kind, "code": code, "detail": detail})
-}
-
 // Capture takes PostHog capture requests (/e/, /i/v0/e/, /batch/, /capture/, /track/).
 func (h *Handlers) Capture(c echo.Context) error {
 	return h.capture(c, false)
@@ -42,10 +31,10 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return captureError(c, http.StatusRequestEntityTooLarge, "payload_too_large",
+			return apiError(http.StatusRequestEntityTooLarge, "payload_too_large",
 				fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", h.opts.MaxBodyBytes))
 		}
-		return captureError(c, http.StatusBadRequest, "invalid_body", "The request body could not be read: "+err.Error())
+		return apiError(http.StatusBadRequest, "invalid_body", "The request body could not be read: "+err.Error())
 	}
 	in := event.CaptureInput{
 		Method:          req.Method,
@@ -59,18 +48,18 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	// with an unknown token is refused having read only as far as its token.
 	decoded, err := event.OpenPostHog(in, h.opts.EventLimits)
 	if err != nil {
-		return decodeFailure(c, err)
+		return decodeFailure(err)
 	}
 	token, err := decoded.Token()
 	if err != nil {
-		return decodeFailure(c, err)
+		return decodeFailure(err)
 	}
 	if token == "" { // no events at all
 		return captureOK(c, v1)
 	}
 	project, err := h.db.ProjectByToken(req.Context(), token)
 	if errors.Is(err, db.ErrNotFound) {
-		return captureError(c, http.StatusUnauthorized, "invalid_api_key",
+		return apiError(http.StatusUnauthorized, "invalid_api_key",
 			"The project token is not known to this server. Copy the token from Project settings.")
 	}
 	if err != nil {
@@ -78,15 +67,15 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	}
 	raws, err := decoded.Events(received)
 	if err != nil {
-		return decodeFailure(c, err)
+		return decodeFailure(err)
 	}
 	if len(raws) == 0 {
 		return captureOK(c, v1)
 	}
 	if all, err := event.Tokens(raws); err != nil {
-		return decodeFailure(c, err)
+		return decodeFailure(err)
 	} else if all != token {
-		return captureError(c, http.StatusUnauthorized, "invalid_api_key", "The request names several project tokens; send one project's events per request.")
+		return apiError(http.StatusUnauthorized, "invalid_api_key", "The request names several project tokens; send one project's events per request.")
 	}
 	rows := make([]db.InboxRow, 0, len(raws))
 	for _, r := range raws {
@@ -102,12 +91,11 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 		}
 		if err := h.inbox.Append(req.Context(), rows); err != nil {
 			if refused, ok := db.IsRefused(err); ok {
-				return answerRefused(c, refused)
+				return answerRefused(refused)
 			}
 			h.log.Error("inbox append failed", "err", err)
-			c.Response().Header().Set("Retry-After", "5")
-			return captureError(c, http.StatusServiceUnavailable, "unavailable",
-				"The server could not store the events right now; retry shortly.")
+			return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5,
+				Detail: "The server could not store the events right now; retry shortly.", Internal: err}
 		}
 		h.worker.Notify()
 	}
@@ -121,7 +109,7 @@ func captureOK(c echo.Context, v1 bool) error {
 	return c.JSON(http.StatusOK, map[string]int{"status": 1})
 }
 
-func decodeFailure(c echo.Context, err error) error {
+func decodeFailure(err error) error {
 	var de *event.Error
 	if errors.As(err, &de) {
 		code := "invalid_payload"
@@ -131,9 +119,9 @@ func decodeFailure(c echo.Context, err error) error {
 		case http.StatusUnauthorized:
 			code = "invalid_api_key"
 		}
-		return captureError(c, de.Status, code, de.Msg)
+		return apiError(de.Status, code, de.Msg)
 	}
-	return captureError(c, http.StatusBadRequest, "invalid_payload", "The request could not be decoded: "+err.Error())
+	return apiError(http.StatusBadRequest, "invalid_payload", "The request could not be decoded: "+err.Error())
 }
 
 func bearerToken(r *http.Request) string {

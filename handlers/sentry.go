@@ -64,7 +64,7 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 	var project db.Project
 	if key := event.SentryKey(in); key != "" {
 		p, err := h.sentryProject(c, key, pathProject)
-		if err != nil || p.ID == 0 {
+		if err != nil {
 			return err
 		}
 		project = p
@@ -93,7 +93,7 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 				"No DSN public key: send sentry_key in the query, X-Sentry-Auth, or a dsn in the envelope header. Copy the DSN from Project settings.")
 		}
 		p, err := h.sentryProject(c, sr.PublicKey, pathProject)
-		if err != nil || p.ID == 0 {
+		if err != nil {
 			return err
 		}
 		project = p
@@ -123,7 +123,7 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		}
 		if err := h.inbox.Append(req.Context(), rows); err != nil {
 			if refused, ok := db.IsRefused(err); ok {
-				return answerRefused(c, refused)
+				return answerRefused(refused)
 			}
 			h.log.Error("inbox append failed", "err", err)
 			c.Response().Header().Set("Retry-After", "5")

@@ -66,30 +66,30 @@ var apiStatuses = map[string]string{"": db.SymbolSetsAll, "all": db.SymbolSetsAl
 // &order_by=created_at|-created_at|ref|-ref|last_used|-last_used&limit=&offset=&ref=.
 func (h *Handlers) APIListSymbolSets(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	q := c.QueryParams()
 	status, ok := apiStatuses[q.Get("status")]
 	if !ok {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "status must be all, valid or invalid.")
+		return apiError(http.StatusBadRequest, "invalid_input", "status must be all, valid or invalid.")
 	}
 	order := q.Get("order_by")
 	if order == "" {
 		order = "-created_at"
 	}
 	if !db.ValidSymbolSetOrder(order) {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "order_by must be created_at, ref or last_used, optionally prefixed by - for descending.")
+		return apiError(http.StatusBadRequest, "invalid_input", "order_by must be created_at, ref or last_used, optionally prefixed by - for descending.")
 	}
 	limit, offset := 100, 0
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 1000 {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "limit must be a number from 1 to 1000.")
+			return apiError(http.StatusBadRequest, "invalid_input", "limit must be a number from 1 to 1000.")
 		}
 	}
 	if s := q.Get("offset"); s != "" {
 		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "offset must be a number of 0 or more.")
+			return apiError(http.StatusBadRequest, "invalid_input", "offset must be a number of 0 or more.")
 		}
 	}
 	rows, total, err := h.db.ListSymbolSets(c.Request().Context(), db.SymbolSetQuery{ProjectID: p.ID, Status: status,
@@ -118,27 +118,27 @@ func (h *Handlers) APIListSymbolSets(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"count": total, "next": next, "previous": prev, "results": results})
 }
 
-// apiSymbolSetRow loads the symbol set of the path, answering 404 itself.
-func (h *Handlers) apiSymbolSetRow(c echo.Context) (db.SymbolSetRow, bool, error) {
+// apiSymbolSetRow loads the symbol set of the path; a 404 *Error when there is none.
+func (h *Handlers) apiSymbolSetRow(c echo.Context) (db.SymbolSetRow, error) {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
-		return db.SymbolSetRow{}, false, err
+	if err != nil {
+		return db.SymbolSetRow{}, err
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return db.SymbolSetRow{}, false, apiError(c, http.StatusNotFound, "not_found", "There is no such symbol set.")
+		return db.SymbolSetRow{}, apiError(http.StatusNotFound, "not_found", "There is no such symbol set.")
 	}
 	r, err := h.db.SymbolSetRowByID(c.Request().Context(), p.ID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) {
-		return r, false, apiError(c, http.StatusNotFound, "not_found", "There is no such symbol set.")
+		return r, apiError(http.StatusNotFound, "not_found", "There is no such symbol set.")
 	}
-	return r, err == nil, err
+	return r, err
 }
 
 // APIGetSymbolSet: GET …/symbol_sets/{id}/.
 func (h *Handlers) APIGetSymbolSet(c echo.Context) error {
-	r, ok, err := h.apiSymbolSetRow(c)
-	if !ok {
+	r, err := h.apiSymbolSetRow(c)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toAPISymbolSet(r))
@@ -147,8 +147,8 @@ func (h *Handlers) APIGetSymbolSet(c echo.Context) error {
 // APIDeleteSymbolSet: DELETE …/symbol_sets/{id}/ → 204; its frames are
 // resolved again without it.
 func (h *Handlers) APIDeleteSymbolSet(c echo.Context) error {
-	r, ok, err := h.apiSymbolSetRow(c)
-	if !ok {
+	r, err := h.apiSymbolSetRow(c)
+	if err != nil {
 		return err
 	}
 	if _, err := h.deleteSymbolSet(c.Request().Context(), r.ProjectID, r.ID); err != nil && !errors.Is(err, symbols.ErrNoSymbolSet) {
@@ -160,20 +160,20 @@ func (h *Handlers) APIDeleteSymbolSet(c echo.Context) error {
 // APIBulkDeleteSymbolSets: POST …/symbol_sets/bulk_delete {"ids":[…]}.
 func (h *Handlers) APIBulkDeleteSymbolSets(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	var body struct {
 		IDs []json.RawMessage `json:"ids"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil || body.IDs == nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be {"ids": ["12", "13"]}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be {"ids": ["12", "13"]}.`)
 	}
 	ids := make([]int64, 0, len(body.IDs))
 	for _, raw := range body.IDs {
 		id, ok := parseJSONID(raw)
 		if !ok {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "Every id must be a symbol set id such as \"12\"; "+string(raw)+" is not.")
+			return apiError(http.StatusBadRequest, "invalid_input", "Every id must be a symbol set id such as \"12\"; "+string(raw)+" is not.")
 		}
 		ids = append(ids, id)
 	}
@@ -199,12 +199,12 @@ const downloadLinkTTL = 10 * time.Minute
 // short-lived link to the stored files as a posthog-cli blob (PostHog
 // answers with a presigned object-storage URL the same way).
 func (h *Handlers) APIDownloadSymbolSet(c echo.Context) error {
-	r, ok, err := h.apiSymbolSetRow(c)
-	if !ok {
+	r, err := h.apiSymbolSetRow(c)
+	if err != nil {
 		return err
 	}
 	if !r.Stored {
-		return apiError(c, http.StatusNotFound, "file_not_found", "This symbol set has no stored file: it is missing ("+failureMessage(r.SymbolSet)+").")
+		return apiError(http.StatusNotFound, "file_not_found", "This symbol set has no stored file: it is missing ("+failureMessage(r.SymbolSet)+").")
 	}
 	expires := time.Now().Add(downloadLinkTTL)
 	token, err := h.uploads.SignLink(c.Request().Context(), symbols.LinkDownload, r.ProjectID, r.ID, expires)
@@ -225,11 +225,11 @@ func (h *Handlers) DownloadSymbolSetBlob(c echo.Context) error {
 		return err
 	}
 	if !ok {
-		return apiError(c, http.StatusForbidden, "invalid_link", "This download link is invalid or has expired: ask the API for a new one.")
+		return apiError(http.StatusForbidden, "invalid_link", "This download link is invalid or has expired: ask the API for a new one.")
 	}
 	set, err := h.db.SymbolSetByID(ctx, projectID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) || (err == nil && !set.Stored) {
-		return apiError(c, http.StatusNotFound, "not_found", "This symbol set no longer has a stored file.")
+		return apiError(http.StatusNotFound, "not_found", "This symbol set no longer has a stored file.")
 	}
 	if err != nil {
 		return err

@@ -34,9 +34,9 @@ func (h *Handlers) presigned(c echo.Context, s symbols.StartedUpload) startedUpl
 	}}
 }
 
-// uploadRefused answers an upload's refusal in PostHog's shape; other
-// errors go on to the error handler.
-func uploadRefused(c echo.Context, err error) error {
+// uploadRefused turns an upload's refusal into the API's; other errors
+// stay as they are.
+func uploadRefused(err error) error {
 	var problem *symbols.UploadProblem
 	if !errors.As(err, &problem) {
 		return err
@@ -54,7 +54,7 @@ func uploadRefused(c echo.Context, err error) error {
 	if code == "" {
 		code = "invalid_input"
 	}
-	return apiError(c, status, code, problem.Message)
+	return &Error{Status: status, Code: code, Detail: problem.Message, Internal: err}
 }
 
 func deref(s *string) string {
@@ -73,7 +73,7 @@ func deref(s *string) string {
 // creates nothing (symbols.Uploads.StartUploads).
 func (h *Handlers) APIBulkStartUpload(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	var body struct {
@@ -88,7 +88,7 @@ func (h *Handlers) APIBulkStartUpload(c echo.Context) error {
 		SkipOnConflict bool     `json:"skip_on_conflict"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input",
+		return apiError(http.StatusBadRequest, "invalid_input",
 			`The body must be JSON such as {"symbol_sets":[{"chunk_id":"…","release_id":null,"content_hash":"<sha512 hex>"}]}.`)
 	}
 	var reqs []symbols.StartRequest
@@ -101,7 +101,7 @@ func (h *Handlers) APIBulkStartUpload(c echo.Context) error {
 	started, err := h.uploads.StartUploads(c.Request().Context(), p.ID, reqs,
 		symbols.StartOptions{Force: body.Force, SkipOnConflict: body.SkipOnConflict})
 	if err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	idMap := map[string]startedUpload{}
 	for _, s := range started {
@@ -116,26 +116,26 @@ func (h *Handlers) APIBulkStartUpload(c echo.Context) error {
 func (h *Handlers) ReceiveSymbolSetUpload(c echo.Context) error {
 	ctx := c.Request().Context()
 	if err := c.Request().ParseMultipartForm(32 << 20); err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "Send multipart/form-data with the presigned fields and the file as the part `file`.")
+		return apiError(http.StatusBadRequest, "invalid_input", "Send multipart/form-data with the presigned fields and the file as the part `file`.")
 	}
 	uploadID, err := h.uploads.UploadLinkTarget(ctx, c.FormValue("token"), c.FormValue("key"))
 	if err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "The multipart body has no part named `file`.")
+		return apiError(http.StatusBadRequest, "invalid_input", "The multipart body has no part named `file`.")
 	}
 	blob, _, err := readFileHeader(fh, h.maxUploadBytes())
 	var problem *symbols.UploadProblem
 	if errors.As(err, &problem) {
-		return apiError(c, http.StatusRequestEntityTooLarge, "file_too_large", problem.Message)
+		return apiError(http.StatusRequestEntityTooLarge, "file_too_large", problem.Message)
 	}
 	if err != nil {
 		return err
 	}
 	if err := h.uploads.ReceiveBlob(ctx, uploadID, blob); err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -145,18 +145,18 @@ func (h *Handlers) ReceiveSymbolSetUpload(c echo.Context) error {
 // Every file is checked before any is stored: one bad file changes nothing.
 func (h *Handlers) APIBulkFinishUpload(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	var body struct {
 		ContentHashes map[string]string `json:"content_hashes"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil || body.ContentHashes == nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be {"content_hashes": {"<symbol set id>": "<sha512 hex>"}}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be {"content_hashes": {"<symbol set id>": "<sha512 hex>"}}.`)
 	}
 	report, err := h.uploads.FinishUploads(c.Request().Context(), p.ID, body.ContentHashes)
 	if err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"success": true, "resolved_frames": report.ResolvedFrames})
 }
@@ -166,12 +166,12 @@ func (h *Handlers) APIBulkFinishUpload(c echo.Context) error {
 // {"presigned_url":{url,fields},"symbol_set_id":"…"}.
 func (h *Handlers) APILegacyStartUpload(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	started, err := h.uploads.StartUpload(c.Request().Context(), p.ID, c.QueryParam("chunk_id"), c.QueryParam("release_id"))
 	if err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	return c.JSON(http.StatusCreated, h.presigned(c, started))
 }
@@ -180,17 +180,17 @@ func (h *Handlers) APILegacyStartUpload(c echo.Context) error {
 // → 200 {"success":true}.
 func (h *Handlers) APILegacyFinishUpload(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	var body struct {
 		ContentHash string `json:"content_hash"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil || body.ContentHash == "" {
-		return apiError(c, http.StatusBadRequest, "content_hash_required", "A content hash must be provided to complete symbol set upload.")
+		return apiError(http.StatusBadRequest, "content_hash_required", "A content hash must be provided to complete symbol set upload.")
 	}
 	if _, err := h.uploads.FinishUploads(c.Request().Context(), p.ID, map[string]string{c.Param("id"): body.ContentHash}); err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"success": true})
 }
@@ -200,37 +200,37 @@ func (h *Handlers) APILegacyFinishUpload(c echo.Context) error {
 // with the blob as the multipart part `file` or as the raw body → 201.
 func (h *Handlers) APILegacyCreateSymbolSet(c echo.Context) error {
 	p, err := h.apiProject(c)
-	if err != nil || p.ID == 0 {
+	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(c.QueryParam("chunk_id")) == "" {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "chunk_id query parameter is required")
+		return apiError(http.StatusBadRequest, "invalid_input", "chunk_id query parameter is required")
 	}
 	limit := h.maxUploadBytes()
 	var blob []byte
 	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
 		fh, err := c.FormFile("file")
 		if err != nil {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "The multipart body has no part named `file`.")
+			return apiError(http.StatusBadRequest, "invalid_input", "The multipart body has no part named `file`.")
 		}
 		blob, _, err = readFileHeader(fh, limit)
 		var problem *symbols.UploadProblem
 		if errors.As(err, &problem) {
-			return apiError(c, http.StatusRequestEntityTooLarge, "file_too_large", problem.Message)
+			return apiError(http.StatusRequestEntityTooLarge, "file_too_large", problem.Message)
 		}
 		if err != nil {
 			return err
 		}
 	} else {
 		if blob, err = io.ReadAll(io.LimitReader(c.Request().Body, limit+1)); err != nil {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "The upload did not arrive complete.")
+			return apiError(http.StatusBadRequest, "invalid_input", "The upload did not arrive complete.")
 		}
 		if int64(len(blob)) > limit {
-			return apiError(c, http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("The file is larger than the %d MiB limit.", limit>>20))
+			return apiError(http.StatusRequestEntityTooLarge, "file_too_large", fmt.Sprintf("The file is larger than the %d MiB limit.", limit>>20))
 		}
 	}
 	if _, err := h.uploads.CreateFromBlob(c.Request().Context(), p.ID, c.QueryParam("chunk_id"), c.QueryParam("release_id"), blob); err != nil {
-		return uploadRefused(c, err)
+		return uploadRefused(err)
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"ok": true})
 }

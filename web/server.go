@@ -5,10 +5,10 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,7 +42,7 @@ func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts han
 	e.IPExtractor = opts.TrustedProxies.ClientIP
 	inbox := d.NewInboxWriter(opts.InboxLimits)
 	h := handlers.New(d, inbox, worker, resolver, opts, log)
-	e.HTTPErrorHandler = errorHandler(log)
+	e.HTTPErrorHandler = errorHandler(log, h)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
@@ -90,8 +90,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // apiPath tells whether errors on path are answered as JSON rather than a page.
 func apiPath(path string) bool {
-	if strings.HasPrefix(path, "/api/") {
-		return true
+	// The API, and the signed upload and download links it hands posthog-cli.
+	for _, p := range []string{"/api/", "/uploads/", "/downloads/"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
 	}
 	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz", "/readyz"} {
 		if strings.HasPrefix(path, p) {
@@ -101,37 +104,30 @@ func apiPath(path string) bool {
 	return false
 }
 
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// errorHandler is the one place refusals and failures are written (the
+// convention is in handlers/errors.go): PostHog's {"type","code","detail"}
+// on API and SDK paths, else the error page, with the navigation of a
+// signed-in person. Only unexpected errors are logged.
+func errorHandler(log *slog.Logger, h *handlers.Handlers) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		status, message := http.StatusInternalServerError, "Something went wrong on our side; the error was logged."
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			status = he.Code
-			if m, ok := he.Message.(string); ok {
-				message = m
-			} else {
-				message = http.StatusText(status)
-			}
-			if status == http.StatusNotFound && message == "Not Found" {
-				message = "There is nothing at this address."
-			}
-			if status == http.StatusMethodNotAllowed {
-				message = fmt.Sprintf("%s is not allowed here.", c.Request().Method)
-			}
-		}
-		if status >= 500 {
+		e, expected := handlers.AsError(err, c.Request().Method)
+		if !expected {
 			log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
+		if e.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
 		if apiPath(c.Request().URL.Path) {
-			_ = c.JSON(status, map[string]string{"type": "error", "code": strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), "detail": message})
+			_ = c.JSON(e.Status, map[string]string{"type": e.Type(), "code": e.Code, "detail": e.Detail})
 			return
 		}
+		nav := h.ErrorNav(c)
 		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-		c.Response().WriteHeader(status)
-		_ = views.ErrorPage(nil, status, message).Render(c.Request().Context(), c.Response())
+		c.Response().WriteHeader(e.Status)
+		_ = views.ErrorPage(nav, e.Status, e.Detail).Render(c.Request().Context(), c.Response())
 	}
 }
 

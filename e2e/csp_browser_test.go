@@ -100,6 +100,23 @@ func TestEveryPageObeysCSPInChromium(t *testing.T) {
 	})
 	set := waitForSymbolSet(t, s, bundle.URL+"/boom.min.js")
 
+	// A Sentry event with breadcrumbs, tags, user and contexts, for the
+	// issue page's event facts (a markup and style of their own).
+	sentryEvent := `{"event_id":"c5b0d6a1e2f34a5b8c9d0e1f2a3b4c5d","platform":"node","level":"error","environment":"production",
+		"release":"csp@1.0.0","exception":{"values":[{"type":"SentryCSPError","value":"csp facts","stacktrace":{"frames":[
+		{"filename":"/srv/app/csp.js","function":"run","lineno":3,"colno":9,"in_app":true}]}}]},
+		"tags":{"region":"eu","flow":"checkout"},"user":{"id":"csp-user","email":"csp@example.test","ip_address":"203.0.113.7"},
+		"contexts":{"runtime":{"name":"node","version":"v20.0.0"},"os":{"name":"Linux"},"browser":{"name":"Chrome","version":"120"}},
+		"breadcrumbs":{"values":[{"timestamp":1767225600.5,"category":"http","level":"warning","data":{"url":"https://x.test/","status_code":502}},
+		{"timestamp":1767225601,"category":"console","message":"retry"}]},"sdk":{"name":"sentry.javascript.node","version":"10.0.0"}}`
+	if status, _, body := postSentry(t, s, "/api/1/store/?sentry_key="+s.Token, nil, []byte(sentryEvent)); status != http.StatusOK {
+		t.Fatalf("Sentry event for the CSP check: %d %s", status, body)
+	}
+	sentryIssue, ok := issueNamed(waitForIssues(t, a, 2), "SentryCSPError", "csp facts")
+	if !ok {
+		t.Fatal("no issue for the Sentry event of the CSP check")
+	}
+
 	// A notification channel, for its page.
 	b := newBrowser(t, s)
 	b.login(t)
@@ -174,6 +191,8 @@ func TestEveryPageObeysCSPInChromium(t *testing.T) {
 	pages := []string{
 		"/issues",
 		"/issues/" + issue.ID.String(),
+		"/issues/" + sentryIssue.ID.String(),
+		"/issues?environment=production&tag=region:eu",
 		"/settings/symbol-sets",
 		"/settings/symbol-sets/" + set.ID,
 		"/settings/symbol-sets/upload",
@@ -205,6 +224,17 @@ func TestEveryPageObeysCSPInChromium(t *testing.T) {
 	code := elementText(ctx, t, "main")
 	if !strings.Contains(code, "throw new Error('csp check');") {
 		t.Errorf("issue page: the resolved frame's code is missing:\n%s", truncate(code, 2000))
+	}
+
+	// The Sentry issue's page rendered its event facts under the policy.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/issues/"+sentryIssue.ID.String()), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Fatalf("open the Sentry issue page: %v", err)
+	}
+	facts, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+		`['#breadcrumbs-title', '#highlights-title', '#tags-title', '#user-title', '[data-context=runtime]', '[data-context=browser]', '.crumb-crash']`+
+			`.filter(s => document.querySelector(s)).length`))
+	if err != nil || facts != 7 {
+		t.Errorf("Sentry issue page: %d of its 7 event-fact sections in Chromium (err %v)", facts, err)
 	}
 
 	// The API key page after creating one: its copy button is app.js's.

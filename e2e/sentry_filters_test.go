@@ -25,22 +25,36 @@ func sentryFactsIssues(t *testing.T, s *server, a *api) (prod, stage apiIssue) {
 	return prod, stage
 }
 
-// TestSentryEnvironmentAndTagFilters: the issue list, as a page and through
-// the JSON API, keeps the issues of one environment or one tag, and the
-// page's filter form offers the environments and tags seen.
-func TestSentryEnvironmentAndTagFilters(t *testing.T) {
+// TestSentryFactsOnPagesAndFilters sends two errors through the real
+// @sentry/node (production, staging) and one through the real posthog-node
+// (production, with browser, OS and device as properties). The issue pages
+// show each one's breadcrumbs, highlights, tags, user and contexts in the
+// same sections; the issue list, as a page and through the JSON API, keeps
+// the issues of one environment or one tag, and the page's filter form
+// offers the environments and tags seen.
+func TestSentryFactsOnPagesAndFilters(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	a := newAPI(s)
 	prod, stage := sentryFactsIssues(t, s, a)
-	p, st := prod.ID.String(), stage.ID.String()
+	if code, out := runNodeClient(t, s, "facts"); code != 0 {
+		t.Fatalf("posthog-node-app.js facts exited %d:\n%s", code, out)
+	}
+	issues := waitForIssues(t, a, 3)
+	ph, ok := issueNamed(issues, "Error", "posthog facts e2e boom")
+	if !ok {
+		t.Fatalf("no issue for the posthog-node error in %s", describeIssues(issues))
+	}
+	p, st, pp := prod.ID.String(), stage.ID.String(), ph.ID.String()
 
 	b := newBrowser(t, s)
 	b.login(t)
+	t.Run("sentry issue page", func(t *testing.T) { checkSentryIssuePage(t, b, prod) })
+	t.Run("posthog issue page", func(t *testing.T) { checkPostHogIssuePage(t, b, ph) })
 	for _, c := range []struct {
 		query string
 		want  []string
 	}{
-		{"environment=production", []string{p}},
+		{"environment=production", []string{pp, p}},
 		{"environment=staging", []string{st}},
 		{"environment=development", nil},
 		{"tag=region:us", []string{st}},
@@ -48,6 +62,7 @@ func TestSentryEnvironmentAndTagFilters(t *testing.T) {
 		{"tag=region", []string{st, p}},
 		{"tag=region:eu&environment=staging", nil},
 		{"tag=region:eu&environment=production", []string{p}},
+		{"tag=plan:pro", nil}, // a PostHog property is not a tag
 	} {
 		if got := listOrder(t, b, "/issues?"+c.query); !slices.Equal(got, c.want) {
 			t.Errorf("page /issues?%s: rows %v, want %v (production %s, staging %s)", c.query, got, c.want, p, st)

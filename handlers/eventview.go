@@ -27,6 +27,7 @@ const clientContextLines = 15
 func (h *Handlers) eventView(ctx context.Context, projectID int64, ev event.Event, se db.StoredEvent, lim views.EventLimits) views.EventView {
 	v := views.EventView{UUID: ev.UUID, Timestamp: ev.Timestamp, RawJSON: prettyJSON(se.Raw)}
 	v.Properties, v.HiddenProperties = properties(ev, lim.Properties)
+	v.Facts = eventFacts(projectID, ev)
 	framesLeft, codeLeft := lim.TotalFrames, lim.CodeBytes
 	for i, ex := range ev.Exceptions {
 		if i == lim.Exceptions {
@@ -187,8 +188,9 @@ func sentence(s string) string {
 	return s + "."
 }
 
-// properties lists what people look for first, then the client's own
-// properties: at most limit of them, and how many more there are.
+// properties lists the client's own properties (PostHog's without a $):
+// at most limit of them, and how many more there are. URL, browser, OS,
+// library, user, release and level are among the event's facts (eventFacts).
 func properties(ev event.Event, limit int) ([]views.Property, int) {
 	var out []views.Property
 	hidden := 0
@@ -201,18 +203,6 @@ func properties(ev event.Event, limit int) ([]views.Property, int) {
 			out = append(out, views.Property{Key: k, Value: v})
 		}
 	}
-	add("URL", ev.URL)
-	add("Browser", ev.Browser)
-	add("OS", ev.OS)
-	lib := ev.Lib
-	if ev.LibVersion != "" {
-		lib += " " + ev.LibVersion
-	}
-	add("Library", strings.TrimSpace(lib))
-	add("Distinct ID", ev.DistinctID)
-	add("Release", ev.Release)
-	add("Level", ev.Level)
-	add("Session ID", ev.SessionID)
 	var props map[string]json.RawMessage
 	if len(ev.Properties) > 0 && json.Unmarshal(ev.Properties, &props) == nil {
 		keys := make([]string, 0, len(props))

@@ -660,3 +660,37 @@ func formValue(s string, maxBytes int) string {
 	}
 	return b.String()
 }
+
+// hasHighlights tells whether the Highlights card has a row to show.
+func hasHighlights(f EventFacts) bool {
+	return f.Environment != "" || f.Release != "" || f.Level != "" || f.SDK != "" || f.URL != "" || len(f.More) > 0
+}
+
+// levelClass is the class that colours a Sentry level; a level the
+// page does not know gets none (levels come from clients).
+func levelClass(level string) string {
+	switch strings.ToLower(level) {
+	case "fatal", "critical":
+		return "level-fatal"
+	case "error":
+		return "level-error"
+	case "warning", "warn":
+		return "level-warning"
+	case "info", "log":
+		return "level-info"
+	case "debug":
+		return "level-debug"
+	}
+	return ""
+}
+
+// clockTime is the time of day of a breadcrumb, to the millisecond, in UTC.
+func clockTime(t time.Time) string {
+	return t.UTC().Format("15:04:05.000")
+}
+
+// contextTitleID is the id of the heading of the i-th context card (the
+// client's context names are not fit for ids).
+func contextTitleID(i int) string {
+	return "context-" + strconv.Itoa(i) + "-title"
+}

@@ -254,6 +254,55 @@ type EventView struct {
 	// Failures are the reasons shared by several unresolved frames, said
 	// once above the stack instead of under each frame.
 	Failures []FailureGroup
+	// Facts are the event's environment, user, contexts, tags, SDK and
+	// breadcrumbs (Sentry's; a PostHog event's same facts from its properties).
+	Facts EventFacts
+}
+
+// EventFacts are what an event says about where and to whom it happened.
+// EnvironmentURL and each tag's URL are the issue list filtered by them.
+type EventFacts struct {
+	Environment    string
+	EnvironmentURL string
+	Level          string
+	Release        string
+	SDK            string // name and version
+	URL            string
+	User           []Property
+	Contexts       []ContextCard
+	Tags           []TagChip
+	More           []Property // server, transaction, dist, session
+	// Breadcrumbs are what the SDK recorded before the error, oldest
+	// first, ending with the error itself (Crash).
+	Breadcrumbs []BreadcrumbRow
+}
+
+// Empty tells whether the event has none of the facts the cards show.
+func (f EventFacts) Empty() bool {
+	return !hasHighlights(f) && len(f.User) == 0 && len(f.Contexts) == 0 && len(f.Tags) == 0
+}
+
+// ContextCard is one context of an event (browser, OS, runtime, device…).
+type ContextCard struct {
+	Name   string // as the client keyed it: browser, os…
+	Title  string
+	Fields []Property
+}
+
+// TagChip is one tag; URL lists the issues with an event carrying it.
+type TagChip struct {
+	Key, Value, URL string
+}
+
+// BreadcrumbRow is one line of the breadcrumb timeline. Data is the
+// breadcrumb's data as compact JSON; Crash marks the error itself.
+type BreadcrumbRow struct {
+	Time     time.Time
+	Category string
+	Level    string
+	Message  string
+	Data     string
+	Crash    bool
 }
 
 // FailureGroup is one reason frames are not resolved (mostly: one symbol

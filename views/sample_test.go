@@ -151,6 +151,24 @@ func sampleIssue(now time.Time) IssueView {
 				{"Session", "01968f3d-e1b0-7f9a-a6c3-93b1d0e5f7a2"},
 			},
 			RawJSON: string(rawJSON),
+			Facts: EventFacts{
+				Environment: "production", EnvironmentURL: "/issues?project=1&environment=production",
+				Level: "error", Release: "storefront@2026.05.1", SDK: "sentry.javascript.browser 10.12.0",
+				URL:  "https://shop.example/checkout?step=pay",
+				User: []Property{{"ID", "user_8f2k1"}, {"Email", "ada@example.com"}, {"IP address", "203.0.113.9"}},
+				Tags: []TagChip{{"region", "eu-west-1", "/issues?project=1&tag=region%3Aeu-west-1"}, {"flow", "checkout", "/issues?project=1&tag=flow%3Acheckout"}},
+				Contexts: []ContextCard{
+					{"browser", "Browser", []Property{{"name", "Chrome"}, {"version", "156.0.7390.54"}}},
+					{"os", "Operating system", []Property{{"name", "Linux"}, {"version", "6.8"}}},
+					{"device", "Device", []Property{{"family", "Desktop"}, {"screen_resolution", "1920x1080"}}},
+				},
+				Breadcrumbs: []BreadcrumbRow{
+					{Time: now.Add(-3*time.Minute - 4*time.Second), Category: "navigation", Level: "info", Message: "/cart → /checkout"},
+					{Time: now.Add(-3*time.Minute - 2*time.Second), Category: "ui.click", Message: "button#pay"},
+					{Time: now.Add(-3*time.Minute - time.Second), Category: "fetch", Level: "warning", Data: `{"method":"POST","status_code":502,"url":"https://payments.example/charge"}`},
+					{Time: now.Add(-3 * time.Minute), Category: "exception", Level: "error", Message: "PaymentDeclinedError: payment declined for order 42", Crash: true},
+				},
+			},
 		},
 	}
 }

@@ -7,6 +7,10 @@
 //   … node posthog-node-app.js uncaught
 //     enableExceptionAutocapture, then an uncaught RangeError from a timer;
 //     the SDK captures it, flushes and lets the process die.
+//   … node posthog-node-app.js facts
+//     one Error for a web request the server handled, passing on what it
+//     knows of the visitor as PostHog properties: $browser, $os,
+//     $device_type, $current_url, $environment, and a plain property.
 const { PostHog } = require('posthog-node');
 const { placeOrder, outer, crashLater } = require('./orders');
 
@@ -43,7 +47,22 @@ function uncaught() {
   setTimeout(crashLater, 10);
 }
 
-if (mode === 'manual') {
+async function facts() {
+  const client = new PostHog(token, { host, flushAt: 1, flushInterval: 0 });
+  try {
+    throw new Error('posthog facts e2e boom');
+  } catch (err) {
+    client.captureException(err, 'ph-facts-user', {
+      $browser: 'Chrome', $browser_version: '120.0', $os: 'Mac OS X', $os_version: '14.1', $device_type: 'Desktop',
+      $current_url: 'https://shop.test/cart', $environment: 'production', plan: 'pro',
+    });
+  }
+  await client.shutdown();
+}
+
+if (mode === 'facts') {
+  facts().catch((e) => { console.error(e); process.exit(1); });
+} else if (mode === 'manual') {
   manual().catch((e) => { console.error(e); process.exit(1); });
 } else if (mode === 'uncaught') {
   uncaught();

@@ -1,31 +1,17 @@
 package symbols
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
 
-// trimMapPrefix removes a UTF-8 byte order mark and the ")]}'" line the
-// source map spec lets servers prepend against XSSI.
-func trimMapPrefix(data []byte) []byte {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if bytes.HasPrefix(data, []byte(")]}'")) {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			return data[i+1:]
-		}
-		return data[len(data):]
-	}
-	return data
-}
-
 // checkSourceMap is the cheap check the fetcher runs before handing a map
 // on: JSON object, "version": 3, and "mappings" (a string) or "sections"
 // (an array). problem is "" or what is wrong, in words.
 func checkSourceMap(data []byte) (cleaned []byte, problem string) {
-	data = trimMapPrefix(data)
+	data = StripMapPrefix(data)
 	var m struct {
 		Version  json.RawMessage `json:"version"`
 		Mappings json.RawMessage `json:"mappings"`
@@ -82,7 +68,7 @@ func MapHasSourcesContent(data []byte) bool {
 			Map json.RawMessage `json:"map"`
 		} `json:"sections"`
 	}
-	if json.Unmarshal(trimMapPrefix(data), &m) != nil {
+	if json.Unmarshal(StripMapPrefix(data), &m) != nil {
 		return false
 	}
 	for _, content := range m.SourcesContent {

@@ -131,10 +131,7 @@ func minifiedLines(src []byte) [][]byte {
 
 // looksLikeSourceMap is a cheap sniff: a JSON object naming mappings.
 func looksLikeSourceMap(b []byte) bool {
-	t := bytes.TrimSpace(b)
-	if bytes.HasPrefix(t, []byte(")]}'")) {
-		t = bytes.TrimSpace(t[4:])
-	}
+	t := bytes.TrimSpace(StripMapPrefix(bytes.TrimSpace(b)))
 	return bytes.HasPrefix(t, []byte("{")) && (bytes.Contains(t, []byte(`"mappings"`)) || bytes.Contains(t, []byte(`"sections"`)))
 }
 

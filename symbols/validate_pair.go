@@ -60,7 +60,7 @@ func MapChunkID(sourceMap []byte) string {
 		DebugID  string `json:"debug_id"`
 		DebugId2 string `json:"debugId"`
 	}
-	if json.Unmarshal(sourceMap, &ids) != nil {
+	if json.Unmarshal(StripMapPrefix(sourceMap), &ids) != nil {
 		return ""
 	}
 	return firstOf(ids.ChunkID, ids.DebugID, ids.DebugId2)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/symbols/mappings"
 )
 
@@ -19,8 +20,10 @@ type SourceMap struct {
 
 // ParseSourceMap reads a source map file. Like posthog-cli it accepts
 // "chunkId" for chunk_id and refuses non-string values for its own fields.
+// A BOM or ")]}'" line before the JSON is dropped, as the server drops it;
+// Bytes writes the map without it.
 func ParseSourceMap(data []byte) (*SourceMap, error) {
-	v, err := decodeJSON(data)
+	v, err := decodeJSON(symbols.StripMapPrefix(data))
 	if err != nil {
 		return nil, fmt.Errorf("not JSON: %w", err)
 	}

@@ -101,3 +101,18 @@ func TestChunkIDOfReadsTheLastCommentLine(t *testing.T) {
 		}
 	}
 }
+
+// The CLI reads a map with a BOM or the ")]}'" line as the server does, and
+// writes it back without them (inject rewrites the map, upload sends Bytes).
+func TestParseSourceMapSkipsPrefixes(t *testing.T) {
+	const plain = `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`
+	for _, prefix := range []string{"\xef\xbb\xbf", ")]}'\n", "\xef\xbb\xbf)]}'\n"} {
+		m, err := ParseSourceMap([]byte(prefix + plain))
+		if err != nil {
+			t.Fatalf("%q: %v", prefix, err)
+		}
+		if got := string(m.Bytes()); got != `{"mappings":"AAAA","names":[],"sources":["a.js"],"version":3}` {
+			t.Errorf("%q: Bytes = %s", prefix, got)
+		}
+	}
+}

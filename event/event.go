@@ -122,9 +122,13 @@ type Resolution struct {
 	Resolved bool   `json:"resolved"`
 	Name     string `json:"name,omitempty"`   // original name of the enclosing function
 	Source   string `json:"source,omitempty"` // original file
-	Line     int    `json:"line,omitempty"`   // 1-based
-	Column   int    `json:"column,omitempty"` // 1-based
-	InApp    bool   `json:"in_app"`
+	// SourceIndex is Source's index in the map's sources, since two may share
+	// a name; resolutions stored before it existed read as 0 and are looked
+	// up by name (symbols.SourceMap.FindSource).
+	SourceIndex int  `json:"source_index,omitempty"`
+	Line        int  `json:"line,omitempty"`   // 1-based
+	Column      int  `json:"column,omitempty"` // 1-based
+	InApp       bool `json:"in_app"`
 	// FailureCode is a stable code (symbols.Failure*) when Resolved is false.
 	FailureCode string `json:"failure_code,omitempty"`
 	// SymbolSetRef identifies the symbol set that was used or is missing.

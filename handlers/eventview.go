@@ -126,7 +126,7 @@ func (h *Handlers) frameView(ctx context.Context, projectID int64, f event.Frame
 
 // originalContext is the highlighted original source around a resolved frame.
 func (h *Handlers) originalContext(ctx context.Context, projectID int64, info frameInfo) []views.CodeLine {
-	lines, ok, err := h.symbols.HighlightedSource(ctx, projectID, info.SymbolSetID, info.Source)
+	lines, ok, err := h.symbols.HighlightedSource(ctx, projectID, info.SymbolSetID, info.Source, info.SourceIndex)
 	if err != nil {
 		h.log.Warn("original source unavailable", "symbol_set", info.SymbolSetID, "source", info.Source, "err", err)
 	}

@@ -12,6 +12,7 @@ type frameInfo struct {
 	MangledName    string
 	ResolvedName   string
 	Source         string
+	SourceIndex    int // in the symbol set's map: Source may not be unique
 	Line, Column   int
 	InApp          bool
 	Resolved       bool
@@ -40,7 +41,7 @@ func describeFrame(f event.Frame) frameInfo {
 	if r.Name != "" {
 		info.ResolvedName = r.Name
 	}
-	info.Source, info.Line, info.Column, info.InApp = r.Source, r.Line, r.Column, r.InApp
+	info.Source, info.SourceIndex, info.Line, info.Column, info.InApp = r.Source, r.SourceIndex, r.Line, r.Column, r.InApp
 	return info
 }
 

@@ -43,7 +43,7 @@ func TestContextLinesOfFixtureSource(t *testing.T) {
 	if !ok {
 		t.Fatal("no mapping")
 	}
-	content, ok := m.SourceContent(pos.Source)
+	content, ok := m.SourceContent(pos.SourceIndex)
 	if !ok {
 		t.Fatal("no sourcesContent")
 	}

@@ -74,7 +74,7 @@ type mapKey struct {
 
 type sourceKey struct {
 	mapKey
-	source string
+	index int
 }
 
 type frameKey struct {
@@ -177,9 +177,9 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 		return res, nil
 	}
 	res.Resolved = true
-	res.Source, res.Line, res.Column = pos.Source, pos.Line, pos.Column+1
+	res.Source, res.SourceIndex, res.Line, res.Column = pos.Source, pos.SourceIndex, pos.Line, pos.Column+1
 	res.Name = parsed.sourceMap.EnclosingFunction(parsed.minified, line, column)
-	res.InApp = f.InApp && !strings.Contains(pos.Source, "node_modules/") && !parsed.sourceMap.Ignored(pos.Source)
+	res.InApp = f.InApp && !strings.Contains(pos.Source, "node_modules/") && !parsed.sourceMap.Ignored(pos.SourceIndex)
 	r.frames.put(key, res, int64(64+len(res.Source)+len(res.Name)+len(ref)))
 	return res, nil
 }
@@ -299,11 +299,12 @@ func (r *Resolver) Forget(symbolSetID int64) {
 	r.sets.removeIf(func(setKey) bool { return true })
 }
 
-// HighlightedSource returns the original file source of a symbol set as
-// highlighted lines (index 0 is line 1). Whole files are tokenised once and
-// cached, because a window cut from the middle of a comment or template
-// literal would be highlighted wrongly.
-func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID int64, source string) ([]template.HTML, bool, error) {
+// HighlightedSource returns an original source of a symbol set as
+// highlighted lines (index 0 is line 1): the one a frame resolved to, given
+// by the Source and SourceIndex of its resolution (two sources may share a
+// name). Whole files are tokenised once and cached, because a window cut
+// from the middle of a comment or template literal would be highlighted wrongly.
+func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID int64, source string, sourceIndex int) ([]template.HTML, bool, error) {
 	set, err := r.store.SymbolSetByID(ctx, projectID, symbolSetID)
 	if errors.Is(err, ErrNoSymbolSet) {
 		return nil, false, nil
@@ -311,15 +312,19 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 	if err != nil || !set.Stored {
 		return nil, false, err
 	}
-	key := sourceKey{mapKey{set.ID, set.ContentHash}, source}
-	if lines, ok := r.sources.get(key); ok {
-		return lines, true, nil
-	}
 	p, err := r.parsed(ctx, set)
 	if err != nil {
 		return nil, false, err
 	}
-	content, ok := p.sourceMap.SourceContent(source)
+	index, ok := p.sourceMap.FindSource(source, sourceIndex)
+	if !ok {
+		return nil, false, nil
+	}
+	key := sourceKey{mapKey{set.ID, set.ContentHash}, index}
+	if lines, ok := r.sources.get(key); ok {
+		return lines, true, nil
+	}
+	content, ok := p.sourceMap.SourceContent(index)
 	if !ok {
 		return nil, false, nil
 	}

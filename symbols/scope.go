@@ -122,7 +122,7 @@ func (m *SourceMap) originalScopes(i int) *scopeIndex {
 		return idx
 	}
 	var idx *scopeIndex
-	if content, ok := m.SourceContent(m.sources[i]); ok {
+	if content, ok := m.SourceContent(i); ok {
 		idx = scanScopes(content)
 	}
 	if c.originals == nil {

@@ -41,6 +41,9 @@ type SourceMap struct {
 	blocks     []int32
 	blockStart []uint32
 
+	// sourceIndex finds a source by name, for resolutions stored before
+	// they recorded the index; two sources may share a name, so every
+	// other lookup goes by index.
 	sourceIndex map[string]int
 	sizeBytes   int64
 
@@ -56,6 +59,9 @@ type Position struct {
 	Line   int // 1-based
 	Column int // 0-based
 	Name   string
+	// SourceIndex is Source's index in the map's sources: the way to its
+	// content, since two sources may have the same name (or none).
+	SourceIndex int
 }
 
 // ErrInvalidSourceMap is wrapped by every ParseSourceMap error.
@@ -84,7 +90,8 @@ type rawSection struct {
 }
 
 // ParseSourceMap parses and validates a version 3 source map: the JSON, the
-// version, every mapping and every source and name index. Index maps
+// version, every mapping and every source and name index. A BOM and the
+// ")]}'" XSSI line before the JSON are skipped (StripMapPrefix). Index maps
 // (`sections`) are flattened the way trace-mapping's FlattenMap does it.
 // Every failure, including a panic, becomes an error wrapping
 // ErrInvalidSourceMap.
@@ -94,7 +101,7 @@ func ParseSourceMap(data []byte) (m *SourceMap, err error) {
 			m, err = nil, fmt.Errorf("%w: parser panic: %v", ErrInvalidSourceMap, r)
 		}
 	}()
-	raw, err := parseRawSourceMap(data)
+	raw, err := parseRawSourceMap(StripMapPrefix(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidSourceMap, err)
 	}
@@ -359,7 +366,7 @@ func (m *SourceMap) Lookup(line, column int) (Position, bool) {
 	if !ok || seg.Source < 0 {
 		return Position{}, false
 	}
-	p := Position{Source: m.sources[seg.Source], Line: int(seg.OrigLine) + 1, Column: int(seg.OrigColumn)}
+	p := Position{Source: m.sources[seg.Source], SourceIndex: int(seg.Source), Line: int(seg.OrigLine) + 1, Column: int(seg.OrigColumn)}
 	if seg.Name >= 0 {
 		p.Name = m.names[seg.Name]
 	}
@@ -434,11 +441,10 @@ func (m *SourceMap) HasSourcesContent() bool {
 	return false
 }
 
-// SourceContent returns the embedded content of a source, named as in
-// Position.Source or as written in the map.
-func (m *SourceMap) SourceContent(source string) (string, bool) {
-	i, ok := m.sourceIndex[source]
-	if !ok || !isJSONString(m.contents[i]) {
+// SourceContent returns the embedded content of the source at index i
+// (Position.SourceIndex).
+func (m *SourceMap) SourceContent(i int) (string, bool) {
+	if i < 0 || i >= len(m.contents) || !isJSONString(m.contents[i]) {
 		return "", false
 	}
 	var s string
@@ -449,10 +455,22 @@ func (m *SourceMap) SourceContent(source string) (string, bool) {
 }
 
 // Ignored reports whether the map's ignoreList (or x_google_ignoreList)
-// marks the source as third-party code to hide.
-func (m *SourceMap) Ignored(source string) bool {
-	i, ok := m.sourceIndex[source]
-	return ok && m.ignored[i]
+// marks the source at index i as third-party code to hide.
+func (m *SourceMap) Ignored(i int) bool {
+	return i >= 0 && i < len(m.ignored) && m.ignored[i]
+}
+
+// FindSource returns the index of a source given its name and, when known,
+// the index it was resolved at: the index when it still names that source,
+// else the first source of that name (resolved as in Position.Source, or as
+// written in the map). A resolution stored before indexes were recorded
+// carries index 0 and so finds its source by name, as it did then.
+func (m *SourceMap) FindSource(name string, index int) (int, bool) {
+	if index >= 0 && index < len(m.sources) && m.sources[index] == name {
+		return index, true
+	}
+	i, ok := m.sourceIndex[name]
+	return i, ok
 }
 
 // File is the map's `file` field.

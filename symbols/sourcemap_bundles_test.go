@@ -152,7 +152,7 @@ func TestEnclosingFunctionOfBuiltBundles(t *testing.T) {
 // sourceLine is the original line (from the column on) a position maps to.
 func sourceLine(t *testing.T, m *SourceMap, pos Position) string {
 	t.Helper()
-	content, ok := m.SourceContent(pos.Source)
+	content, ok := m.SourceContent(pos.SourceIndex)
 	if !ok {
 		t.Fatalf("no content for %q", pos.Source)
 	}

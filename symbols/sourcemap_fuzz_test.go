@@ -33,9 +33,10 @@ func FuzzSourceMap(f *testing.F) {
 		m.Lookup(line, column)
 		m.EnclosingFunction(minified, line, column)
 		m.EnclosingFunction("", line, column)
-		for _, s := range m.Sources() {
-			m.Ignored(s)
-			if content, ok := m.SourceContent(s); ok {
+		for i, s := range m.Sources() {
+			m.Ignored(i)
+			m.FindSource(s, i)
+			if content, ok := m.SourceContent(i); ok {
 				ContextLines(content, line, 15, 40)
 			}
 		}

@@ -53,7 +53,7 @@ func TestParseSourceMapReadsJSONFaithfully(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if content, ok := m.SourceContent("a.js"); !ok || content != "café\n\"q\"\t😀" {
+	if content, ok := m.SourceContent(0); !ok || content != "café\n\"q\"\t😀" {
 		t.Fatalf("content %q %v", content, ok)
 	}
 	if pos, ok := m.Lookup(1, 0); !ok || pos.Source != "a.js" {
@@ -72,13 +72,13 @@ func TestLookupSemantics(t *testing.T) {
 		ok           bool
 	}{
 		{1, 4, Position{}, false}, // before the first segment
-		{1, 5, Position{"./a.js", 1, 0, "f"}, true},
-		{1, 9, Position{"./a.js", 1, 0, "f"}, true},
-		{1, 10, Position{"./a.js", 2, 4, ""}, true},
-		{1, 999, Position{"./a.js", 2, 4, ""}, true},
+		{1, 5, Position{Source: "./a.js", Line: 1, Column: 0, Name: "f"}, true},
+		{1, 9, Position{Source: "./a.js", Line: 1, Column: 0, Name: "f"}, true},
+		{1, 10, Position{Source: "./a.js", Line: 2, Column: 4}, true},
+		{1, 999, Position{Source: "./a.js", Line: 2, Column: 4}, true},
 		{2, 0, Position{}, false}, // a line without segments
 		{3, 1, Position{}, false}, // a segment that maps nowhere
-		{3, 3, Position{"./a.js", 3, 0, ""}, true},
+		{3, 3, Position{Source: "./a.js", Line: 3, Column: 0}, true},
 		{4, 0, Position{}, false}, // past the last line
 		{0, 0, Position{}, false},
 		{1, -1, Position{}, false},
@@ -92,19 +92,25 @@ func TestLookupSemantics(t *testing.T) {
 	if got := m.Sources(); strings.Join(got, ",") != "./a.js,b.js" {
 		t.Errorf("Sources() = %q", got)
 	}
-	if content, ok := m.SourceContent("./a.js"); !ok || content != "x\ny\nz" {
-		t.Errorf("SourceContent(./a.js) = %q %v", content, ok)
+	if content, ok := m.SourceContent(0); !ok || content != "x\ny\nz" {
+		t.Errorf("SourceContent(0) = %q %v", content, ok)
 	}
-	if content, ok := m.SourceContent("./lib/../a.js"); !ok || content != "x\ny\nz" {
-		t.Errorf("SourceContent by raw name = %q %v", content, ok)
+	if i, ok := m.FindSource("./a.js", 0); !ok || i != 0 {
+		t.Errorf("FindSource(./a.js) = %d %v", i, ok)
 	}
-	if _, ok := m.SourceContent("b.js"); ok {
+	if i, ok := m.FindSource("./lib/../a.js", 1); !ok || i != 0 {
+		t.Errorf("FindSource by raw name = %d %v", i, ok)
+	}
+	if _, ok := m.SourceContent(1); ok {
 		t.Error("b.js has null content")
+	}
+	if _, ok := m.SourceContent(2); ok {
+		t.Error("there is no source 2")
 	}
 	if !m.HasSourcesContent() {
 		t.Error("HasSourcesContent() = false")
 	}
-	if m.Ignored("./a.js") || !m.Ignored("b.js") {
+	if m.Ignored(0) || !m.Ignored(1) || m.Ignored(2) || m.Ignored(-1) {
 		t.Error("ignoreList [1] must mark b.js only")
 	}
 	if m.SizeBytes() <= int64(len("x\ny\nz")) {
@@ -121,7 +127,7 @@ func TestXGoogleIgnoreListAndSourceRoot(t *testing.T) {
 	if got := strings.Join(m.Sources(), ","); got != "webpack://app/src/a.js,webpack://app/node_modules/x.js" {
 		t.Errorf("Sources() = %s", got)
 	}
-	if !m.Ignored("webpack://app/node_modules/x.js") || m.Ignored("webpack://app/src/a.js") {
+	if !m.Ignored(1) || m.Ignored(0) {
 		t.Error("x_google_ignoreList not applied")
 	}
 }
@@ -140,12 +146,12 @@ func TestIndexMapColumnOffsets(t *testing.T) {
 		line, column int
 		want         Position
 	}{
-		{1, 0, Position{"one.js", 1, 0, ""}},
-		{1, 6, Position{"one.js", 1, 0, ""}},
-		{1, 7, Position{"two.js", 1, 0, "g"}},
-		{1, 9, Position{"two.js", 1, 2, ""}},
-		{1, 20, Position{"two.js", 1, 2, ""}}, // one.js's segment at column 9 is dropped
-		{2, 2, Position{"two.js", 2, 2, ""}},
+		{1, 0, Position{"one.js", 1, 0, "", 0}},
+		{1, 6, Position{"one.js", 1, 0, "", 0}},
+		{1, 7, Position{"two.js", 1, 0, "g", 1}},
+		{1, 9, Position{"two.js", 1, 2, "", 1}},
+		{1, 20, Position{"two.js", 1, 2, "", 1}}, // one.js's segment at column 9 is dropped
+		{2, 2, Position{"two.js", 2, 2, "", 1}},
 	}
 	for _, c := range cases {
 		if got, ok := m.Lookup(c.line, c.column); !ok || got != c.want {

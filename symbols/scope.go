@@ -8,71 +8,153 @@ import (
 
 // EnclosingFunction returns the original name of the function containing a
 // generated position (line 1-based, column 0-based), or "" when it cannot
-// tell (the caller then shows the minified name).
+// tell or the function is anonymous (the caller then shows the minified name).
 //
 // The name a mapping carries at a frame's position is usually the callee's
-// (the frame points at a call), so it is not used. Instead, with the
-// minified source, we find the innermost function scope around the position
-// and map the position of that scope's name token: its mapping name, or the
-// identifier at its original position, is the original function name.
-// Without minified source (or when that fails) we find the innermost
-// function around the original position in sourcesContent.
+// (the frame points at a call), so it is not used. Two views are combined:
+//
+//   - the original source (sourcesContent): the innermost function around
+//     the frame's original position, named as that source declares it;
+//   - the minified file: the innermost function around the frame there,
+//     named by where its name token maps (the mapping's name, the original
+//     text there, or, when the map has neither, the minified text).
+//
+// The original source's own declaration wins when it is there: minifiers
+// inline functions into others (the minified function is then the outer
+// one, or not in that file at all) and bundlers map names they made up
+// (`arrayAggregator_default` for `function arrayAggregator(`). The minified
+// view wins only where the original scan found nothing, or where the
+// minified function is declared inside the original one before the frame
+// (a nested function the scan did not recognise, e.g. behind a Flow or
+// TypeScript generic).
 func (m *SourceMap) EnclosingFunction(minified string, line, column int) string {
-	fromMinified, kind := "", anonymous
+	frame, ok := m.segmentAt(line, column)
+	if !ok || frame.Source < 0 {
+		return ""
+	}
+	var mf minifiedFunction
 	if minified != "" {
-		fromMinified, kind = m.functionNameFromMinified(minified, line, column)
-		if kind == declared && fromMinified != "" {
-			// A declared name token maps precisely to the original name.
-			return fromMinified
+		mf = m.minifiedFunctionAt(minified, line, column)
+	}
+	orig, at, haveOriginal := m.originalOffset(frame)
+	if !haveOriginal {
+		// No original text: only the minified view, unless the function it
+		// finds is not where the frame is in the original (inlined).
+		if !mf.found || mf.inlinedAt(frame) {
+			return ""
+		}
+		return m.minifiedName(mf, true)
+	}
+	scope, inside := orig.innermost(at)
+	if mf.found && mf.mapped && !mf.inlinedAt(frame) {
+		head, ok := orig.offset(int(mf.head.OrigLine)+1, int(mf.head.OrigColumn))
+		if ok && (!inside || scope.open < head && head < scope.close) {
+			return m.minifiedName(mf, false)
 		}
 	}
-	// A name the minified code assigned (often a property the bundler
-	// inlined the function into) is second best to the original source.
-	if name := m.functionNameFromOriginal(line, column); name != "" {
-		return name
+	if !inside || !scope.named() {
+		return ""
 	}
-	return fromMinified
+	return nameTokenAt(orig.src, scope.head)
 }
 
-// functionNameFromMinified maps the name token of the innermost function
-// around the position in the minified source.
-func (m *SourceMap) functionNameFromMinified(minified string, line, column int) (string, nameKind) {
+// minifiedFunction is the innermost function scope around a position of a
+// minified file, and where its name token maps.
+type minifiedFunction struct {
+	found bool
+	kind  nameKind
+	text  string // the name token as written in the minified file; "" if anonymous
+	// mapped: a segment starts at the name token (or, for an anonymous
+	// function, at its head) and maps into a source; head is that segment.
+	mapped bool
+	head   segment
+}
+
+func (m *SourceMap) minifiedFunctionAt(minified string, line, column int) minifiedFunction {
 	idx := m.minifiedScopes(minified)
 	off, ok := idx.offset(line, column)
 	if !ok {
-		return "", anonymous
+		return minifiedFunction{}
 	}
 	scope, ok := idx.innermost(off)
 	if !ok {
-		return "", anonymous
+		return minifiedFunction{}
+	}
+	f := minifiedFunction{found: true, kind: scope.kind}
+	if scope.named() {
+		f.text = nameTokenAt(minified, scope.head)
 	}
 	headLine, headColumn := idx.position(scope.head)
-	seg, ok := m.segmentAt(headLine, headColumn)
 	// A segment that starts before the head belongs to some other token.
-	if !ok || seg.Source < 0 || int(seg.GenColumn) != headColumn {
-		return "", scope.kind
+	if seg, ok := m.segmentAt(headLine, headColumn); ok && seg.Source >= 0 && int(seg.GenColumn) == headColumn {
+		f.mapped, f.head = true, seg
 	}
-	// The head of an anonymous function is its `function` keyword or its
-	// parameters: a name mapped there would be a parameter's.
-	if seg.Name >= 0 && scope.named() {
-		return m.names[seg.Name], scope.kind
+	return f
+}
+
+// inlinedAt reports that the minified function cannot be the one the frame
+// is in originally: its name maps into another source, or after the frame.
+// A minifier moved the frame's code into it.
+func (f minifiedFunction) inlinedAt(frame segment) bool {
+	if !f.mapped {
+		return false
 	}
-	orig := m.originalScopes(int(seg.Source))
-	if orig == nil {
-		return "", scope.kind
+	if f.head.Source != frame.Source {
+		return true
 	}
-	at, ok := orig.offset(int(seg.OrigLine)+1, int(seg.OrigColumn))
-	if !ok {
-		return "", scope.kind
-	}
-	if !scope.named() {
-		// Only `function NAME(` in the original names an anonymous head.
-		if !hasFunctionKeyword(orig.src, at) {
-			return "", anonymous
+	return f.head.OrigLine > frame.OrigLine || f.head.OrigLine == frame.OrigLine && f.head.OrigColumn > frame.OrigColumn
+}
+
+// minifiedName is the original name of a minified function: the original
+// text at its name token's mapped position (the source's own declaration),
+// else the mapping's name. Without either, and when minifiedText allows it
+// (the map has no text for the frame's source), the minified name token
+// itself: minifiers map the names they rename, so one without a mapped
+// name is as the source wrote it (`t.polyline=function(` → polyline).
+func (m *SourceMap) minifiedName(f minifiedFunction, minifiedText bool) string {
+	if f.mapped {
+		if orig := m.originalScopes(int(f.head.Source)); orig != nil {
+			if at, ok := orig.offset(int(f.head.OrigLine)+1, int(f.head.OrigColumn)); ok {
+				if !f.kindNamed() {
+					// The head of an anonymous function is its `function`
+					// keyword or its parameters: only `function NAME(` in the
+					// original names it (a minifier dropped the name).
+					if !hasFunctionKeyword(orig.src, at) {
+						return ""
+					}
+					return functionNameAt(orig.src, at)
+				}
+				if name := functionNameAt(orig.src, at); name != "" {
+					return name
+				}
+			}
 		}
-		return functionNameAt(orig.src, at), declared
+		// A name mapped at an anonymous head would be a parameter's.
+		if f.kindNamed() && f.head.Name >= 0 {
+			return m.names[f.head.Name]
+		}
 	}
-	return functionNameAt(orig.src, at), scope.kind
+	if minifiedText && f.kindNamed() && !reservedWords[f.text] {
+		return f.text
+	}
+	return ""
+}
+
+func (f minifiedFunction) kindNamed() bool { return f.kind != anonymous }
+
+// functionNameFromMinified is the minified view alone (see
+// EnclosingFunction), for tests that check it holds on its own.
+func (m *SourceMap) functionNameFromMinified(minified string, line, column int) (string, nameKind) {
+	f := m.minifiedFunctionAt(minified, line, column)
+	if !f.found {
+		return "", anonymous
+	}
+	frame, ok := m.segmentAt(line, column)
+	if ok && frame.Source >= 0 && f.inlinedAt(frame) {
+		return "", f.kind
+	}
+	_, _, haveOriginal := m.originalOffset(frame)
+	return m.minifiedName(f, !haveOriginal), f.kind
 }
 
 func hasFunctionKeyword(src string, off int) bool {
@@ -83,24 +165,18 @@ func hasFunctionKeyword(src string, off int) bool {
 	return src[off:identEnd(src, off)] == "function"
 }
 
-func (m *SourceMap) functionNameFromOriginal(line, column int) string {
-	seg, ok := m.segmentAt(line, column)
-	if !ok || seg.Source < 0 {
-		return ""
+// originalOffset finds the frame's original position in its source's
+// text; ok is false when the map carries no text for that source.
+func (m *SourceMap) originalOffset(frame segment) (orig *scopeIndex, at int, ok bool) {
+	if frame.Source < 0 {
+		return nil, 0, false
 	}
-	orig := m.originalScopes(int(seg.Source))
+	orig = m.originalScopes(int(frame.Source))
 	if orig == nil {
-		return ""
+		return nil, 0, false
 	}
-	off, ok := orig.offset(int(seg.OrigLine)+1, int(seg.OrigColumn))
-	if !ok {
-		return ""
-	}
-	scope, ok := orig.innermost(off)
-	if !ok || !scope.named() {
-		return ""
-	}
-	return nameTokenAt(orig.src, scope.head)
+	at, ok = orig.offset(int(frame.OrigLine)+1, int(frame.OrigColumn))
+	return orig, at, ok
 }
 
 func (m *SourceMap) minifiedScopes(minified string) *scopeIndex {

@@ -90,9 +90,27 @@ func scanScopes(src string) *scopeIndex {
 		if s.scopes[i].close == 0 {
 			s.scopes[i].close = len(src)
 		}
+		if s.scopes[i].kind == assigned && invokedAt(src, s.scopes[i].close) {
+			// `x = function(){…}()` stores what the function returns: the
+			// function itself is anonymous, as JavaScript names it.
+			s.scopes[i].kind = anonymous
+		}
 	}
 	sort.SliceStable(s.scopes, func(i, j int) bool { return s.scopes[i].open < s.scopes[j].open })
 	return &scopeIndex{scopes: s.scopes, lineStarts: lineStarts(src), src: src}
+}
+
+// invokedAt reports a call right after a function body that ends at end
+// (`}()`, `})()`, `}.call(`, `}.apply(`).
+func invokedAt(src string, end int) bool {
+	if end < 1 || end > len(src) || src[end-1] != '}' {
+		return false
+	}
+	for end = skipSpace(src, end); end < len(src) && src[end] == ')'; {
+		end = skipSpace(src, end+1)
+	}
+	rest := src[end:]
+	return strings.HasPrefix(rest, "(") || strings.HasPrefix(rest, ".call(") || strings.HasPrefix(rest, ".apply(")
 }
 
 func (s *scopeScanner) run() {
@@ -384,6 +402,10 @@ var controlKeywords = map[string]bool{
 // assignedName finds `NAME =` or `NAME:` (in an object literal) right
 // before token start: anonymous functions take the name they are stored in.
 func (s *scopeScanner) assignedName(start int) (int, bool) {
+	// `x = (function(){…})` names the function x as well.
+	for start >= 1 && s.isPunct(start-1, '(') {
+		start--
+	}
 	if start < 2 {
 		return 0, false
 	}

@@ -63,7 +63,7 @@ func randomPositions(m *SourceMap, n int, seed uint64) [][2]int {
 
 // traceMappingAnswers runs testdata/trace.mjs: @jridgewell/trace-mapping's
 // originalPositionFor for every position.
-func traceMappingAnswers(t *testing.T, mapPath string, positions [][2]int) []*[4]any {
+func traceMappingAnswers(t *testing.T, mapPath string, positions [][2]int) []*[5]any {
 	t.Helper()
 	node := testkit.Node(t)
 	modules := testkit.NodeModules(t)
@@ -79,7 +79,7 @@ func traceMappingAnswers(t *testing.T, mapPath string, positions [][2]int) []*[4
 	if err != nil {
 		t.Fatalf("trace.mjs %s: %v\n%s", mapPath, err, stderr.String())
 	}
-	var answers []*[4]any
+	var answers []*[5]any
 	if err := json.Unmarshal(out, &answers); err != nil {
 		t.Fatalf("trace.mjs output: %v", err)
 	}
@@ -96,6 +96,9 @@ func TestLookupAgreesWithTraceMapping(t *testing.T) {
 		{name: "fixture-sentry", mapPath: filepath.Join(fixtures, "bundles/sentry-browser/app.js.map")},
 	}
 	bundles = append(bundles, buildBundles(t)...)
+	bundles = append(bundles, buildNamingBundles(t)...)
+	bundles = append(bundles, npmBundles(t)...)
+	bundles = append(bundles, sameNameSources(t))
 	for _, b := range bundles {
 		t.Run(b.name, func(t *testing.T) {
 			data, err := os.ReadFile(b.mapPath)
@@ -135,17 +138,33 @@ func TestLookupAgreesWithTraceMapping(t *testing.T) {
 	}
 }
 
-func agree(got Position, ok bool, want *[4]any) bool {
+// sameNameSources is a map whose two sources have one name, each line
+// mapping into the other one (a lookup by name would answer the first).
+func sameNameSources(t *testing.T) testBundle {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "same.js.map")
+	data := `{"version":3,"sources":["a.js","a.js","./x/../a.js"],"names":["boom"],` +
+		`"sourcesContent":["function first() {\n  boom();\n}\n","function second() {\n  boom();\n}\n",null],` +
+		`"mappings":"AACE,EAAAA;ACAA,EAAAA;;ACAA,EAAAA;ADAA;AAAA,CCAA"}`
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return testBundle{name: "same-name-sources", mapPath: path}
+}
+
+func agree(got Position, ok bool, want *[5]any) bool {
 	if want == nil {
 		return !ok
 	}
 	name, _ := want[3].(string)
 	line, _ := want[1].(float64)
 	column, _ := want[2].(float64)
-	return ok && got.Source == want[0] && got.Line == int(line) && got.Column == int(column) && got.Name == name
+	index, _ := want[4].(float64)
+	return ok && got.Source == want[0] && got.Line == int(line) && got.Column == int(column) && got.Name == name &&
+		got.SourceIndex == int(index)
 }
 
-func describe(want *[4]any) string {
+func describe(want *[5]any) string {
 	if want == nil {
 		return "null"
 	}

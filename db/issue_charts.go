@@ -24,9 +24,9 @@ func BucketsEndingAt(now time.Time, step time.Duration, n int) Buckets {
 	return Buckets{Start: end.Add(-time.Duration(n) * step), Step: step, N: n}
 }
 
-// IssueOccurrences counts an issue's stored events per bucket.
-func (d *DB) IssueOccurrences(ctx context.Context, projectID, issueID int64, b Buckets) ([]int64, error) {
-	m, err := d.IssuesOccurrences(ctx, projectID, []int64{issueID}, b)
+// IssueOccurrences counts an issue's stored events (those f keeps) per bucket.
+func (d *DB) IssueOccurrences(ctx context.Context, projectID, issueID int64, b Buckets, f EventFilter) ([]int64, error) {
+	m, err := d.IssuesOccurrences(ctx, projectID, []int64{issueID}, b, f)
 	if err != nil {
 		return nil, err
 	}
@@ -38,8 +38,8 @@ func (d *DB) IssueOccurrences(ctx context.Context, projectID, issueID int64, b B
 
 // IssuesOccurrences counts the stored events of several issues per bucket
 // (the sparklines of a page of the issue list). Issues without events in
-// the span are left out of the map.
-func (d *DB) IssuesOccurrences(ctx context.Context, projectID int64, ids []int64, b Buckets) (map[int64][]int64, error) {
+// the span are left out of the map. Only events f keeps are counted.
+func (d *DB) IssuesOccurrences(ctx context.Context, projectID int64, ids []int64, b Buckets, f EventFilter) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
 	if len(ids) == 0 || b.N <= 0 || b.Step <= 0 {
 		return out, nil
@@ -51,8 +51,10 @@ func (d *DB) IssuesOccurrences(ctx context.Context, projectID int64, ids []int64
 		marks[i] = "?"
 		args = append(args, id)
 	}
+	cond, condArgs := f.where()
+	args = append(args, condArgs...)
 	rows, err := d.read.QueryContext(ctx, `SELECT issue_id, (timestamp - ?) / ? AS bucket, count(*) FROM events
-		WHERE project_id = ? AND timestamp >= ? AND timestamp < ? AND issue_id IN (`+strings.Join(marks, ",")+`)
+		WHERE project_id = ? AND timestamp >= ? AND timestamp < ? AND issue_id IN (`+strings.Join(marks, ",")+`)`+cond+`
 		GROUP BY issue_id, bucket`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count occurrences: %w", err)

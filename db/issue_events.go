@@ -28,12 +28,13 @@ type EventCursor struct {
 
 // IssueEventSummaries lists an issue's events newest first, limit at a time,
 // starting after the cursor when one is given; more tells whether older
-// events exist beyond the page.
-func (d *DB) IssueEventSummaries(ctx context.Context, projectID, issueID int64, after *EventCursor, limit int) (list []EventSummary, more bool, err error) {
+// events exist beyond the page. Only events f keeps are listed.
+func (d *DB) IssueEventSummaries(ctx context.Context, projectID, issueID int64, after *EventCursor, limit int, f EventFilter) (list []EventSummary, more bool, err error) {
 	if limit <= 0 || limit > 200 {
 		limit = 25
 	}
-	where, args := "project_id = ? AND issue_id = ?", []any{projectID, issueID}
+	cond, condArgs := f.where()
+	where, args := "project_id = ? AND issue_id = ?"+cond, append([]any{projectID, issueID}, condArgs...)
 	if after != nil {
 		ts := millis(after.Timestamp)
 		where += " AND (timestamp < ? OR (timestamp = ? AND id < ?))"
@@ -98,9 +99,11 @@ type EventNeighbors struct {
 	Latest   string // the newest
 }
 
-// IssueEventNeighbors finds the events around e in its issue (by time, then id).
-func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, e StoredEvent) (EventNeighbors, error) {
+// IssueEventNeighbors finds the events around e in its issue (by time, then
+// id), among those f keeps.
+func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, e StoredEvent, f EventFilter) (EventNeighbors, error) {
 	var n EventNeighbors
+	cond, condArgs := f.where()
 	ts := millis(e.Timestamp)
 	queries := []struct {
 		into  *string
@@ -113,12 +116,12 @@ func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, 
 		{&n.Latest, "1", "timestamp DESC, id DESC"},
 	}
 	for _, q := range queries {
-		args := []any{projectID, issueID}
+		args := append([]any{projectID, issueID}, condArgs...)
 		if q.where != "1" {
 			args = append(args, ts, ts, e.ID)
 		}
 		var uuid string
-		err := d.read.QueryRowContext(ctx, "SELECT uuid FROM events WHERE project_id = ? AND issue_id = ? AND "+q.where+
+		err := d.read.QueryRowContext(ctx, "SELECT uuid FROM events WHERE project_id = ? AND issue_id = ?"+cond+" AND "+q.where+
 			" ORDER BY "+q.order+" LIMIT 1", args...).Scan(&uuid)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return EventNeighbors{}, fmt.Errorf("events around %s: %w", e.UUID, err)
@@ -128,4 +131,16 @@ func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, 
 		}
 	}
 	return n, nil
+}
+
+// LatestIssueEvent is the newest of an issue's stored events that f keeps;
+// ErrNotFound when there is none.
+func (d *DB) LatestIssueEvent(ctx context.Context, projectID, issueID int64, f EventFilter) (StoredEvent, error) {
+	cond, condArgs := f.where()
+	e, err := scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+" FROM events WHERE project_id = ? AND issue_id = ?"+cond+
+		" ORDER BY timestamp DESC, id DESC LIMIT 1", append([]any{projectID, issueID}, condArgs...)...))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return StoredEvent{}, fmt.Errorf("latest event of issue %d: %w", issueID, err)
+	}
+	return e, err
 }

@@ -295,7 +295,7 @@ func TestOccurrenceBuckets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, err := d.IssueOccurrences(ctx, 1, got[0].IssueID, b)
+	counts, err := d.IssueOccurrences(ctx, 1, got[0].IssueID, b, EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,11 +323,11 @@ func TestEventNeighbors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.IssueEventNeighbors(ctx, 1, id, e)
+	n, err := d.IssueEventNeighbors(ctx, 1, id, e, EventFilter{})
 	if err != nil || n != (EventNeighbors{First: "n0", Previous: "n0", Next: "n2", Latest: "n3"}) {
 		t.Fatalf("neighbors of n1: %+v %v", n, err)
 	}
-	list, more, err := d.IssueEventSummaries(ctx, 1, id, &EventCursor{Timestamp: e.Timestamp, ID: e.ID}, 10)
+	list, more, err := d.IssueEventSummaries(ctx, 1, id, &EventCursor{Timestamp: e.Timestamp, ID: e.ID}, 10, EventFilter{})
 	if err != nil || more || len(list) != 1 || list[0].UUID != "n0" || list[0].URL != "https://shop.test/cart" {
 		t.Fatalf("events after n1: %+v %v %v", list, more, err)
 	}

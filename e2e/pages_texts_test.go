@@ -101,7 +101,7 @@ func TestFailureTextsReadAsSentencesOnce(t *testing.T) {
 }
 
 // TestFramesShownAlikeEverywhere: a Node frame (nothing minified) gets no
-// "Minified frame" toggle; a frame resolved to "../src/cart.js" reads
+// "Minified frame" toggle; top values say once which properties were not sent; a frame resolved to "../src/cart.js" reads
 // "src/cart.js" on both the issue page and the symbol-set page.
 func TestFramesShownAlikeEverywhere(t *testing.T) {
 	files := textFixtures(t)
@@ -127,6 +127,10 @@ func TestFramesShownAlikeEverywhere(t *testing.T) {
 	node := b.get(t, fmt.Sprintf("/issues/%d", byName["NodeOnlyError"].ID)).Body
 	if strings.Contains(node, "Minified frame") {
 		t.Errorf("a Node frame that nothing resolved offers a \"Minified frame\" toggle:\n%s", truncate(pageText(t, node), 2000))
+	}
+	if text := pageText(t, node); strings.Count(text, "Not sent with these events") != 1 ||
+		!strings.Contains(text, "Not sent with these events: URL, Browser, OS, Release.") {
+		t.Errorf("top values should say once which properties no event sent:\n%s", truncate(text, 3000))
 	}
 	issue := b.get(t, "/issues/"+cart).Body
 	if !strings.Contains(issue, "Minified frame") {

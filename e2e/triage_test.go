@@ -105,7 +105,9 @@ func waitForTotal(t *testing.T, a *api, total int) map[string]triageIssue {
 	return byName
 }
 
-var issueLinkRE = regexp.MustCompile(`<a class="issue-link" href="/issues/(\d+)">`)
+// issueLinkRE matches a row's link; under an event filter (release=…) the
+// link carries it to the issue page.
+var issueLinkRE = regexp.MustCompile(`<a class="issue-link" href="/issues/(\d+)(?:\?[^"]*)?">`)
 
 // listOrder is the ids of the issue list's rows, top to bottom.
 func listOrder(t *testing.T, b *browser, path string) []string {
@@ -126,7 +128,7 @@ func issueRowHTML(t *testing.T, body string, id int64) string {
 	t.Helper()
 	for _, row := range strings.Split(body, `<tr class="issue-row">`)[1:] {
 		row, _, _ = strings.Cut(row, "</tr>")
-		if strings.Contains(row, fmt.Sprintf(`href="/issues/%d"`, id)) {
+		if strings.Contains(row, fmt.Sprintf(`href="/issues/%d"`, id)) || strings.Contains(row, fmt.Sprintf(`href="/issues/%d?`, id)) {
 			return row
 		}
 	}

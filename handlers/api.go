@@ -82,6 +82,10 @@ func (h *Handlers) APIIssues(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// occurrences and users_affected count the events the filters keep.
+	if err := h.countUnderFilter(c.Request().Context(), p.ID, page.Issues, q.Events()); err != nil {
+		return err
+	}
 	results := make([]apiIssue, 0, len(page.Issues))
 	for _, is := range page.Issues {
 		results = append(results, toAPIIssue(is))

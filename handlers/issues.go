@@ -59,12 +59,15 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.countUnderFilter(ctx, project.ID, page.Issues, q.Events()); err != nil {
+		return err
+	}
 	buckets, sparkLabel := sparkBuckets(filter.Spark, now)
 	ids := make([]int64, len(page.Issues))
 	for i, is := range page.Issues {
 		ids[i] = is.ID
 	}
-	sparks, err := h.db.IssuesOccurrences(ctx, project.ID, ids, buckets)
+	sparks, err := h.db.IssuesOccurrences(ctx, project.ID, ids, buckets, q.Events())
 	if err != nil {
 		return err
 	}
@@ -102,6 +105,9 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	}
 	for _, is := range page.Issues {
 		row := issueRow(is, toSeries(buckets, sparks[is.ID]))
+		if ev := issueFilterValues(filter); len(ev) > 0 {
+			row.URL += "?" + ev.Encode()
+		}
 		if f, ok := crashes[is.ID]; ok {
 			row.Culprit = culprit(f)
 		}

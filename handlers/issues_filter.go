@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"strings"
@@ -124,4 +125,47 @@ func toSeries(b db.Buckets, counts []int64) views.Series {
 		counts = make([]int64, b.N)
 	}
 	return views.Series{Start: b.Start, Step: b.Step, Counts: counts}
+}
+
+// countUnderFilter makes the issues' event and user counts those of the
+// events f keeps (release 1.0.0: the events of 1.0.0). Without a filter the
+// issues' own counters stand and nothing is read.
+func (h *Handlers) countUnderFilter(ctx context.Context, projectID int64, issues []db.Issue, f db.EventFilter) error {
+	if !f.Any() || len(issues) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(issues))
+	for i, is := range issues {
+		ids[i] = is.ID
+	}
+	counts, err := h.db.IssuesEventCounts(ctx, projectID, ids, f)
+	if err != nil {
+		return err
+	}
+	for i := range issues {
+		c := counts[issues[i].ID]
+		issues[i].Occurrences, issues[i].UsersAffected = c.Events, c.Users
+	}
+	return nil
+}
+
+// issueFilterValues is the part of a list filter that picks events, as the
+// query of an issue page's URL: the issue page then counts and shows the
+// events of that release, library, environment or tag.
+func issueFilterValues(f views.IssueFilter) url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"release": f.Release, "lib": f.Lib, "environment": f.Env, "tag": f.Tag} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
+}
+
+// linkWith is path with query q, and no "?" when q is empty.
+func linkWith(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }

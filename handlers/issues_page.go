@@ -49,35 +49,57 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 	if !found {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unknown chart range "+strconv.Quote(rangeKey)+": use 24h, 7d or 30d.")
 	}
+	// The list's event filters (release, lib, environment, tag) carry over:
+	// counts, chart, values and events are then those of the events kept.
+	// "range" here is the chart's, not the list's "seen within".
+	filter, fq, err := parseIssueFilter(func(k string) string {
+		if k == "range" {
+			return ""
+		}
+		return c.QueryParam(k)
+	}, "", time.Now())
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	ef, keep := fq.Events(), issueFilterValues(filter)
 	v := views.IssueView{ID: is.ID, Name: is.Name, Description: is.Description, Status: is.Status,
 		ResolvedInRelease: is.ResolvedInRelease, RegressedAt: is.RegressedAt, Occurrences: is.Occurrences,
 		UsersAffected: is.UsersAffected, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		StatusURL: fmt.Sprintf("/issues/%d/status", is.ID), EditURL: fmt.Sprintf("/issues/%d/edit", is.ID),
 		AssignURL: fmt.Sprintf("/issues/%d/assignee", is.ID), AssigneeID: is.AssigneeID}
+	if ef.Any() {
+		counts, err := h.db.IssuesEventCounts(ctx, project.ID, []int64{is.ID}, ef)
+		if err != nil {
+			return err
+		}
+		c := counts[is.ID]
+		v.Occurrences, v.UsersAffected = c.Events, c.Users
+		v.Filtered = views.IssueFilterNote{Text: filterNote(filter), AllURL: fmt.Sprintf("/issues/%d", is.ID)}
+	}
 
 	uuid := firstNonEmpty(c.Param("uuid"), c.QueryParam("event"))
 	showAll := c.QueryParam("all") == "1"
-	if err := h.fillEvent(ctx, &v, is, uuid, showAll); err != nil {
+	if err := h.fillEvent(ctx, &v, is, uuid, showAll, ef, keep); err != nil {
 		return err
 	}
 	v.Event.ShowAllURL = showAllURL(c.Request().URL, !showAll)
-	if err := h.fillEventList(ctx, &v, is, c.QueryParam("events_after")); err != nil {
+	if err := h.fillEventList(ctx, &v, is, c.QueryParam("events_after"), ef, keep); err != nil {
 		return err
 	}
 	buckets := db.BucketsEndingAt(time.Now(), chart.Step, chart.N)
-	counts, err := h.db.IssueOccurrences(ctx, project.ID, is.ID, buckets)
+	counts, err := h.db.IssueOccurrences(ctx, project.ID, is.ID, buckets, ef)
 	if err != nil {
 		return err
 	}
 	v.Chart = toSeries(buckets, counts)
 	for _, r := range chartRanges {
-		u := c.Request().URL.Path
+		q := cloneValues(keep)
 		if r.Key != chartRanges[0].Key {
-			u += "?range=" + r.Key
+			q.Set("range", r.Key)
 		}
-		v.ChartRanges = append(v.ChartRanges, views.Link{Label: r.Label, URL: u, Active: r.Key == chart.Key})
+		v.ChartRanges = append(v.ChartRanges, views.Link{Label: r.Label, URL: linkWith(c.Request().URL.Path, q), Active: r.Key == chart.Key})
 	}
-	if err := h.fillFacets(ctx, &v, is); err != nil {
+	if err := h.fillFacets(ctx, &v, is, ef); err != nil {
 		return err
 	}
 	if err := h.fillHistory(ctx, &v, is); err != nil {
@@ -103,7 +125,9 @@ func showAllURL(page *url.URL, all bool) string {
 
 // fillEvent shows the chosen event (or the latest) with the links to step
 // through the others, within the default limits or, with showAll, ShowAllLimits.
-func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issue, uuid string, showAll bool) error {
+// Without a uuid the latest event f keeps is shown; the links step through
+// the events f keeps, and carry keep, the filter's query.
+func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issue, uuid string, showAll bool, f db.EventFilter, keep url.Values) error {
 	var se db.StoredEvent
 	if uuid != "" {
 		var err error
@@ -115,14 +139,14 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 			return err
 		}
 	} else {
-		latest, err := h.db.IssueEvents(ctx, is.ProjectID, is.ID, 1)
+		latest, err := h.db.LatestIssueEvent(ctx, is.ProjectID, is.ID, f)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil // none stored (counted while suppressed), or none the filter keeps
+		}
 		if err != nil {
 			return err
 		}
-		if len(latest) == 0 {
-			return nil // every event was counted while suppressed, none stored
-		}
-		se = latest[0]
+		se = latest
 	}
 	ev, err := decodeStored(se)
 	if err != nil {
@@ -138,7 +162,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	v.Event = h.eventView(ctx, is.ProjectID, ev, se, limits)
 	v.Event.ShowingAll = showAll
 	v.Event.RawURL = eventURL(is.ID, se.UUID) + "/raw"
-	n, err := h.db.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se)
+	n, err := h.db.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se, f)
 	if err != nil {
 		return err
 	}
@@ -146,7 +170,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 		if u == "" {
 			return ""
 		}
-		return eventURL(is.ID, u)
+		return linkWith(eventURL(is.ID, u), keep)
 	}
 	v.EventNav = views.EventNav{First: link(n.First), Previous: link(n.Previous), Next: link(n.Next), Latest: link(n.Latest)}
 	return nil
@@ -201,7 +225,8 @@ func fileNameSafe(s string) string {
 }
 
 // fillEventList lists a page of the issue's events, newest first.
-func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.Issue, after string) error {
+// Only events f keeps are listed; links carry keep, the filter's query.
+func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.Issue, after string, f db.EventFilter, keep url.Values) error {
 	var cursor *db.EventCursor
 	if ms, id, ok := strings.Cut(after, "."); ok {
 		m, err1 := strconv.ParseInt(ms, 10, 64)
@@ -210,23 +235,26 @@ func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.
 			cursor = &db.EventCursor{Timestamp: time.UnixMilli(m), ID: i}
 		}
 	}
-	list, more, err := h.db.IssueEventSummaries(ctx, is.ProjectID, is.ID, cursor, eventsPerPage)
+	list, more, err := h.db.IssueEventSummaries(ctx, is.ProjectID, is.ID, cursor, eventsPerPage, f)
 	if err != nil {
 		return err
 	}
 	for _, e := range list {
 		v.Events = append(v.Events, views.EventRow{UUID: e.UUID, Timestamp: e.Timestamp, URL: e.URL, User: e.DistinctID,
-			Release: e.Release, Link: eventURL(is.ID, e.UUID), Current: e.UUID == v.Event.UUID})
+			Release: e.Release, Link: linkWith(eventURL(is.ID, e.UUID), keep), Current: e.UUID == v.Event.UUID})
 	}
 	if more {
 		last := list[len(list)-1]
-		v.OlderEventsURL = fmt.Sprintf("/issues/%d?events_after=%d.%d#events-title", is.ID, last.Timestamp.UnixMilli(), last.ID)
+		q := cloneValues(keep)
+		q.Set("events_after", fmt.Sprintf("%d.%d", last.Timestamp.UnixMilli(), last.ID))
+		v.OlderEventsURL = linkWith(fmt.Sprintf("/issues/%d", is.ID), q) + "#events-title"
 	}
 	return nil
 }
 
 // fillFacets adds the releases seen, the top values and the people to assign.
-func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Issue) error {
+// Under a filter the top values are those of the events it keeps.
+func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Issue, f db.EventFilter) error {
 	releases, err := h.db.IssueReleases(ctx, is.ProjectID, is.ID)
 	if err != nil {
 		return err
@@ -238,6 +266,9 @@ func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Iss
 		{db.ValueURL, "URL"}, {db.ValueBrowser, "Browser"}, {db.ValueOS, "OS"}, {db.ValueRelease, "Release"},
 	} {
 		values, total, err := h.db.TopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown)
+		if f.Any() {
+			values, total, err = h.db.FilteredTopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown, f)
+		}
 		if err != nil {
 			return err
 		}
@@ -272,4 +303,15 @@ func (h *Handlers) fillHistory(ctx context.Context, v *views.IssueView, is db.Is
 		}
 	}
 	return nil
+}
+
+// filterNote says which events an issue page counts under a filter.
+func filterNote(f views.IssueFilter) string {
+	var parts []string
+	for _, p := range []struct{ label, value string }{{"release", f.Release}, {"library", f.Lib}, {"environment", f.Env}, {"tag", f.Tag}} {
+		if p.value != "" {
+			parts = append(parts, p.label+" "+p.value)
+		}
+	}
+	return "Counting only the events of " + strings.Join(parts, ", ") + "."
 }

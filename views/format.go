@@ -694,3 +694,15 @@ func clockTime(t time.Time) string {
 func contextTitleID(i int) string {
 	return "context-" + strconv.Itoa(i) + "-title"
 }
+
+// unsentValues names the properties of the top values that no event sent
+// ("URL, Browser"), so the page says it once rather than once per property.
+func unsentValues(groups []ValueGroup) string {
+	var names []string
+	for _, g := range groups {
+		if len(g.Values) == 0 {
+			names = append(names, g.Title)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -119,6 +119,12 @@ type IssueRow struct {
 	Culprit          Culprit
 }
 
+// IssueFilterNote says which events an issue page shows, and links to all of them.
+type IssueFilterNote struct {
+	Text   string
+	AllURL string
+}
+
 // Culprit is where an issue's latest event crashed: the enclosing function
 // and file, original ones when a source map resolved the frame.
 type Culprit struct {
@@ -167,6 +173,9 @@ type IssueView struct {
 	AssignURL         string
 	AssigneeID        int64
 	Users             []UserOption
+	// Filtered, when set, says the counts, chart, values and events are
+	// those of the events a filter from the list keeps.
+	Filtered IssueFilterNote
 	// Chart is the occurrences over ChartRanges' active range.
 	Chart       Series
 	ChartRanges []Link

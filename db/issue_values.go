@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -35,17 +36,39 @@ type ValueCount struct {
 }
 
 func eventValues(ev NewEvent) [][2]string {
-	out := [][2]string{{ValueURL, ev.URL}, {ValueBrowser, ev.Browser}, {ValueOS, ev.OS}, {ValueRelease, ev.Release},
+	return [][2]string{{ValueURL, ev.URL}, {ValueBrowser, ev.Browser}, {ValueOS, ev.OS}, {ValueRelease, ev.Release},
 		{ValueLib, ev.Lib}, {valueUser, ev.DistinctID}, {ValueEnvironment, ev.Environment}}
+}
+
+// tagValues are an event's tags as issue_values keys and values, in key
+// order (a fixed order of upserts: no two batches lock rows in opposite orders).
+func tagValues(ev NewEvent) [][2]string {
 	keys := make([]string, 0, len(ev.Tags))
 	for k := range ev.Tags {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // a fixed order of upserts: no two batches lock rows in opposite orders
+	sort.Strings(keys)
+	out := make([][2]string, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, [2]string{TagKey(k), ev.Tags[k]})
+		if v := ev.Tags[k]; v != "" {
+			out = append(out, [2]string{TagKey(k), cutValue(v)})
+		}
 	}
 	return out
+}
+
+// tagRowsPerStatement is how many tag counts one upsert statement writes.
+// With one statement per value, storing events of 10 tags was about 4
+// times slower than without tags; chunks of rows halve that
+// (BenchmarkStoreEventTags), and their few shapes keep the statement
+// cache small.
+const tagRowsPerStatement = 16
+
+func cutValue(v string) string {
+	if len(v) > maxValueLen {
+		return v[:maxValueLen]
+	}
+	return v
 }
 
 // TagKey is the issue_values key that counts the values of tag name.
@@ -73,6 +96,21 @@ func countValuesTx(ctx context.Context, tx txRunner, projectID, issueID int64, e
 			if _, err := tx.ExecContext(ctx, "UPDATE issues SET users_affected = users_affected + 1 WHERE id = ?", issueID); err != nil {
 				return fmt.Errorf("count users of issue %d: %w", issueID, err)
 			}
+		}
+	}
+	tags := tagValues(ev)
+	for len(tags) > 0 {
+		chunk := tags[:min(len(tags), tagRowsPerStatement)]
+		tags = tags[len(chunk):]
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 1, ?, ?),", len(chunk)), ",")
+		args := make([]any, 0, 6*len(chunk))
+		for _, kv := range chunk {
+			args = append(args, projectID, issueID, kv[0], kv[1], ts, ts)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+			VALUES `+rows+` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + 1,
+			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`, args...); err != nil {
+			return fmt.Errorf("count tags of issue %d: %w", issueID, err)
 		}
 	}
 	return nil

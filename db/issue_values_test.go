@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -151,5 +152,38 @@ func TestMigration14CountsStoredEnvironmentsAndTags(t *testing.T) {
 		if got := listIDs(t, d, c.q); !slices.Equal(got, c.want) {
 			t.Errorf("%+v: got %v, want %v", c.q, got, c.want)
 		}
+	}
+}
+
+// BenchmarkStoreEventTags measures what counting an event's tags costs the
+// store path: batches of 100 events of 10 issues, with no tags and with 10.
+func BenchmarkStoreEventTags(b *testing.B) {
+	for _, n := range []int{0, 10} {
+		b.Run(fmt.Sprintf("tags=%d", n), func(b *testing.B) {
+			d, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			if _, err := d.EnsureDefaultProject(context.Background(), "phc_test", "phc_generated"); err != nil {
+				b.Fatal(err)
+			}
+			tags := map[string]string{}
+			for i := range n {
+				tags[fmt.Sprintf("key%d", i)] = fmt.Sprintf("value%d", i)
+			}
+			now := time.Now()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				batch := make([]NewEvent, 100)
+				for j := range batch {
+					batch[j] = envEvent(fmt.Sprintf("e%d-%d", i, j), fmt.Sprintf("fp%d", j%10), now, "production", tags)
+				}
+				if _, err := d.StoreBatch(context.Background(), batch, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
 }

@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -76,10 +77,14 @@ func (w *Worker) Notify() {
 }
 
 // Run processes the inbox until ctx is done. The batch being stored when ctx
-// ends is finished first, so shutdown leaves the inbox consistent.
+// ends is finished first, so shutdown leaves the inbox consistent. When the
+// database fails in a way that may pass (busy, disk full, I/O), the rows stay
+// in the inbox and the worker waits longer after each failure, up to
+// maxBackoff, before it tries again.
 func (w *Worker) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var backoff time.Duration
 	for {
 		select {
 		case <-ctx.Done():
@@ -87,18 +92,46 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-w.wake:
 		case <-timer.C:
 		}
-		for ctx.Err() == nil {
-			n, err := w.ProcessBatch(context.WithoutCancel(ctx))
-			if err != nil {
-				w.log.Error("pipeline batch failed", "err", err)
-				break
-			}
-			if n < w.batchSize {
-				break
+		backoff = w.drain(ctx, backoff)
+		if backoff > 0 {
+			timer.Reset(backoff)
+			// New rows must not cut the pause short.
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
 			}
 		}
 		timer.Reset(w.idlePoll)
 	}
+}
+
+// maxBackoff bounds the pause after repeated transient store failures.
+const maxBackoff = 30 * time.Second
+
+// drain processes batches until the inbox is short of a full batch or a
+// batch fails. It returns how long to pause: 0 after success, else twice the
+// previous pause (from one second, up to maxBackoff).
+func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration {
+	for ctx.Err() == nil {
+		n, err := w.ProcessBatch(context.WithoutCancel(ctx))
+		var transient *transientError
+		switch {
+		case errors.As(err, &transient):
+			backoff = min(max(2*backoff, time.Second), maxBackoff)
+			w.log.Warn("storing events failed for a reason that may pass; they stay in the inbox",
+				"rows", transient.rows, "retry_in", backoff, "err", transient.err)
+			return backoff
+		case err != nil:
+			w.log.Error("pipeline batch failed", "err", err)
+			return 0
+		}
+		backoff = 0
+		if n < w.batchSize {
+			break
+		}
+	}
+	return 0
 }
 
 // ProcessBatch processes up to one batch of inbox rows and tells how many it took.
@@ -137,14 +170,45 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 		events = append(events, ne)
 	}
 	stored, err := w.db.StoreBatch(ctx, events, rejected)
+	if db.Transient(err) {
+		// The database, not the rows, is in trouble (busy, disk full, I/O):
+		// everything stays in the inbox and is tried again after a pause.
+		return 0, &transientError{rows: len(rows), err: err}
+	}
 	if err != nil {
 		// One bad row must not hold up the others: store them one at a time,
-		// keeping a row that still fails among the rejected.
+		// rejecting only the rows whose own error is permanent.
 		w.log.Warn("batch store failed, storing one by one", "err", err)
-		return len(rows), w.storeOneByOne(ctx, rows, events, rejected)
+		return w.storeOneByOne(ctx, rows, events, rejected)
 	}
+	w.logRejected(rejected)
 	w.notify(ctx, events, stored)
 	return len(rows), nil
+}
+
+// transientError is a batch that could not be stored for a reason that may
+// pass; its rows are still in the inbox.
+type transientError struct {
+	rows int
+	err  error
+}
+
+func (e *transientError) Error() string {
+	return fmt.Sprintf("store %d inbox rows (kept in the inbox, retried later): %v", e.rows, e.err)
+}
+
+func (e *transientError) Unwrap() error { return e.err }
+
+// logRejected says how many rows went to inbox_rejected, and why.
+func (w *Worker) logRejected(rejected []db.RejectedInbox) {
+	if len(rejected) == 0 {
+		return
+	}
+	reasons := map[string]int{}
+	for _, r := range rejected {
+		reasons[r.Err]++
+	}
+	w.log.Warn("inbox rows moved to inbox_rejected", "count", len(rejected), "reasons", reasons)
 }
 
 func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.Stored) {
@@ -163,23 +227,44 @@ func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.S
 	}
 }
 
-func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox) error {
+// storeOneByOne stores events one at a time after their batch failed for a
+// reason that may lie in one of them. An event whose own store error is
+// permanent joins the rejected rows; a transient error stops the pass, and
+// that event and the ones after it stay in the inbox. It returns how many
+// of the batch's rows were taken out of the inbox.
+func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox) (int, error) {
+	taken := len(rows)
 	formats := make(map[int64]string, len(rows))
 	for _, r := range rows {
 		formats[r.ID] = r.Format
 	}
-	for _, ev := range events {
-		if _, err := w.db.StoreBatch(ctx, []db.NewEvent{ev}, nil); err != nil {
+	var transient error
+	for i, ev := range events {
+		stored, err := w.db.StoreBatch(ctx, []db.NewEvent{ev}, nil)
+		if db.Transient(err) {
+			transient = &transientError{rows: len(events) - i, err: err}
+			taken -= len(events) - i
+			break
+		}
+		if err != nil {
 			rejected = append(rejected, db.RejectedInbox{
 				Row: db.InboxRow{ID: ev.InboxID, ProjectID: ev.ProjectID, Format: formats[ev.InboxID], ReceivedAt: ev.ReceivedAt, Payload: ev.Raw},
 				Err: err.Error(),
 			})
+			continue
 		}
+		w.notify(ctx, []db.NewEvent{ev}, stored)
 	}
-	if _, err := w.db.StoreBatch(ctx, nil, rejected); err != nil {
-		return fmt.Errorf("keep rejected rows: %w", err)
+	if len(rejected) > 0 {
+		if _, err := w.db.StoreBatch(ctx, nil, rejected); err != nil {
+			if db.Transient(err) {
+				return taken - len(rejected), &transientError{rows: len(rejected), err: err}
+			}
+			return taken, fmt.Errorf("keep rejected rows: %w", err)
+		}
+		w.logRejected(rejected)
 	}
-	return nil
+	return taken, transient
 }
 
 func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, error) {

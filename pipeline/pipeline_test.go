@@ -56,12 +56,14 @@ func recordedBrowserEvents(t testing.TB, bundleURL string) [][]byte {
 type harness struct {
 	store  *db.DB
 	worker *Worker
+	path   string // the SQLite file
 }
 
 func newHarness(t testing.TB, allowPrivate bool) harness {
 	t.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	path := filepath.Join(t.TempDir(), "p.db")
+	store, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func newHarness(t testing.TB, allowPrivate bool) harness {
 	cfg.AllowPrivate = allowPrivate
 	cfg.TotalTimeout = 2 * time.Second
 	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: cfg})
-	return harness{store: store, worker: New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	return harness{store: store, path: path, worker: New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 }
 
 // ingest puts payloads in the inbox as capture would and runs the worker once.

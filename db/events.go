@@ -168,7 +168,10 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 	}
 	eventID, _ := res.LastInsertId()
 	for _, f := range ev.ResolvedFrames {
-		if f.RawID == "" || f.Resolution == nil || f.Resolution.SymbolSetID == 0 {
+		// Frames tied to a symbol set, or to a ref that has none yet (a fetch
+		// deferred by the hourly cap), are resolved again later: remember
+		// which events hold them so those events are regrouped too.
+		if f.RawID == "" || f.Resolution == nil || (f.Resolution.SymbolSetID == 0 && f.Resolution.SymbolSetRef == "") {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES (?, ?, ?)",

@@ -18,8 +18,14 @@ import (
 )
 
 // Symbolicator resolves minified frames (symbols.Resolver implements it).
+// None of its methods waits on the network: symbol sets are fetched in the
+// background, and their frames are resolved again when the fetch ends.
 type Symbolicator interface {
-	// Symbolicate sets the resolution of ev's frames in place (the pipeline records them with the event).
+	// StartFetches starts the background fetches ev's frames need and
+	// returns a channel per fetch it started, closed when that fetch ends.
+	StartFetches(ctx context.Context, projectID int64, ev *event.Event) ([]<-chan struct{}, error)
+	// Symbolicate sets the resolution of ev's frames in place (the pipeline
+	// records them with the event); frames waiting on a fetch are marked pending.
 	Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error
 	// Reresolve resolves again the frames last resolved with a symbol set.
 	Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
@@ -27,8 +33,12 @@ type Symbolicator interface {
 	ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error)
 	// Forget drops cached parses of a symbol set.
 	Forget(symbolSetID int64)
-	// TakeChanged reports symbol sets that turned from missing to stored during Symbolicate.
+	// TakeChanged reports symbol sets whose background fetch ended since the last call.
 	TakeChanged() []symbols.SymbolSetRef
+	// FetchesEnded gets a value when a background fetch has ended.
+	FetchesEnded() <-chan struct{}
+	// ResumeFetches starts again the fetches left pending by an earlier run.
+	ResumeFetches(ctx context.Context) error
 }
 
 // Notice is what happened to an issue because of a stored event, for notifications.
@@ -58,11 +68,20 @@ type Worker struct {
 	wake      chan struct{}
 	batchSize int
 	idlePoll  time.Duration
+	// fetchWait is how long a batch waits for the fetches it started before
+	// it stores its events with the frames still pending: quick fetches
+	// resolve a new bundle's first event at once, and a host that never
+	// answers holds up only the batch that first named it, and only this long.
+	fetchWait time.Duration
+	// retryLimitedEvery is how often frames deferred by the hourly cap on
+	// new fetch refs are tried again.
+	retryLimitedEvery time.Duration
 }
 
 // New makes a worker over d.
 func New(d *db.DB, symbols Symbolicator, log *slog.Logger) *Worker {
-	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second}
+	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second,
+		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute}
 }
 
 // SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
@@ -82,8 +101,13 @@ func (w *Worker) Notify() {
 // in the inbox and the worker waits longer after each failure, up to
 // maxBackoff, before it tries again.
 func (w *Worker) Run(ctx context.Context) {
+	if err := w.symbols.ResumeFetches(ctx); err != nil {
+		w.log.Warn("pending source-map fetches not resumed", "err", err)
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	retryLimited := time.NewTicker(w.retryLimitedEvery)
+	defer retryLimited.Stop()
 	var backoff time.Duration
 	for {
 		select {
@@ -91,6 +115,14 @@ func (w *Worker) Run(ctx context.Context) {
 			return
 		case <-w.wake:
 		case <-timer.C:
+		case <-w.symbols.FetchesEnded():
+		case <-retryLimited.C:
+			if err := w.RetryRateLimitedFrames(context.WithoutCancel(ctx)); err != nil {
+				w.log.Warn("frames deferred by the fetch cap not retried", "err", err)
+			}
+		}
+		if err := w.resolveChanged(context.WithoutCancel(ctx)); err != nil {
+			w.log.Error("resolving frames again after a fetch failed", "err", err)
 		}
 		backoff = w.drain(ctx, backoff)
 		if backoff > 0 {
@@ -140,12 +172,53 @@ func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
+	return n, w.resolveChanged(ctx)
+}
+
+// resolveChanged resolves again, and regroups, the frames of every symbol
+// set whose background fetch ended. It runs after the batch that stored
+// frames as pending, so none is missed.
+func (w *Worker) resolveChanged(ctx context.Context) error {
 	for _, set := range w.symbols.TakeChanged() {
 		if _, err := w.ResolveSymbolSetAgain(ctx, set.ProjectID, set.ID); err != nil {
-			return n, err
+			return err
 		}
 	}
-	return n, nil
+	return nil
+}
+
+// prefetch starts the fetches the batch's events need and waits up to
+// fetchWait for them. It parses each payload on its own so that prepare,
+// which stores what it parses, stays one step per row.
+func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow) {
+	var started []<-chan struct{}
+	for _, row := range rows {
+		if row.Format != "posthog" {
+			continue
+		}
+		ev, err := event.ParsePostHog(row.Payload, row.ReceivedAt)
+		if err != nil {
+			continue // prepare rejects it
+		}
+		ev.Normalize()
+		jobs, err := w.symbols.StartFetches(ctx, row.ProjectID, &ev)
+		if err != nil {
+			w.log.Warn("source-map fetches not started", "inbox_id", row.ID, "err", err)
+		}
+		started = append(started, jobs...)
+	}
+	if len(started) == 0 {
+		return
+	}
+	deadline := time.NewTimer(w.fetchWait)
+	defer deadline.Stop()
+	for _, done := range started {
+		select {
+		case <-done:
+		case <-deadline.C:
+			return
+		}
+	}
 }
 
 func (w *Worker) processBatch(ctx context.Context) (int, error) {
@@ -158,6 +231,7 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	w.prefetch(ctx, rows)
 	var events []db.NewEvent
 	var rejected []db.RejectedInbox
 	for _, row := range rows {

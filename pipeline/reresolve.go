@@ -96,3 +96,31 @@ func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Fr
 	}
 	return report, nil
 }
+
+// RetryRateLimitedFrames resolves again frames that were not fetched
+// because their project had reached its hourly cap on new fetch refs: those
+// within the cap now start their fetch (and are resolved again when it
+// ends), the others stay deferred until the next try.
+func (w *Worker) RetryRateLimitedFrames(ctx context.Context) error {
+	byProject, err := w.db.FramesWithFailure(ctx, symbols.FailureFetchRateLimited, 1000)
+	if err != nil {
+		return err
+	}
+	for projectID, frames := range byProject {
+		if err := w.resolveFramesAgain(ctx, projectID, frames); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Worker) resolveFramesAgain(ctx context.Context, projectID int64, frames []event.Frame) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	frames, err := w.symbols.ResolveFrames(ctx, projectID, frames)
+	if err != nil {
+		return fmt.Errorf("resolve deferred frames of project %d again: %w", projectID, err)
+	}
+	_, err = w.regroup(ctx, projectID, frames)
+	return err
+}

@@ -37,6 +37,13 @@ const (
 	// FailureMissingSourcesContent: the map resolved the frame but carries
 	// no sourcesContent, so no code can be shown.
 	FailureMissingSourcesContent = "missing_sources_content"
+	// FailureFetchPending: the symbol set is being fetched in the
+	// background; its frames are being resolved, not failed.
+	FailureFetchPending = "fetch_pending"
+	// FailureFetchRateLimited: the project started more new fetches within
+	// the last hour than allowed (STACKLENS_FETCH_NEW_REFS_PER_HOUR); no
+	// symbol set was created, and the frame is tried again later.
+	FailureFetchRateLimited = "fetch_rate_limited"
 )
 
 // FailureCodes lists every code, in the order the constants are declared.
@@ -45,7 +52,7 @@ func FailureCodes() []string {
 		FailureNoReference, FailureBlockedAddress, FailureFetchTimeout, FailureHTTPStatus,
 		FailureNetworkError, FailureTooLarge, FailureNoSourcemapURL, FailureInvalidSourcemapURL,
 		FailureInvalidDataURL, FailureInvalidSourcemap, FailureTokenNotFound, FailureNotUploaded,
-		FailureMissingSourcesContent,
+		FailureMissingSourcesContent, FailureFetchPending, FailureFetchRateLimited,
 	}
 }
 
@@ -143,6 +150,13 @@ func Advice(code string) string {
 			"of the file: upload the map produced with the deployed bundle."
 	case FailureNotUploaded:
 		return "Upload the source map for this chunk with `stacklens sourcemap upload` or on this page."
+	case FailureFetchPending:
+		return "stacklens is fetching the minified file and its source map in the background. The frame is being resolved: " +
+			"reload the page in a few seconds to see the result."
+	case FailureFetchRateLimited:
+		return "This project asked stacklens to fetch more new source-map URLs within an hour than STACKLENS_FETCH_NEW_REFS_PER_HOUR allows, " +
+			"so this one was not fetched yet; it is tried again later. Many distinct URLs usually come from query strings " +
+			"that change per page load: serve bundles under stable URLs, or upload the source maps."
 	case FailureMissingSourcesContent:
 		return "The source map has no sourcesContent, so no code can be shown. Build with sources included " +
 			"(e.g. esbuild --sources-content=true, webpack without noSources) and upload the map again."

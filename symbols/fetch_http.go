@@ -141,6 +141,9 @@ func (r *fetchRun) classify(rawURL string, err error) *Failure {
 		return Failf(FailureFetchTimeout, "GET %s: connecting to %s took longer than %s", rawURL, opErr.Addr, r.f.cfg.ConnectTimeout)
 	}
 	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() && strings.Contains(err.Error(), "awaiting response headers") {
+		return Failf(FailureFetchTimeout, "GET %s: the server accepted the connection but sent no answer within %s", rawURL, r.f.cfg.FirstByteTimeout)
+	}
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return Failf(FailureFetchTimeout, "GET %s timed out: %v", rawURL, unwrapURLError(err))
 	}

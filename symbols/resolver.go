@@ -24,6 +24,12 @@ type Store interface {
 	TouchSymbolSet(ctx context.Context, id int64, at time.Time) error
 	SaveFrameResolutions(ctx context.Context, projectID int64, frames []event.Frame) error
 	FramesOfSymbolSet(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
+	// InsertMissingSymbolSet creates s as missing unless (ProjectID, Ref) exists, and returns what exists.
+	InsertMissingSymbolSet(ctx context.Context, s SymbolSet) (SymbolSet, error)
+	// CountURLSymbolSetsSince counts a project's URL symbol sets created since a time.
+	CountURLSymbolSetsSince(ctx context.Context, projectID int64, since time.Time) (int, error)
+	// SymbolSetsWithFailure lists symbol sets of every project whose failure has the code.
+	SymbolSetsWithFailure(ctx context.Context, code string, limit int) ([]SymbolSet, error)
 }
 
 // ResolverConfig tunes a Resolver.
@@ -33,11 +39,20 @@ type ResolverConfig struct {
 	CacheBytes int64
 	// RetryAfter is how long a failed fetch is trusted before it is tried again.
 	RetryAfter time.Duration
+	// NewRefsPerHour caps how many new URL symbol sets (each one a fetch)
+	// one project may start within an hour (STACKLENS_FETCH_NEW_REFS_PER_HOUR);
+	// 0 means DefaultNewRefsPerHour, a negative value no cap.
+	NewRefsPerHour int
 }
 
+// DefaultNewRefsPerHour is the per-project cap on new fetch refs per hour.
+const DefaultNewRefsPerHour = 100
+
 // Resolver turns minified frames into original ones: it finds each frame's
-// symbol set (cache, store, else fetch and store, or store the failure) and
-// looks the position up. It runs in the pipeline worker, never in a request.
+// symbol set (cache, store, else a fetch in the background) and looks the
+// position up. Resolving never waits on the network: a frame whose symbol
+// set is being fetched is marked fetch_pending, and when the fetch ends the
+// set is reported by TakeChanged so its frames are resolved again.
 type Resolver struct {
 	store   Store
 	fetcher *Fetcher
@@ -51,14 +66,26 @@ type Resolver struct {
 	sets       *lru[setKey, cachedSet]
 	ensure     singleflight.Group
 	retryAfter time.Duration
+	budget     *newRefBudget
+
+	// life bounds background fetches; Close ends it and waits for them.
+	life  context.Context
+	stop  context.CancelFunc
+	jobs  sync.WaitGroup
+	ended chan struct{} // gets a value when a background fetch has ended
 
 	mu sync.Mutex
 	// touched remembers when last_used was last written per set: it is
 	// written at most once a minute, not once per frame.
 	touched map[int64]time.Time
-	// changed holds symbol sets that went from missing to stored by a
-	// refetch during resolution; their older frames need resolving again.
+	// changed holds symbol sets whose background fetch ended (stored or
+	// failed); the frames that waited on them need resolving again.
 	changed []SymbolSetRef
+	// inflight holds the background fetch of each (project, ref) under way.
+	inflight map[setKey]*fetchJob
+	// generation counts Forget calls, so a set record read before one is
+	// not cached after it.
+	generation uint64
 }
 
 // SymbolSetRef names one symbol set of one project.
@@ -111,15 +138,23 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 24 * time.Hour
 	}
+	if cfg.NewRefsPerHour == 0 {
+		cfg.NewRefsPerHour = DefaultNewRefsPerHour
+	}
+	life, stop := context.WithCancel(context.Background())
 	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
 		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4),
 		frames:  newLRU[frameKey, event.Resolution](16 << 20), sets: newLRU[setKey, cachedSet](4 << 20),
-		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter}
+		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter,
+		budget: newNewRefBudget(store, cfg.NewRefsPerHour), life: life, stop: stop,
+		ended: make(chan struct{}, 1), inflight: map[setKey]*fetchJob{}}
 }
 
 // Symbolicate sets the Resolution of every frame of ev that has a symbol-set
 // reference (the caller records them with the event). Frames of other
-// platforms, and JavaScript frames with context sent by the client, are left as sent.
+// platforms, and JavaScript frames with context sent by the client, are left
+// as sent. It never waits on the network: frames whose symbol set is being
+// fetched get fetch_pending (see StartFetches and TakeChanged).
 func (r *Resolver) Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error {
 	for i := range ev.Exceptions {
 		frames := ev.Exceptions[i].Frames
@@ -153,7 +188,7 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 	if kind == RefNone {
 		return event.Resolution{FailureCode: FailureNoReference}, nil
 	}
-	set, parsed, err := r.symbolSet(ctx, projectID, ref, kind)
+	set, parsed, _, err := r.symbolSet(ctx, projectID, ref, kind)
 	if err != nil {
 		return event.Resolution{}, err
 	}
@@ -197,79 +232,98 @@ func (r *Resolver) touch(ctx context.Context, setID int64) error {
 	return r.store.TouchSymbolSet(ctx, setID, now)
 }
 
-// symbolSet finds or makes the symbol set of ref. Concurrent callers for the
-// same ref share one lookup and at most one fetch.
-func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *parsedSet, error) {
-	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
-		if c, ok := r.sets.get(setKey{projectID, ref}); ok && time.Since(c.fetched) < setCacheTTL &&
-			(c.set.Stored || kind != RefURL || time.Since(c.set.UpdatedAt) <= r.retryAfter) {
-			return c.set, nil
-		}
-		set, err := r.lookupSet(ctx, projectID, ref, kind)
-		if err == nil {
-			r.sets.put(setKey{projectID, ref}, cachedSet{set: set, fetched: time.Now()}, int64(256+len(ref)))
-		}
-		return set, err
-	})
-	if err != nil {
-		return SymbolSet{}, nil, err
-	}
-	set := v.(SymbolSet)
-	if !set.Stored {
-		return set, nil, nil
+// symbolSet finds or makes the symbol set of ref and parses it when stored.
+// Concurrent callers for the same ref share one lookup. The job is a
+// background fetch this call started, if any.
+func (r *Resolver) symbolSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *parsedSet, *fetchJob, error) {
+	set, job, err := r.findSet(ctx, projectID, ref, kind)
+	if err != nil || !set.Stored {
+		return set, nil, job, err
 	}
 	parsed, err := r.parsed(ctx, set)
 	if err != nil {
 		// A stored map that no longer parses is shown as invalid rather than failing the event.
 		set.Stored, set.Failure = false, Failf(FailureInvalidSourcemap, "%v", err)
-		return set, nil, nil
+		return set, nil, job, nil
 	}
-	return set, parsed, nil
+	return set, parsed, job, nil
 }
 
-// lookupSet loads the symbol set of ref, creating it (fetch or not_uploaded)
-// when there is none or when a failed fetch is old enough to try again.
-func (r *Resolver) lookupSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, error) {
+type setLookup struct {
+	set SymbolSet
+	job *fetchJob
+}
+
+// findSet is symbolSet without the parse.
+func (r *Resolver) findSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *fetchJob, error) {
+	key := setKey{projectID, ref}
+	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
+		if c, ok := r.sets.get(key); ok && time.Since(c.fetched) < setCacheTTL &&
+			(c.set.Stored || kind != RefURL || time.Since(c.set.UpdatedAt) <= r.retryAfter) {
+			return setLookup{set: c.set}, nil
+		}
+		gen := r.currentGeneration()
+		set, job, err := r.lookupSet(ctx, projectID, ref, kind)
+		if err == nil {
+			r.cacheSet(key, set, gen)
+		}
+		return setLookup{set, job}, err
+	})
+	if err != nil {
+		return SymbolSet{}, nil, err
+	}
+	found := v.(setLookup)
+	return found.set, found.job, nil
+}
+
+// lookupSet loads the symbol set of ref. A URL with none gets a pending
+// set and a background fetch (within the project's hourly cap); a pending
+// set whose fetch is not under way (the process stopped meanwhile), or a
+// failed fetch old enough to try again, is fetched in the background too.
+// A chunk or debug id with none is recorded as not uploaded.
+func (r *Resolver) lookupSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *fetchJob, error) {
 	set, err := r.store.SymbolSet(ctx, projectID, ref)
 	switch {
+	case errors.Is(err, ErrNoSymbolSet) && kind != RefURL:
+		set = SymbolSet{ProjectID: projectID, Ref: ref, Kind: kind,
+			Failure: Failf(FailureNotUploaded, "No source map was uploaded for %s %s.", strings.ReplaceAll(string(kind), "_", " "), ref)}
+		set, err = r.store.SaveSymbolSet(ctx, set, nil, nil)
+		return set, nil, err
 	case errors.Is(err, ErrNoSymbolSet):
-		return r.create(ctx, projectID, ref, kind)
-	case err == nil && !set.Stored && kind == RefURL && time.Since(set.UpdatedAt) > r.retryAfter:
-		set, err = r.create(ctx, projectID, ref, kind)
-		if err == nil && set.Stored {
-			r.mu.Lock()
-			r.changed = append(r.changed, SymbolSetRef{ProjectID: projectID, ID: set.ID})
-			r.mu.Unlock()
-		}
+		return r.startNewSet(ctx, projectID, ref)
+	case err != nil:
+		return set, nil, err
+	case set.Stored || kind != RefURL:
+		return set, nil, nil
+	case set.Failure != nil && set.Failure.Code == FailureFetchPending, time.Since(set.UpdatedAt) > r.retryAfter:
+		return set, r.startedFetch(projectID, ref), nil
 	}
-	return set, err
+	return set, nil, nil
 }
 
-// create fetches a URL symbol set, or records that a chunk/debug id has no upload.
-func (r *Resolver) create(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, error) {
-	set := SymbolSet{ProjectID: projectID, Ref: ref, Kind: kind}
-	if kind != RefURL {
-		set.Failure = Failf(FailureNotUploaded, "No source map was uploaded for %s %s.", strings.ReplaceAll(string(kind), "_", " "), ref)
-		return r.store.SaveSymbolSet(ctx, set, nil, nil)
-	}
-	fetched, failure := r.fetcher.Fetch(ctx, ref)
-	if failure != nil {
-		set.Failure = failure
-		return r.store.SaveSymbolSet(ctx, set, nil, nil)
-	}
-	set.MinifiedURL, set.MapURL = fetched.MinifiedURL, fetched.MapURL
-	if _, err := ParseSourceMap(fetched.Map); err != nil {
-		set.Failure = &Failure{Code: FailureInvalidSourcemap, Steps: fetched.Steps,
-			Message: fmt.Sprintf("The source map at %s is not usable: %v", fetched.MapURL, err)}
-		return r.store.SaveSymbolSet(ctx, set, nil, nil)
-	}
-	set.Stored, set.Origin = true, OriginFetched
-	saved, err := r.store.SaveSymbolSet(ctx, set, fetched.Map, fetched.Minified)
+// startNewSet records a pending symbol set for a URL seen for the first
+// time and fetches it in the background, unless the project reached its
+// hourly cap of new refs: then the answer is a rate-limited set that is not
+// stored (ID 0), so unique URLs cannot fill the table.
+func (r *Resolver) startNewSet(ctx context.Context, projectID int64, ref string) (SymbolSet, *fetchJob, error) {
+	allowed, err := r.budget.allow(ctx, projectID)
 	if err != nil {
-		return SymbolSet{}, err
+		return SymbolSet{}, nil, err
 	}
-	r.Forget(saved.ID)
-	return saved, nil
+	if !allowed {
+		return SymbolSet{ProjectID: projectID, Ref: ref, Kind: RefURL, Failure: Failf(FailureFetchRateLimited,
+			"%s was not fetched: this project already started %d new source-map fetches within the last hour (STACKLENS_FETCH_NEW_REFS_PER_HOUR). It is tried again later.",
+			ref, r.budget.perHour)}, nil, nil
+	}
+	set, err := r.store.InsertMissingSymbolSet(ctx, SymbolSet{ProjectID: projectID, Ref: ref, Kind: RefURL,
+		Failure: Failf(FailureFetchPending, "Fetching %s and its source map in the background: frames that need it are being resolved.", ref)})
+	if err != nil {
+		return SymbolSet{}, nil, err
+	}
+	if set.Stored || set.Failure == nil || set.Failure.Code != FailureFetchPending {
+		return set, nil, nil // someone stored it meanwhile
+	}
+	return set, r.startedFetch(projectID, ref), nil
 }
 
 func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error) {
@@ -296,6 +350,9 @@ func (r *Resolver) Forget(symbolSetID int64) {
 	r.sources.removeIf(func(k sourceKey) bool { return k.symbolSetID == symbolSetID })
 	r.frames.removeIf(func(k frameKey) bool { return k.symbolSetID == symbolSetID })
 	// Records are keyed by ref, and a deleted set's ref is not known here: drop them all (they are cheap to reload).
+	r.mu.Lock()
+	r.generation++
+	r.mu.Unlock()
 	r.sets.removeIf(func(setKey) bool { return true })
 }
 
@@ -337,8 +394,9 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 	return lines, true, nil
 }
 
-// TakeChanged returns, and forgets, the symbol sets that a refetch during
-// resolution turned from missing into stored.
+// TakeChanged returns, and forgets, the symbol sets whose background fetch
+// ended since the last call, stored or failed: their frames need resolving
+// again.
 func (r *Resolver) TakeChanged() []SymbolSetRef {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -348,7 +406,8 @@ func (r *Resolver) TakeChanged() []SymbolSetRef {
 }
 
 // Refetch fetches a URL symbol set again now (the "retry" a person asks
-// for), storing the map or the new failure.
+// for), storing the map or the new failure, and returns the set after it.
+// It joins the fetch of that set already under way, if any.
 func (r *Resolver) Refetch(ctx context.Context, projectID, symbolSetID int64) (SymbolSet, error) {
 	set, err := r.store.SymbolSetByID(ctx, projectID, symbolSetID)
 	if err != nil {
@@ -358,7 +417,19 @@ func (r *Resolver) Refetch(ctx context.Context, projectID, symbolSetID int64) (S
 		return set, fmt.Errorf("symbol set %s is identified by a %s and cannot be fetched: upload its source map", set.Ref, strings.ReplaceAll(string(set.Kind), "_", " "))
 	}
 	r.Forget(set.ID)
-	return r.create(ctx, projectID, set.Ref, set.Kind)
+	job, _ := r.startFetch(projectID, set.Ref)
+	if job == nil {
+		return set, errors.New("stacklens is shutting down: retry the fetch after it restarts")
+	}
+	select {
+	case <-job.done:
+	case <-ctx.Done():
+		return set, fmt.Errorf("fetch %s: %w", set.Ref, ctx.Err())
+	}
+	if job.err != nil {
+		return SymbolSet{}, job.err
+	}
+	return job.set, nil
 }
 
 // Reresolve resolves again every frame last resolved with a symbol set

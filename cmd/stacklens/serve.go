@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
@@ -40,6 +41,18 @@ type serveConfig struct {
 	TrustedProxies   trustedproxy.List
 	SMTP             notify.SMTPConfig
 	Pressure         pressureConfig
+	Fetch            fetchLimits
+}
+
+// fetchLimits bound source-map fetching (symbols.FetchConfig and the
+// per-project cap on new refs).
+type fetchLimits struct {
+	ConnectTimeout   time.Duration
+	FirstByteTimeout time.Duration
+	TotalTimeout     time.Duration
+	Concurrency      int
+	PerHost          int
+	NewRefsPerHour   int
 }
 
 const serveHelp = `Usage: stacklens serve [flags]
@@ -107,6 +120,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := pressureFlags(fs, env, &cfg.Pressure); err != nil {
 		return cfg, err
 	}
+	if err := fetchFlags(fs, env, &cfg.Fetch); err != nil {
+		return cfg, err
+	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()
@@ -150,7 +166,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	fetchCfg := symbols.DefaultFetchConfig()
 	fetchCfg.AllowPrivate = cfg.FetchAllowPriv
-	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetchCfg, CacheBytes: cfg.MapCacheBytes})
+	fetchCfg.ConnectTimeout, fetchCfg.FirstByteTimeout, fetchCfg.TotalTimeout = cfg.Fetch.ConnectTimeout, cfg.Fetch.FirstByteTimeout, cfg.Fetch.TotalTimeout
+	fetchCfg.MaxConcurrent, fetchCfg.MaxPerHost = cfg.Fetch.Concurrency, cfg.Fetch.PerHost
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetchCfg, CacheBytes: cfg.MapCacheBytes,
+		NewRefsPerHour: cfg.Fetch.NewRefsPerHour})
+	defer resolver.Close() // before the store closes: background fetches stop writing first
 	worker := pipeline.New(store, resolver, log)
 	notifyCfg := notify.DefaultConfig()
 	notifyCfg.PublicURL, notifyCfg.AllowPrivate, notifyCfg.SMTP = cfg.PublicURL, cfg.FetchAllowPriv, cfg.SMTP
@@ -225,6 +245,47 @@ func smtpFlags(fs *flag.FlagSet, env func(name, def string) string, smtp *notify
 	fs.StringVar(&smtp.Username, "smtp-username", env("STACKLENS_SMTP_USERNAME", ""), "SMTP user name; no AUTH when empty (STACKLENS_SMTP_USERNAME)")
 	fs.StringVar(&smtp.Password, "smtp-password", env("STACKLENS_SMTP_PASSWORD", ""), "SMTP password; prefer the environment variable (STACKLENS_SMTP_PASSWORD)")
 	fs.StringVar(&smtp.From, "smtp-from", env("STACKLENS_SMTP_FROM", ""), "From address of notification emails, e.g. \"stacklens <alerts@example.com>\" (STACKLENS_SMTP_FROM)")
+	return nil
+}
+
+// fetchFlags adds the limits of source-map fetching.
+func fetchFlags(fs *flag.FlagSet, env func(name, def string) string, limits *fetchLimits) error {
+	d := symbols.DefaultFetchConfig()
+	durations := []struct {
+		flag, env, help string
+		def             time.Duration
+		into            *time.Duration
+	}{
+		{"fetch-connect-timeout", "STACKLENS_FETCH_CONNECT_TIMEOUT", "longest TCP connect and TLS handshake of a source-map fetch", d.ConnectTimeout, &limits.ConnectTimeout},
+		{"fetch-first-byte-timeout", "STACKLENS_FETCH_FIRST_BYTE_TIMEOUT", "longest wait for a fetched server's answer once connected", d.FirstByteTimeout, &limits.FirstByteTimeout},
+		{"fetch-timeout", "STACKLENS_FETCH_TIMEOUT", "longest whole fetch of a minified file and its map, redirects included", d.TotalTimeout, &limits.TotalTimeout},
+	}
+	for _, o := range durations {
+		v, err := time.ParseDuration(env(o.env, o.def.String()))
+		if err != nil || v <= 0 {
+			return fmt.Errorf("%s must be a positive duration such as 10s", o.env)
+		}
+		fs.DurationVar(o.into, o.flag, v, o.help+" ("+o.env+")")
+	}
+	counts := []struct {
+		flag, env, help string
+		def, min        int
+		into            *int
+	}{
+		{"fetch-concurrency", "STACKLENS_FETCH_CONCURRENCY", "source-map fetches running at once", d.MaxConcurrent, 1, &limits.Concurrency},
+		{"fetch-per-host", "STACKLENS_FETCH_PER_HOST", "source-map fetches running at once against one host name", d.MaxPerHost, 1, &limits.PerHost},
+		{"fetch-new-refs-per-hour", "STACKLENS_FETCH_NEW_REFS_PER_HOUR", "new source-map URLs one project may have fetched per hour; -1 for no cap", symbols.DefaultNewRefsPerHour, -1, &limits.NewRefsPerHour},
+	}
+	for _, o := range counts {
+		v, err := strconv.Atoi(env(o.env, strconv.Itoa(o.def)))
+		if err != nil || v < o.min || v == 0 {
+			if o.min < 0 {
+				return fmt.Errorf("%s must be a positive whole number, or -1 for no cap", o.env)
+			}
+			return fmt.Errorf("%s must be a positive whole number", o.env)
+		}
+		fs.IntVar(o.into, o.flag, v, o.help+" ("+o.env+")")
+	}
 	return nil
 }
 

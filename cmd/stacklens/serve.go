@@ -59,6 +59,12 @@ const serveHelp = `Usage: stacklens serve [flags]
 
 Runs the server. Every flag can also be set by the environment variable shown.
 
+Symbolication fetch limits: source maps are fetched in the background, never
+holding up other events; the fetch-* flags bound how many run at once (in all
+and per host), how long each may take, and how many new bundle URLs one
+project may have fetched per hour (past it, frames say fetch_rate_limited and
+are retried later).
+
 `
 
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // to write into the server's database file as another program would
 
 	"github.com/stacklens/stacklens/internal/testkit"
 )
@@ -359,5 +362,38 @@ func TestNewFetchRefsAreCappedPerProject(t *testing.T) {
 			t.Errorf("issue page of a rate-limited event does not explain the cap:\n%s", truncate(text, 3000))
 		}
 		break
+	}
+}
+
+// An inbox row that can never become an event (here: one left by some other
+// program in the database file) is set aside without holding up the others,
+// and the project settings page says how many and why.
+func TestRejectedRowsAreCountedOnTheProjectPage(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	other, err := sql.Open("sqlite", "file:"+s.DBPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(t.Context(), `INSERT INTO inbox(project_id, format, received_at, payload)
+		VALUES (1, 'posthog', ?, '{"event":"$exception", truncated')`, time.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	postException(t, s, s.Token, newException("StillStoredError", "stored although a bad row came first"))
+	waitForIssues(t, newAPI(s), 1)
+
+	b := newBrowser(t, s)
+	b.login(t)
+	waitFor(t, "the set-aside row on the project page", func(context.Context) (bool, string, error) {
+		text := pageText(t, b.get(t, "/settings/project").Body)
+		i := strings.Index(text, "Events set aside")
+		if i < 0 {
+			return false, "no such section", nil
+		}
+		section := text[i:]
+		return strings.Contains(section, "1 event: parse event"), truncate(section, 500), nil
+	})
+	if !strings.Contains(s.logs.String(), "inbox rows moved to inbox_rejected") {
+		t.Errorf("the log does not say rows were set aside:\n%s", truncate(s.logs.String(), 3000))
 	}
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,7 +29,11 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 	if err != nil {
 		return err
 	}
-	v := views.ProjectSettingsView{
+	rejected, err := h.rejectedReasons(c, p.ID)
+	if err != nil {
+		return err
+	}
+	v := views.ProjectSettingsView{Rejected: rejected,
 		Name: p.Name, Token: p.Token, Host: h.publicURL(c), DSN: h.setupHint(c, p).DSN, AutocaptureExceptions: p.AutocaptureExceptions,
 		RateLimit: rateLimitField(p), DefaultRateLimit: h.defaultRateLimitText(),
 		Saved: c.QueryParam("saved") == "1", Created: c.QueryParam("created") == "1", APIKeys: keys,
@@ -59,4 +64,22 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 func (h *Handlers) setupHint(c echo.Context, p db.Project) views.SetupHint {
 	host := h.publicURL(c)
 	return views.SetupHint{Token: p.Token, Host: host, DSN: event.SentryDSN(host, p.Token, p.ID)}
+}
+
+// rejectedReasons says why accepted events of a project were set aside, the
+// commonest reasons first, each cut to a readable length.
+func (h *Handlers) rejectedReasons(c echo.Context, projectID int64) ([]views.RejectedReason, error) {
+	reasons, err := h.db.RejectedInboxReasons(c.Request().Context(), projectID, 10)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.RejectedReason, len(reasons))
+	for i, r := range reasons {
+		reason := strings.ToValidUTF8(r.Reason, "�")
+		if len(reason) > 300 {
+			reason = strings.ToValidUTF8(reason[:300], "") + "…"
+		}
+		out[i] = views.RejectedReason{Reason: reason, Count: r.Count}
+	}
+	return out, nil
 }

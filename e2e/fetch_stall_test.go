@@ -375,8 +375,8 @@ func TestRejectedRowsAreCountedOnTheProjectPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := other.ExecContext(t.Context(), `INSERT INTO inbox(project_id, format, received_at, payload)
-		VALUES (1, 'posthog', ?, '{"event":"$exception", truncated')`, time.Now().UnixMilli()); err != nil {
+	if _, err := other.ExecContext(t.Context(), `INSERT INTO inbox(project_id, format, received_at, payload, uuid)
+		VALUES (1, 'posthog', ?, '{"event":"$exception", truncated', ?)`, time.Now().UnixMilli(), newUUID()); err != nil {
 		t.Fatal(err)
 	}
 	postException(t, s, s.Token, newException("StillStoredError", "stored although a bad row came first"))

@@ -88,8 +88,8 @@ func silentHost(t *testing.T) (origin string, accepted *atomic.Int32) {
 	return "http://localhost:" + fmt.Sprint(l.Addr().(*net.TCPAddr).Port), accepted
 }
 
-// createProject adds a project through the settings page and returns its id and token.
-func createProject(t *testing.T, b *browser, name string) (int, string) {
+// addProject adds a project through the settings page and returns its id and token.
+func addProject(t *testing.T, b *browser, name string) (int, string) {
 	t.Helper()
 	list := b.get(t, "/settings/projects")
 	create, ok := findForm(t, list.Body, func(f form) bool { return f.Action == "/settings/projects" && f.has("name") })
@@ -177,7 +177,7 @@ func TestHangingSourceMapHostDoesNotDelayOtherProjects(t *testing.T) {
 	s := startServer(t, serverOptions{Env: []string{"STACKLENS_FETCH_FIRST_BYTE_TIMEOUT=120s", "STACKLENS_FETCH_TIMEOUT=180s"}})
 	b := newBrowser(t, s)
 	b.login(t)
-	projectB, tokenB := createProject(t, b, "Other team")
+	projectB, tokenB := addProject(t, b, "Other team")
 	apiA, apiB := newAPI(s), projectAPI(s, projectB)
 
 	postEventsWithToken(t, s, s.Token, manualEventsAt(t, s.Token, hanging.URL))
@@ -242,7 +242,7 @@ func TestSilentSourceMapHostTimesOutWithoutDelayingOthers(t *testing.T) {
 	s := startServer(t, serverOptions{Env: []string{"STACKLENS_FETCH_FIRST_BYTE_TIMEOUT=3s"}})
 	b := newBrowser(t, s)
 	b.login(t)
-	projectB, tokenB := createProject(t, b, "Other team")
+	projectB, tokenB := addProject(t, b, "Other team")
 	apiA, apiB := newAPI(s), projectAPI(s, projectB)
 
 	postEventsWithToken(t, s, s.Token, manualEventsAt(t, s.Token, silent))

@@ -24,7 +24,7 @@ func exceptionPayload(uuid, message string) []byte {
 func appendInbox(t *testing.T, store *db.DB, payloads ...[]byte) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := store.NewInboxWriter()
+	w := store.NewInboxWriter(db.InboxLimits{})
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	var rows []db.InboxRow

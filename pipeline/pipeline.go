@@ -193,10 +193,7 @@ func (w *Worker) resolveChanged(ctx context.Context) error {
 func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow) {
 	var started []<-chan struct{}
 	for _, row := range rows {
-		if row.Format != "posthog" {
-			continue
-		}
-		ev, err := event.ParsePostHog(row.Payload, row.ReceivedAt)
+		ev, err := parseInboxRow(row)
 		if err != nil {
 			continue // prepare rejects it
 		}

@@ -75,7 +75,12 @@ func newHarness(t testing.TB, allowPrivate bool) harness {
 	cfg.AllowPrivate = allowPrivate
 	cfg.TotalTimeout = 2 * time.Second
 	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: cfg})
-	return harness{store: store, path: path, worker: New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	worker := New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Tests that look at frames right after ingest wait for every fetch the
+	// batch started (local ones end in milliseconds, failures within
+	// TotalTimeout), so a loaded machine cannot leave a frame pending.
+	worker.fetchWait = cfg.TotalTimeout + time.Second
+	return harness{store: store, path: path, worker: worker}
 }
 
 // ingest puts payloads in the inbox as capture would and runs the worker once.

@@ -88,3 +88,28 @@ func (d *DB) FramesWithFailure(ctx context.Context, code string, limit int) (map
 	}
 	return out, rows.Err()
 }
+
+// SymbolSetsWaitedOn lists, as (project, symbol set) pairs, the sets that
+// frames are still recorded as waiting on (their resolution failed with
+// code) although the set itself no longer does (its failure is not code):
+// a process that stopped between storing a fetch and resolving its frames
+// again leaves such frames behind.
+func (d *DB) SymbolSetsWaitedOn(ctx context.Context, code string) ([]symbols.SymbolSetRef, error) {
+	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT fr.project_id, fr.symbol_set_id FROM frame_resolutions fr
+		JOIN symbol_sets s ON s.id = fr.symbol_set_id
+		WHERE json_extract(CAST(fr.resolution AS TEXT), '$.failure_code') = ?
+		AND (s.state = 'stored' OR coalesce(json_extract(s.failure, '$.code'), '') <> ?)`, code, code)
+	if err != nil {
+		return nil, fmt.Errorf("symbol sets frames wait on: %w", err)
+	}
+	defer rows.Close()
+	var out []symbols.SymbolSetRef
+	for rows.Next() {
+		var r symbols.SymbolSetRef
+		if err := rows.Scan(&r.ProjectID, &r.ID); err != nil {
+			return nil, fmt.Errorf("symbol sets frames wait on: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

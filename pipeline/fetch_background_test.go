@@ -79,6 +79,9 @@ func waitUntil(t *testing.T, w *Worker, what string, cond func() bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for uuid, f := range storedCrashFrames(t, w.db) {
+				t.Logf("event %s: crash frame %s resolution %+v", uuid, f.Filename, f.Resolution)
+			}
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		if _, err := w.ProcessBatch(context.Background()); err != nil {
@@ -162,9 +165,13 @@ func TestRateLimitedFramesAreRetried(t *testing.T) {
 		payloads = append(payloads, []byte(strings.Replace(string(p), `"uuid":"`, `"uuid":"f`, 1)))
 	}
 	h.ingest(t, payloads)
-	waitUntil(t, first, "build 1 resolved", func() bool {
-		set, err := h.store.SymbolSet(ctx, 1, srv.URL+"/app.js?build=1")
-		return err == nil && set.Stored
+	waitUntil(t, first, "build 1's frames resolved", func() bool {
+		for _, f := range storedCrashFrames(t, h.store) {
+			if strings.Contains(f.Filename, "build=1") && (f.Resolution == nil || !f.Resolution.Resolved) {
+				return false
+			}
+		}
+		return true
 	})
 	if _, err := h.store.SymbolSet(ctx, 1, srv.URL+"/app.js?build=2"); !errors.Is(err, symbols.ErrNoSymbolSet) {
 		t.Fatalf("build 2 past the cap of 1: symbol set lookup %v, want none stored", err)
@@ -194,5 +201,60 @@ func TestRateLimitedFramesAreRetried(t *testing.T) {
 	})
 	if merged := issueCount(t, h.store); merged != split-2 {
 		t.Fatalf("%d issues after the retry, want %d: build 2's events join build 1's issues", merged, split-2)
+	}
+}
+
+// A process that stops after a fetch was stored but before the frames that
+// waited on it were resolved again leaves those frames pending; the next
+// process resolves them at start.
+func TestFramesLeftPendingAfterAStoredFetchAreResolvedAtStart(t *testing.T) {
+	release := make(chan struct{})
+	files := http.FileServer(http.Dir(filepath.Join(testkit.Fixtures(t), "bundles", "posthog-browser")))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	h := newHarness(t, true)
+	h.worker.fetchWait = 50 * time.Millisecond
+	h.ingest(t, recordedBrowserEvents(t, srv.URL+"/app.js"))
+	close(release)
+	ctx := context.Background()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		set, err := h.store.SymbolSet(ctx, 1, srv.URL+"/app.js")
+		if err == nil && set.Stored {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fetch was not stored: %+v %v", set, err)
+		}
+	}
+	// The process stops here, before its worker resolved the frames again.
+	h.worker.symbols.(*symbols.Resolver).Close()
+	for uuid, f := range storedCrashFrames(t, h.store) {
+		if f.Resolution == nil || f.Resolution.FailureCode != symbols.FailureFetchPending {
+			t.Fatalf("event %s: crash frame %+v, want still pending for this test to mean anything", uuid, f.Resolution)
+		}
+	}
+
+	next := newWorker(t, h.store, 0)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { next.Run(runCtx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resolved, frames := 0, storedCrashFrames(t, h.store)
+		for _, f := range frames {
+			if f.Resolution != nil && f.Resolution.Resolved {
+				resolved++
+			}
+		}
+		if resolved == len(frames) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart %d of %d crash frames resolved", resolved, len(frames))
+		}
 	}
 }

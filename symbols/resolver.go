@@ -30,6 +30,8 @@ type Store interface {
 	CountURLSymbolSetsSince(ctx context.Context, projectID int64, since time.Time) (int, error)
 	// SymbolSetsWithFailure lists symbol sets of every project whose failure has the code.
 	SymbolSetsWithFailure(ctx context.Context, code string, limit int) ([]SymbolSet, error)
+	// SymbolSetsWaitedOn lists sets whose frames still fail with code although the set no longer does.
+	SymbolSetsWaitedOn(ctx context.Context, code string) ([]SymbolSetRef, error)
 }
 
 // ResolverConfig tunes a Resolver.

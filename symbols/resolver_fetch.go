@@ -50,8 +50,10 @@ func (r *Resolver) StartFetches(ctx context.Context, projectID int64, ev *event.
 // then names its symbol set.
 func (r *Resolver) FetchesEnded() <-chan struct{} { return r.ended }
 
-// ResumeFetches starts again the fetches of symbol sets left pending when
-// the process stopped, so the frames that wait on them get their answer.
+// ResumeFetches picks up what a stopped process left: it starts again the
+// fetches of symbol sets still pending, and reports (TakeChanged) the sets
+// whose fetch ended but whose frames were not resolved again yet, so every
+// frame that waits on a fetch gets its answer.
 func (r *Resolver) ResumeFetches(ctx context.Context) error {
 	sets, err := r.store.SymbolSetsWithFailure(ctx, FailureFetchPending, 10000)
 	if err != nil {
@@ -59,6 +61,19 @@ func (r *Resolver) ResumeFetches(ctx context.Context) error {
 	}
 	for _, s := range sets {
 		r.startFetch(s.ProjectID, s.Ref)
+	}
+	ended, err := r.store.SymbolSetsWaitedOn(ctx, FailureFetchPending)
+	if err != nil {
+		return fmt.Errorf("resume pending fetches: %w", err)
+	}
+	if len(ended) > 0 {
+		r.mu.Lock()
+		r.changed = append(r.changed, ended...)
+		r.mu.Unlock()
+		select {
+		case r.ended <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

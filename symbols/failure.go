@@ -222,6 +222,10 @@ func Summary(code string) string {
 		return "No source map was uploaded for this file's chunk or debug id."
 	case FailureMissingSourcesContent:
 		return "The source map carries no original code to show."
+	case FailureFetchPending:
+		return "The file and its source map are being fetched: this frame is being resolved."
+	case FailureFetchRateLimited:
+		return "This project reached its hourly limit of new source-map fetches; the file is fetched later."
 	}
 	return ""
 }

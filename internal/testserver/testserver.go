@@ -9,6 +9,8 @@ package testserver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -21,6 +23,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
@@ -46,6 +49,8 @@ type Server struct {
 	t      testing.TB
 	csrf   string
 	apiKey string
+	// captureSeq numbers the events CaptureException sends.
+	captureSeq int
 }
 
 // New starts a server on a fresh database; options adjust handlers.Options.
@@ -91,6 +96,10 @@ type Response struct {
 	Header http.Header
 	Body   string
 }
+
+// Has reports whether the body, with HTML entities decoded, contains text:
+// pages escape quotes and apostrophes in their sentences.
+func (r Response) Has(text string) bool { return strings.Contains(html.UnescapeString(r.Body), text) }
 
 // Location is where a redirect points.
 func (r Response) Location() string { return r.Header.Get("Location") }
@@ -249,4 +258,42 @@ func (s *Server) API(method, path, body string) Response {
 	req := s.request(method, path, r, "application/json")
 	req.Header.Set("Authorization", "Bearer "+s.APIKey())
 	return s.Do(req)
+}
+
+// CaptureException sends one $exception event as posthog-js does and
+// waits (at most 10 s) until the worker stored it, so that pages and the API
+// show it. It returns the id of the issue the event went into.
+func (s *Server) CaptureException(typ, value string) int64 {
+	s.t.Helper()
+	s.captureSeq++
+	uuid := fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", s.captureSeq)
+	ev, _ := json.Marshal(map[string]any{"api_key": ProjectToken, "event": "$exception", "uuid": uuid, "distinct_id": "tester",
+		"properties": map[string]any{"$exception_list": []any{map[string]any{"type": typ, "value": value,
+			"mechanism": map[string]any{"handled": false, "type": "generic"},
+			"stacktrace": map[string]any{"type": "raw", "frames": []any{map[string]any{"platform": "web:javascript",
+				"filename": "app.js", "function": "crash", "lineno": 1, "colno": 10, "in_app": true}}}}}}})
+	res := s.Do(s.request(http.MethodPost, "/e/", bytes.NewReader(ev), "application/json"))
+	if res.Status != http.StatusOK {
+		s.t.Fatalf("capture: %d %s", res.Status, res.Body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := s.API(http.MethodGet, "/api/projects/1/error_tracking/issues?limit=100", "")
+		var list struct {
+			Results []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			} `json:"results"`
+		}
+		_ = json.Unmarshal([]byte(got.Body), &list)
+		for _, is := range list.Results {
+			if is.Name == typ {
+				return is.ID
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the captured %s was not stored within 10 s: %s", typ, got.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -90,28 +90,28 @@ func (h *Handlers) defaultRateLimitText() string {
 	return formatCount(h.opts.DefaultRateLimit.PerSecond) + " per second"
 }
 
-// saveRateLimit stores the settings form's rate_limit field: empty goes back
-// to the server's default, a whole number 0 or more is the project's own.
-// A form without the field leaves the limit as it is.
-func (h *Handlers) saveRateLimit(c echo.Context, projectID int64) error {
+// formRateLimit reads the settings form's rate_limit field: empty goes back
+// to the server's default (nil), a whole number 0 or more is the project's
+// own. sent is false for a form without the field, which leaves the limit
+// as it is.
+func formRateLimit(c echo.Context) (limit *int64, sent bool, err error) {
 	form, err := c.FormParams()
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
+		return nil, false, echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.").SetInternal(err)
 	}
 	values, sent := form["rate_limit"]
 	if !sent {
-		return nil
+		return nil, false, nil
 	}
-	var limit *int64
 	if raw := strings.TrimSpace(values[0]); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 || n > maxRateLimit {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
+			return nil, false, echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf(
 				"The rate limit must be a whole number of events per second from 0 (no limit) to %d, or empty for the server's default; %q is not. Nothing was saved.", maxRateLimit, raw))
 		}
 		limit = &n
 	}
-	return h.db.SetRateLimit(c.Request().Context(), projectID, limit)
+	return limit, true, nil
 }
 
 // maxRateLimit keeps a typed limit (times its burst) far from overflow.

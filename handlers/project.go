@@ -50,12 +50,19 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Check the whole form before saving any of it.
+	limit, limitSent, err := formRateLimit(c)
+	if err != nil {
+		return err
+	}
 	on := c.FormValue("autocapture_exceptions") == "on"
 	if err := h.db.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
 		return err
 	}
-	if err := h.saveRateLimit(c, p.ID); err != nil {
-		return err
+	if limitSent {
+		if err := h.db.SetRateLimit(c.Request().Context(), p.ID, limit); err != nil {
+			return err
+		}
 	}
 	return c.Redirect(http.StatusSeeOther, inProject("/settings/project", p.ID, url.Values{"saved": {"1"}}))
 }

@@ -274,4 +274,3 @@ func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-

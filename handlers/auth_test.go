@@ -58,7 +58,7 @@ func TestLogin(t *testing.T) {
 func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	s := testserver.New(t)
 	s.SignIn()
-	other := testserver.New(t)
+	other := s.Browser() // the same admin, signed in a second time
 	other.SignIn()
 	for name, res := range map[string]testserver.Response{
 		"no token":                s.PostFormWithoutCSRF("/settings/projects", url.Values{"name": {"Forged"}}),

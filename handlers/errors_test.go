@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,8 +44,7 @@ func TestErrorPagesKeepTheSession(t *testing.T) {
 func TestErrorPageWithoutSessionOffersSignIn(t *testing.T) {
 	s := testserver.New(t)
 	s.SignIn()
-	s.Client.Jar = nil // a browser without the session cookie
-	res := s.Get("/invite/not-a-real-invitation-token")
+	res := s.Browser().Get("/invite/not-a-real-invitation-token")
 	if res.Status < 400 || res.Status >= 500 {
 		t.Fatalf("status %d, want a 4xx page", res.Status)
 	}
@@ -123,4 +123,12 @@ func multipartPost(t *testing.T, target string, fields map[string]string) *http.
 	}
 	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 	return req
+}
+
+func regexpFind(pattern, s string) string {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }

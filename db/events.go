@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/triage"
 )
 
 // NewEvent is one processed event ready to be stored by StoreBatch.
@@ -57,6 +58,12 @@ type Stored struct {
 	Suppressed bool // counted on its suppressed issue, not stored
 }
 
+// Notifies tells whether the stored event is worth a notification
+// (triage's rule); a duplicate never is.
+func (s Stored) Notifies() bool {
+	return !s.Duplicate && triage.Outcome{NewIssue: s.NewIssue, Regression: s.Regression, Suppressed: s.Suppressed}.Notifies()
+}
+
 // StoreBatch stores processed events, groups them into issues and removes
 // their inbox rows, all in one transaction: a crash anywhere leaves either
 // nothing done (the inbox rows are processed again) or everything.
@@ -77,7 +84,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
 		}
-		if (st.NewIssue || st.Regression) && !st.Duplicate {
+		if st.Notifies() {
 			if err := addNoticeTx(ctx, tx, ev, st, now); err != nil {
 				return nil, err
 			}
@@ -116,12 +123,21 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 		return st, nil
 	}
 	ts := millis(ev.Timestamp)
-	var status, resolvedIn, searchText string
+	var cur triage.Current
+	var searchText string
 	err := tx.QueryRowContext(ctx, `SELECT i.id, i.status, i.resolved_in_release, i.search_text FROM issue_fingerprints f
 		JOIN issues i ON i.id = f.issue_id WHERE f.project_id = ? AND f.fingerprint = ?`,
-		ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &status, &resolvedIn, &searchText)
+		ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &cur.Status, &cur.ResolvedInRelease, &searchText)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return st, err
+	default:
+		cur.Exists = true
+	}
+	outcome := triage.Group(cur, ev.Release)
+	st.NewIssue, st.Regression, st.Suppressed = outcome.NewIssue, outcome.Regression, outcome.Suppressed
+	if outcome.NewIssue {
 		res, err := tx.ExecContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
 			occurrences, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?)`,
 			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now)
@@ -129,33 +145,21 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 			return st, err
 		}
 		st.IssueID, _ = res.LastInsertId()
-		st.NewIssue = true
-		status = StatusActive
 		if _, err := tx.ExecContext(ctx, "INSERT INTO issue_fingerprints(project_id, fingerprint, issue_id, created_at) VALUES (?, ?, ?, ?)",
 			ev.ProjectID, ev.Fingerprint, st.IssueID, now); err != nil {
 			return st, err
 		}
-	case err != nil:
-		return st, err
 	}
-	switch status {
-	case StatusResolved:
-		// Resolved "in release X": an event of an older release is the old
-		// bug still running somewhere, not a regression.
-		if ReopensResolved(ev.Release, resolvedIn) {
-			st.Regression = true
-			if err := reopenAsRegressionTx(ctx, tx, ev.ProjectID, st.IssueID, ev.Release, now); err != nil {
-				return st, err
-			}
+	if outcome.Regression {
+		if err := reopenAsRegressionTx(ctx, tx, ev.ProjectID, st.IssueID, ev.Release, now); err != nil {
+			return st, err
 		}
-	case StatusSuppressed:
-		st.Suppressed = true
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + 1,
 		last_seen = max(last_seen, ?), first_seen = min(first_seen, ?) WHERE id = ?`, ts, ts, st.IssueID); err != nil {
 		return st, err
 	}
-	if st.Suppressed {
+	if !outcome.KeepsEvent() {
 		return st, nil
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,

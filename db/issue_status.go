@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/stacklens/stacklens/triage"
 )
 
 // StatusChange is a person's change of an issue's status.
@@ -29,13 +30,11 @@ func (d *DB) ChangeIssueStatus(ctx context.Context, projectID, id int64, ch Stat
 // none) and tells how many changed. An id that is not an issue of the
 // project is ErrNotFound.
 func (d *DB) ChangeIssuesStatus(ctx context.Context, projectID int64, ids []int64, ch StatusChange) (int, error) {
-	if !ValidStatus(ch.Status) {
-		return 0, fmt.Errorf("set issue status: unknown status %q", ch.Status)
+	release, err := triage.CheckStatusChange(ch.Status, ch.ResolvedInRelease)
+	if err != nil {
+		return 0, fmt.Errorf("set issue status: %w", err)
 	}
-	ch.ResolvedInRelease = strings.TrimSpace(ch.ResolvedInRelease)
-	if ch.Status != StatusResolved {
-		ch.ResolvedInRelease = ""
-	}
+	ch.ResolvedInRelease = release
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("set issue status: %w", err)
@@ -67,7 +66,7 @@ func changeStatusTx(ctx context.Context, tx *sql.Tx, projectID, id int64, ch Sta
 	if err != nil {
 		return false, fmt.Errorf("set status of issue %d: %w", id, err)
 	}
-	if status == ch.Status && release == ch.ResolvedInRelease {
+	if !triage.StatusChanges(status, release, ch.Status, ch.ResolvedInRelease) {
 		return false, nil
 	}
 	// A person deciding about the issue settles the regression; the

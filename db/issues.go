@@ -7,19 +7,19 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stacklens/stacklens/triage"
 )
 
-// Issue statuses.
+// Issue statuses: triage's, named here for db's callers.
 const (
-	StatusActive     = "active"
-	StatusResolved   = "resolved"
-	StatusSuppressed = "suppressed"
+	StatusActive     = triage.StatusActive
+	StatusResolved   = triage.StatusResolved
+	StatusSuppressed = triage.StatusSuppressed
 )
 
-// ValidStatus tells whether s is an issue status.
-func ValidStatus(s string) bool {
-	return s == StatusActive || s == StatusResolved || s == StatusSuppressed
-}
+// ValidStatus tells whether s is an issue status (triage.ValidStatus).
+func ValidStatus(s string) bool { return triage.ValidStatus(s) }
 
 // Issue is a group of events with one fingerprint (or several, after a merge).
 type Issue struct {

@@ -2,17 +2,16 @@ package db
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/stacklens/stacklens/project"
 )
 
-// MaxProjectNameLen caps a project name (in characters).
-const MaxProjectNameLen = 100
+// MaxProjectNameLen caps a project name (project.MaxNameLen).
+const MaxProjectNameLen = project.MaxNameLen
 
 var (
 	// ErrProjectNameTaken is returned when another project already has the name.
@@ -21,22 +20,12 @@ var (
 	ErrLastProject = errors.New("the last project cannot be deleted")
 )
 
-// NewProjectToken is a fresh public capture token, shaped like PostHog's.
-func NewProjectToken() string { return "phc_" + rand.Text() }
+// NewProjectToken is a fresh public capture token (project.NewToken).
+func NewProjectToken() string { return project.NewToken() }
 
-// CheckProjectName trims name and says, in a sentence, what is wrong with it.
-func CheckProjectName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", errors.New("Give the project a name.")
-	case utf8.RuneCountInString(name) > MaxProjectNameLen:
-		return "", fmt.Errorf("A project name is limited to %d characters.", MaxProjectNameLen)
-	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return "", errors.New("A project name cannot contain control characters.")
-	}
-	return name, nil
-}
+// CheckProjectName trims name and says what is wrong with it; the rule is
+// project.CheckName, kept here for db's callers.
+func CheckProjectName(name string) (string, error) { return project.CheckName(name) }
 
 // Projects lists every project, oldest first.
 func (d *DB) Projects(ctx context.Context) ([]Project, error) {

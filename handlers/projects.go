@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/project"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -65,7 +66,7 @@ func projectRow(p db.Project, issues int64, current, canDelete bool) views.Proje
 // CreateProject adds a project from the form's `name` and shows its
 // settings (its token): POST /settings/projects.
 func (h *Handlers) CreateProject(c echo.Context) error {
-	name, err := db.CheckProjectName(c.FormValue("name"))
+	name, err := project.CheckName(c.FormValue("name"))
 	if err == nil {
 		p, cerr := h.db.CreateProject(c.Request().Context(), name)
 		switch {
@@ -121,7 +122,7 @@ func (h *Handlers) RenameProject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name, err := db.CheckProjectName(c.FormValue("name"))
+	name, err := project.CheckName(c.FormValue("name"))
 	if err == nil {
 		err = h.db.RenameProject(c.Request().Context(), p.ID, name)
 		if err == nil {

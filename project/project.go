@@ -1,0 +1,34 @@
+// Package project owns the rules of projects that are not storage: what a
+// valid name is and what a capture token looks like. Engines store projects;
+// the handlers check a name here before asking an engine to save it.
+package project
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNameLen caps a project name (in characters).
+const MaxNameLen = 100
+
+// NewToken is a fresh public capture token, shaped like PostHog's.
+func NewToken() string { return "phc_" + rand.Text() }
+
+// CheckName trims name and says, in a sentence, what is wrong with it.
+// Whether another project already has it is for storage to say, comparing
+// without case.
+func CheckName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", errors.New("Give the project a name.")
+	case utf8.RuneCountInString(name) > MaxNameLen:
+		return "", fmt.Errorf("A project name is limited to %d characters.", MaxNameLen)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return "", errors.New("A project name cannot contain control characters.")
+	}
+	return name, nil
+}

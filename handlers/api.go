@@ -13,6 +13,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/triage"
 )
 
 type apiIssue struct {
@@ -175,7 +176,7 @@ func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	actor := currentUser(c).Email
-	if body.Status != nil && !db.ValidStatus(*body.Status) {
+	if body.Status != nil && !triage.ValidStatus(*body.Status) {
 		return apiError(http.StatusBadRequest, "invalid_input", "status must be active, resolved or suppressed.")
 	}
 	if body.ResolvedInRelease != nil && (body.Status == nil || *body.Status != db.StatusResolved) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/triage"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -214,7 +215,7 @@ func (h *Handlers) SetIssueStatus(c echo.Context) error {
 		return err
 	}
 	status := c.FormValue("status")
-	if !db.ValidStatus(status) {
+	if !triage.ValidStatus(status) {
 		return echo.NewHTTPError(http.StatusBadRequest, "Unknown status "+strconv.Quote(status)+": use active, resolved or suppressed.")
 	}
 	release := strings.TrimSpace(c.FormValue("resolved_in_release"))

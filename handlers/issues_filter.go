@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/triage"
 	"github.com/stacklens/stacklens/views"
 )
 
@@ -40,7 +41,7 @@ func parseIssueFilter(get func(string) string, defaultStatus string, now time.Ti
 	if f.Status == "" {
 		f.Status = defaultStatus
 	}
-	if f.Status != "" && f.Status != views.StatusAll && !db.ValidStatus(f.Status) {
+	if f.Status != "" && f.Status != views.StatusAll && !triage.ValidStatus(f.Status) {
 		return f, db.IssueQuery{}, badFilter("Unknown status filter " + strconv.Quote(f.Status) + ": use active, resolved, suppressed or all.")
 	}
 	if !db.ValidSort(f.Sort) {

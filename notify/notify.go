@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 
 // Notifier implements pipeline.Notifier. Create it with New, start Run once.
 type Notifier struct {
-	db       *db.DB
+	db       Store
 	log      *slog.Logger
 	cfg      Config
 	links    links
@@ -61,7 +61,7 @@ type Notifier struct {
 }
 
 // New makes a notifier over store.
-func New(store *db.DB, cfg Config, log *slog.Logger) *Notifier {
+func New(store Store, cfg Config, log *slog.Logger) *Notifier {
 	def := DefaultConfig()
 	if cfg.Poll <= 0 {
 		cfg.Poll = def.Poll

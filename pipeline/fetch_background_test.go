@@ -79,7 +79,7 @@ func waitUntil(t *testing.T, w *Worker, what string, cond func() bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			for uuid, f := range storedCrashFrames(t, w.db) {
+			for uuid, f := range storedCrashFrames(t, w.db.(*db.DB)) {
 				t.Logf("event %s: crash frame %s resolution %+v", uuid, f.Filename, f.Resolution)
 			}
 			t.Fatalf("gave up waiting for %s", what)

@@ -61,7 +61,7 @@ type Worker struct {
 	// mu serialises batches with re-resolution, so an event is never
 	// regrouped while the batch that stores it is being written.
 	mu        sync.Mutex
-	db        *db.DB
+	db        Store
 	log       *slog.Logger
 	symbols   Symbolicator
 	notifier  Notifier
@@ -79,7 +79,7 @@ type Worker struct {
 }
 
 // New makes a worker over d.
-func New(d *db.DB, symbols Symbolicator, log *slog.Logger) *Worker {
+func New(d Store, symbols Symbolicator, log *slog.Logger) *Worker {
 	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second,
 		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute}
 }

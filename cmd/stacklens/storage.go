@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/notify"
+	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/symbols"
+)
+
+// The SQLite engine is every consumer's storage. Each consumer owns the
+// interface it needs (docs/ARCHITECTURE.md, "Storage engines"); these
+// assertions keep *db.DB honest to all of them at compile time. Handlers
+// still hold *db.DB itself.
+var (
+	_ pipeline.Store      = (*db.DB)(nil)
+	_ notify.Store        = (*db.DB)(nil)
+	_ symbols.Store       = (*db.DB)(nil)
+	_ symbols.UploadStore = (*db.DB)(nil)
+)

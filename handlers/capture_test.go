@@ -7,6 +7,7 @@ import (
 
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/internal/testserver"
+	"github.com/stacklens/stacklens/ratelimit"
 )
 
 func post(t *testing.T, s *testserver.Server, path, contentType, body string, header ...string) testserver.Response {
@@ -78,5 +79,23 @@ func TestHealth(t *testing.T) {
 		if res := s.Get(path); res.Status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, res.Status, res.Body)
 		}
+	}
+}
+
+// Admission (handlers/admission.go): past its rate limit a project's events
+// are refused with 429, Retry-After and PostHog's throttled shape.
+func TestCaptureOverRateLimit(t *testing.T) {
+	s := testserver.New(t, func(o *handlers.Options) {
+		o.RateLimits = ratelimit.New()
+		o.DefaultRateLimit = ratelimit.Limit{PerSecond: 0.001, Burst: 1}
+	})
+	event := `{"api_key":"` + testserver.ProjectToken + `","event":"$exception","distinct_id":"u","properties":{}}`
+	if res := post(t, s, "/e/", "application/json", event); res.Status != http.StatusOK {
+		t.Fatalf("first event: %d %s", res.Status, res.Body)
+	}
+	res := post(t, s, "/e/", "application/json", event)
+	if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(res.Body, `"type":"throttled_error"`) || !strings.Contains(res.Body, "events were not stored") {
+		t.Errorf("second event: %d Retry-After %q %s", res.Status, res.Header.Get("Retry-After"), res.Body)
 	}
 }

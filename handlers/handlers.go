@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/notify"
@@ -56,8 +57,10 @@ type Handlers struct {
 	worker *pipeline.Worker
 	// symbols gives pages the original sources of resolved frames.
 	symbols *symbols.Resolver
-	// uploads stores uploaded source maps (browser, bulk, posthog-cli).
+	// uploads stores uploaded source maps (browser, bulk, posthog-cli, sentry-cli).
 	uploads *symbols.Uploads
+	// bundles runs sentry-cli's chunked uploads.
+	bundles *artifactbundle.Service
 	opts    Options
 	log     *slog.Logger
 	// signins counts failed sign-ins per account and client address.
@@ -76,6 +79,7 @@ func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *sym
 	}
 	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
 		uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{MaxBytes: opts.MaxUploadBytes}),
+		bundles: artifactbundle.New(d, artifactbundle.Config{MaxUploadBytes: opts.MaxUploadBytes}),
 		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
 		crossOrigin: newCrossOriginProtection(opts.PublicURL)}
 }

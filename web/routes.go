@@ -27,6 +27,8 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 	app := pages.Group("", h.RequireSession)
 	// Upload forms: the size cap goes before the CSRF check, which parses the body.
 	uploadPages := e.Group("/settings/symbol-sets", h.LimitUploadBody, h.CSRF, h.RequireSession)
+	// sentry-cli's API (chunk uploads, artifact bundles, releases), personal API keys as tokens.
+	sentryCLI := e.Group("/api/0", h.RequireAPIKey)
 	// posthog-cli's symbol-set API, under both of PostHog's prefixes.
 	var symbolSetAPIs []*echo.Group
 	for _, prefix := range []string{"/api/projects/:project", "/api/environments/:project"} {
@@ -138,6 +140,26 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 		route(http.MethodGet, "/:id/download", h.APIDownloadSymbolSet)
 		route(http.MethodPut, "/:id/finish_upload", h.APILegacyFinishUpload)
 	}
+	// sentry-cli: source-map uploads as artifact bundles and the releases
+	// of sentry-cli and the bundler plugins (handlers/sentrycli*.go). It
+	// sends every path with a trailing slash; both forms are accepted.
+	e.GET("/api/0/", h.SentryAPIRoot)
+	e.GET("/api/0", h.SentryAPIRoot)
+	sentryRoute := func(method, path string, handler echo.HandlerFunc) {
+		sentryCLI.Add(method, path+"/", handler)
+		sentryCLI.Add(method, path, handler)
+	}
+	sentryRoute(http.MethodGet, "/organizations/:org/chunk-upload", h.SentryChunkUploadOptions)
+	sentryRoute(http.MethodPost, "/organizations/:org/chunk-upload", h.SentryUploadChunks)
+	sentryRoute(http.MethodPost, "/organizations/:org/artifactbundle/assemble", h.SentryAssembleBundle)
+	sentryRoute(http.MethodGet, "/organizations/:org/releases", h.SentryListReleases)
+	sentryRoute(http.MethodPost, "/organizations/:org/releases", h.SentryCreateRelease)
+	sentryRoute(http.MethodGet, "/organizations/:org/releases/:version", h.SentryRelease)
+	sentryRoute(http.MethodPut, "/organizations/:org/releases/:version", h.SentryUpdateRelease)
+	sentryRoute(http.MethodDelete, "/organizations/:org/releases/:version", h.SentryDeleteRelease)
+	sentryRoute(http.MethodGet, "/organizations/:org/releases/:version/deploys", h.SentryListDeploys)
+	sentryRoute(http.MethodPost, "/organizations/:org/releases/:version/deploys", h.SentryCreateDeploy)
+	sentryRoute(http.MethodGet, "/projects/:org/:project/releases", h.SentryListReleases)
 	// The signed links' targets: the token in the request is the credential.
 	e.POST("/uploads/symbol-sets", h.ReceiveSymbolSetUpload, h.LimitUploadBody)
 	e.GET("/downloads/symbol-sets/:token", h.DownloadSymbolSetBlob)

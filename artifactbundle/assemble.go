@@ -20,11 +20,14 @@ const (
 	StateError    = "error" // Detail says why
 )
 
+// maxChunksPerBundle bounds the chunk list of one assemble request (the
+// bundle's size is checked against MaxBundleBytes before its chunks are loaded).
+const maxChunksPerBundle = 10000
+
 // ErrNoAssembly is returned by a Store that has no result for a checksum.
 var ErrNoAssembly = errors.New("no assembly")
 
-// Assembly is what became of a bundle uploaded to some projects, by the
-// bundle's checksum and those projects (Request.key).
+// Assembly is what became of one assemble request (Request.key).
 type Assembly struct {
 	Key       string
 	State     string // StateCreated, StateOK or StateError
@@ -37,6 +40,8 @@ type Store interface {
 	SaveUploadChunks(ctx context.Context, chunks []Chunk, at time.Time) error
 	MissingUploadChunks(ctx context.Context, sha1s []string) ([]string, error)
 	UploadChunks(ctx context.Context, sha1s []string) ([][]byte, error)
+	// UploadChunkSizes gives the size of each stored chunk of sha1s.
+	UploadChunkSizes(ctx context.Context, sha1s []string) (map[string]int64, error)
 	UploadChunkBytes(ctx context.Context) (int64, error)
 	DeleteUploadChunks(ctx context.Context, sha1s []string) error
 	DeleteUploadChunksBefore(ctx context.Context, before time.Time) error
@@ -172,8 +177,8 @@ func (s *Service) Assemble(ctx context.Context, req Request, save SaveSet) (Resu
 	if len(req.Chunks) == 0 {
 		return Result{}, problemf("chunks must list the SHA-1 of every chunk of the bundle, in order.")
 	}
-	if maxChunks := s.cfg.MaxBundleBytes/s.cfg.ChunkBytes + 1; int64(len(req.Chunks)) > maxChunks {
-		return Result{}, problemf("A bundle of %d chunks is larger than the %d MiB stacklens accepts.", len(req.Chunks), s.cfg.MaxBundleBytes>>20)
+	if len(req.Chunks) > maxChunksPerBundle {
+		return Result{}, problemf("A bundle may have at most %d chunks, not %d.", maxChunksPerBundle, len(req.Chunks))
 	}
 	for i, c := range req.Chunks {
 		req.Chunks[i] = strings.ToLower(strings.TrimSpace(c))
@@ -217,18 +222,24 @@ func (s *Service) Assemble(ctx context.Context, req Request, save SaveSet) (Resu
 	if err := s.store.SetBundleAssembly(ctx, Assembly{Key: key, State: result.State, Detail: result.Detail, UpdatedAt: s.now()}); err != nil {
 		return Result{}, err
 	}
-	if err := s.store.DeleteUploadChunks(ctx, req.Chunks); err != nil {
-		return Result{}, err
+	// An assembled bundle's chunks are done with; a failed one's may still
+	// make another request's bundle, and expire with ChunkTTL.
+	if result.State == StateOK {
+		if err := s.store.DeleteUploadChunks(ctx, req.Chunks); err != nil {
+			return Result{}, err
+		}
 	}
 	return result, nil
 }
 
-// key names the outcome of one bundle for one set of projects.
+// key names the outcome of one request: the bundle's checksum, then the
+// SHA-1 of its chunk list, release and dist, then the projects' ids.
 func (r Request) key() string {
 	ids := slices.Clone(r.Projects)
 	slices.Sort(ids)
 	var b strings.Builder
-	b.WriteString(r.Checksum)
+	b.WriteString(r.Checksum + ":")
+	b.WriteString(SHA1Hex([]byte(strings.Join(r.Chunks, ",") + "\x00" + r.Release + "\x00" + r.Dist)))
 	for _, id := range ids {
 		b.WriteString(":" + strconv.FormatInt(id, 10))
 	}
@@ -239,16 +250,21 @@ func (s *Service) assemble(ctx context.Context, req Request, save SaveSet) (Resu
 	fail := func(format string, args ...any) (Result, error) {
 		return Result{State: StateError, MissingChunks: []string{}, Detail: fmt.Sprintf(format, args...)}, nil
 	}
-	parts, err := s.store.UploadChunks(ctx, req.Chunks)
+	// The size first, from the stored sizes: the chunks are loaded only when they fit.
+	sizes, err := s.store.UploadChunkSizes(ctx, req.Chunks)
 	if err != nil {
 		return Result{}, err
 	}
 	var size int64
-	for _, p := range parts {
-		size += int64(len(p))
+	for _, c := range req.Chunks {
+		size += sizes[c]
 	}
 	if size > s.cfg.MaxBundleBytes {
 		return fail("The bundle is %d MiB; stacklens accepts at most %d MiB (STACKLENS_MAX_UPLOAD_BYTES).", size>>20, s.cfg.MaxBundleBytes>>20)
+	}
+	parts, err := s.store.UploadChunks(ctx, req.Chunks)
+	if err != nil {
+		return Result{}, err
 	}
 	data := make([]byte, 0, size)
 	for _, p := range parts {

@@ -109,7 +109,7 @@ func TestAssembleStates(t *testing.T) {
 	if err := svc.SaveChunks(ctx, chunks); err != nil {
 		t.Fatal(err)
 	}
-	key := claimed.Checksum + ":3"
+	key := claimed.Checksum + ":" + artifactbundle.SHA1Hex([]byte(strings.Join(claimed.Chunks, ",")+"\x00web@2\x00")) + ":3"
 	if ok, err := d.ClaimBundleAssembly(ctx, key, nowish(), farPast(), farPast()); err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}

@@ -93,6 +93,32 @@ func (d *DB) UploadChunks(ctx context.Context, sha1s []string) ([][]byte, error)
 	return out, nil
 }
 
+// UploadChunkSizes gives the size of each stored chunk of sha1s.
+func (d *DB) UploadChunkSizes(ctx context.Context, sha1s []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for start := 0; start < len(sha1s); start += 500 {
+		part := sha1s[start:min(start+500, len(sha1s))]
+		rows, err := d.write.QueryContext(ctx, "SELECT sha1, size_bytes FROM upload_chunks WHERE sha1 IN "+inList(len(part)), stringArgs(part)...)
+		if err != nil {
+			return nil, fmt.Errorf("sizes of upload chunks: %w", err)
+		}
+		for rows.Next() {
+			var s string
+			var n int64
+			if err := rows.Scan(&s, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sizes of upload chunks: %w", err)
+			}
+			out[s] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sizes of upload chunks: %w", err)
+		}
+	}
+	return out, nil
+}
+
 // UploadChunkBytes is the size of all chunks waiting for an assembly.
 func (d *DB) UploadChunkBytes(ctx context.Context) (int64, error) {
 	var n int64

@@ -145,7 +145,7 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 	var projects []db.Project
 	var ids []int64
 	for _, slug := range body.Projects {
-		p, err := h.sentryProject(ctx, slug)
+		p, err := h.cliProject(ctx, slug)
 		var problem *apiProblem
 		if errors.As(err, &problem) {
 			return problem.send(c)
@@ -204,14 +204,14 @@ func projectSlug(name string) string {
 	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
 
-// sentryProject finds the project sentry-cli names: by its id (the number
+// cliProject finds the project sentry-cli names: by its id (the number
 // in its DSN), else by its name or the slug of its name, in any case.
-func (h *Handlers) sentryProject(ctx context.Context, name string) (db.Project, error) {
+func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, error) {
 	name = strings.TrimSpace(name)
 	if id, err := strconv.ParseInt(name, 10, 64); err == nil {
 		p, err := h.db.Project(ctx, id)
 		if errors.Is(err, db.ErrNotFound) {
-			return p, &apiProblem{http.StatusNotFound, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server.", id)}
+			return p, &apiProblem{http.StatusBadRequest, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", id)}
 		}
 		return p, err
 	}
@@ -229,7 +229,7 @@ func (h *Handlers) sentryProject(ctx context.Context, name string) (db.Project, 
 	case 1:
 		return found[0], nil
 	case 0:
-		return db.Project{}, &apiProblem{http.StatusNotFound, "project_not_found", fmt.Sprintf(
+		return db.Project{}, &apiProblem{http.StatusBadRequest, "project_not_found", fmt.Sprintf(
 			"There is no project %q on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", name)}
 	}
 	return db.Project{}, &apiProblem{http.StatusBadRequest, "project_ambiguous", fmt.Sprintf(

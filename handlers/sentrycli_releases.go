@@ -171,7 +171,7 @@ func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 	ctx := c.Request().Context()
 	var ids []int64
 	for _, name := range names {
-		p, err := h.sentryProject(ctx, name)
+		p, err := h.cliProject(ctx, name)
 		var problem *apiProblem
 		if errors.As(err, &problem) {
 			return problem.send(c)
@@ -297,7 +297,7 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 	ctx := c.Request().Context()
 	var ids []int64
 	if name := c.Param("project"); name != "" {
-		p, err := h.sentryProject(ctx, name)
+		p, err := h.cliProject(ctx, name)
 		var problem *apiProblem
 		if errors.As(err, &problem) {
 			return problem.send(c)

@@ -56,7 +56,8 @@ func (h *Handlers) SymbolSetsPage(c echo.Context) error {
 	}
 	v := views.SymbolSetsView{Status: status, Search: search, Sort: sort, Total: total, First: (page-1)*symbolSetsPerPage + 1, Missing: missing}
 	for _, r := range rows {
-		v.Rows = append(v.Rows, views.SymbolSetRow{ID: r.ID, URL: symbolSetURL(r.ID), Ref: r.Ref, Stored: r.Stored, Origin: r.Origin,
+		v.Rows = append(v.Rows, views.SymbolSetRow{ID: r.ID, URL: symbolSetURL(r.ID), Ref: r.Ref, KindLabel: kindLabel(r.Kind),
+			MinifiedURL: r.MinifiedURL, Release: r.Release, Stored: r.Stored, Origin: r.Origin,
 			Failure: failureMessage(r.SymbolSet), Frames: r.Frames, Issues: r.Issues, LastUsed: r.LastUsedAt, Created: r.CreatedAt, SizeBytes: r.SizeBytes})
 	}
 	pageURL := func(n int) string {
@@ -89,7 +90,7 @@ func (h *Handlers) SymbolSetPage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	v, err := h.symbolSetView(ctx, project.ID, id)
+	v, err := h.symbolSetView(ctx, project.ID, id, h.publicURL(c))
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func kindLabel(k symbols.RefKind) string {
 }
 
 // symbolSetView is the diagnosis page of a symbol set, without flash or form state.
-func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64) (views.SymbolSetView, error) {
+func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64, publicURL string) (views.SymbolSetView, error) {
 	set, err := h.db.SymbolSetRowByID(ctx, projectID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) {
 		return views.SymbolSetView{}, echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
@@ -192,6 +193,12 @@ func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64) (view
 		return v, err
 	}
 	v.Issues = issueLinks(issues)
+	if set.Kind == symbols.RefDebugID {
+		if v.Sentry, err = h.sentryDebugIDHelp(ctx, set, publicURL); err != nil {
+			return v, err
+		}
+		v.Advice = "" // the Sentry card says what to run
+	}
 	return v, nil
 }
 

@@ -95,7 +95,7 @@ func (h *Handlers) UploadSymbolSet(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	v, err := h.symbolSetView(ctx, project.ID, id)
+	v, err := h.symbolSetView(ctx, project.ID, id, h.publicURL(c))
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ const (
 )
 
 // FrameRef returns the reference that identifies the symbol set of a frame:
-// its chunk id, else its debug id, else the http(s) URL of its filename or
+// its chunk id, else its debug id (lowercase, as uploads store it), else the http(s) URL of its filename or
 // abs_path without the trailing ":line:col" and fragment (the query is kept:
 // it often names a build). Frames that are not JavaScript have RefNone.
 func FrameRef(f event.Frame) (ref string, kind RefKind) {
@@ -30,7 +30,7 @@ func FrameRef(f event.Frame) (ref string, kind RefKind) {
 	if id := strings.TrimSpace(f.ChunkID); id != "" {
 		return id, RefChunkID
 	}
-	if id := strings.TrimSpace(f.DebugID); id != "" {
+	if id := strings.ToLower(strings.TrimSpace(f.DebugID)); id != "" {
 		return id, RefDebugID
 	}
 	for _, candidate := range []string{f.Filename, f.AbsPath} {

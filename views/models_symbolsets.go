@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -53,14 +54,19 @@ type SymbolSetRow struct {
 	ID        int64
 	URL       string
 	Ref       string
-	Stored    bool
-	Origin    string // fetched | uploaded, when stored
-	Failure   string // a sentence, when missing
-	Frames    int
-	Issues    int
-	LastUsed  time.Time
-	Created   time.Time
-	SizeBytes int64
+	KindLabel string // "URL", "chunk id", "debug id"
+	// MinifiedURL names the minified file of an uploaded set ("~/app.js"
+	// for sentry-cli's), Release the release it was uploaded for.
+	MinifiedURL string
+	Release     string
+	Stored      bool
+	Origin      string // fetched | uploaded, when stored
+	Failure     string // a sentence, when missing
+	Frames      int
+	Issues      int
+	LastUsed    time.Time
+	Created     time.Time
+	SizeBytes   int64
 }
 
 // SymbolSetView is /settings/symbol-sets/{id}: the diagnosis and the
@@ -102,6 +108,23 @@ type SymbolSetView struct {
 	UploadError      string
 	Mismatch         string
 	MismatchExamples []string
+	// Sentry explains a debug-id symbol set (nil for other kinds).
+	Sentry *SentryDebugID
+}
+
+// SentryDebugID is the diagnosis of a symbol set keyed by a debug id
+// (sentry-cli sourcemaps inject): which files the events named with it,
+// whether a map was uploaded, and the commands that upload one here.
+type SentryDebugID struct {
+	DebugID   string
+	CodeFiles []string // the files the events' debug_meta gave this id
+	Uploaded  bool
+	// Env are the environment lines sentry-cli needs, InjectCommand and
+	// UploadCommand what to run in the build's folder.
+	Env           []string
+	InjectCommand string
+	UploadCommand string
+	APIKeysURL    string
 }
 
 // FetchStep is one thing the fetcher tried.
@@ -232,4 +255,12 @@ func hasMismatch(pairs []BulkPair) bool {
 		}
 	}
 	return false
+}
+
+// sentryCommands is the shell session that uploads a debug-id build here.
+func sentryCommands(v SentryDebugID) string {
+	lines := append([]string{}, v.Env...)
+	lines = append(lines, "# once per build, before deploying it (skip if your build already injects debug ids):",
+		v.InjectCommand, v.UploadCommand)
+	return strings.Join(lines, "\n")
 }

@@ -15,7 +15,7 @@ CREATE INDEX upload_chunks_created ON upload_chunks(created_at);
 -- SHA-1 of the whole bundle and the projects it is for: sentry-cli polls until it reads ok or error.
 -- 'created' while a request is assembling it.
 CREATE TABLE bundle_assemblies (
-    bundle_key  TEXT    PRIMARY KEY,      -- the bundle's SHA-1, then ":<project id>" for each project
+    bundle_key  TEXT    PRIMARY KEY,      -- the bundle's SHA-1, ":", the SHA-1 of its chunk list, release and dist, then ":<project id>" for each project
     state       TEXT    NOT NULL CHECK (state IN ('created','ok','error')),
     detail      TEXT    NOT NULL DEFAULT '',
     updated_at  INTEGER NOT NULL

@@ -552,3 +552,18 @@ func (z zipBuilder) close(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSentryCLIUploadWithoutDebugIDs: a build that was never injected is
+// refused with the sentence that says to inject it, and stores nothing.
+func TestSentryCLIUploadWithoutDebugIDs(t *testing.T) {
+	build := buildSentryBrowserApp(t)
+	s := startServer(t, serverOptions{})
+	out, err := sentryCLI(t, build, sentryCLIEnv("1"), "--url", s.URL, "sourcemaps", "upload", "--release", "r1", ".")
+	if err == nil || !strings.Contains(out, "None of the bundle's source maps carries a debug id") || !strings.Contains(out, "sentry-cli sourcemaps inject") {
+		t.Fatalf("upload of a build without debug ids: %v\n%s", err, out)
+	}
+	status, body := rawCall(t, http.MethodGet, symbolSetsAPI(s)+"/?status=all", nil)
+	if status != http.StatusOK || !strings.Contains(string(body), `"count":0`) {
+		t.Errorf("symbol sets after the refused upload: %d %s", status, body)
+	}
+}

@@ -15,7 +15,7 @@ import (
 var version = "dev"
 
 const usage = `stacklens — a self-hosted error tracker for PostHog SDKs and Sentry SDKs (their events,
-by the DSN on Project settings; sentry-cli uploads are not taken yet).
+by the DSN on Project settings; sentry-cli's source-map uploads and releases, by its --url).
 
 Usage:
   stacklens [serve] [flags]   run the server (the default)

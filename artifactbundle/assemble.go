@@ -160,16 +160,18 @@ type Result struct {
 	Stored int
 }
 
-// SaveSet stores one symbol set of a bundle (for every project the upload names).
-type SaveSet func(ctx context.Context, set Set, release string) error
+// SaveSets stores the symbol sets of a bundle (for every project the
+// upload names) with the release, all or none: a map it refuses is a
+// *symbols.UploadProblem (symbols.Uploads.StoreDebugIDSets).
+type SaveSets func(ctx context.Context, sets []Set, release string) error
 
 // Assemble answers an assemble request: not_found with the chunks still
 // missing; created while another request assembles the same bundle; else
 // it assembles now, checks the whole bundle's SHA-1 and every source map,
-// stores one symbol set per debug id through save and answers ok, or error
-// with the reason (then nothing was stored). The chunks are removed once
+// stores one symbol set per debug id through save (which checks every map
+// and stores all or none) and answers ok, or error with the reason. The chunks are removed once
 // the bundle is assembled. A *Problem is a request that makes no sense.
-func (s *Service) Assemble(ctx context.Context, req Request, save SaveSet) (Result, error) {
+func (s *Service) Assemble(ctx context.Context, req Request, save SaveSets) (Result, error) {
 	req.Checksum = strings.ToLower(strings.TrimSpace(req.Checksum))
 	if !ValidSHA1(req.Checksum) {
 		return Result{}, problemf("checksum must be the SHA-1 of the bundle (40 hex digits).")
@@ -246,7 +248,7 @@ func (r Request) key() string {
 	return b.String()
 }
 
-func (s *Service) assemble(ctx context.Context, req Request, save SaveSet) (Result, error) {
+func (s *Service) assemble(ctx context.Context, req Request, save SaveSets) (Result, error) {
 	fail := func(format string, args ...any) (Result, error) {
 		return Result{State: StateError, MissingChunks: []string{}, Detail: fmt.Sprintf(format, args...)}, nil
 	}
@@ -286,27 +288,16 @@ func (s *Service) assemble(ctx context.Context, req Request, save SaveSet) (Resu
 		return fail("None of the bundle's source maps carries a debug id (%s). stacklens matches uploads by debug id: run `sentry-cli sourcemaps inject <dir>` on the build, deploy what it wrote, and upload again.",
 			listOrNone(withoutID))
 	}
-	// Check every map before storing any: one bad map changes nothing.
-	for _, set := range sets {
-		if _, err := symbols.ValidateUpload(set.SourceMap, set.Minified, nil, s.cfg.MaxUploadBytes); err != nil {
-			var up *symbols.UploadProblem
-			if errors.As(err, &up) {
-				return fail("%s (debug id %s): %s", set.MapURL, set.DebugID, up.Message)
-			}
-			return Result{}, err
-		}
-	}
 	release := strings.TrimSpace(req.Release)
 	if release == "" {
 		release = bundle.Attributes["release"]
 	}
-	for _, set := range sets {
-		if err := save(ctx, set, release); err != nil {
-			if errors.As(err, &problem) {
-				return fail("%s", problem.Message)
-			}
-			return Result{}, err
+	if err := save(ctx, sets, release); err != nil {
+		var up *symbols.UploadProblem
+		if errors.As(err, &up) {
+			return fail("%s", up.Message)
 		}
+		return Result{}, err
 	}
 	return Result{State: StateOK, MissingChunks: []string{}, Stored: len(sets)}, nil
 }

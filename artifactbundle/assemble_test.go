@@ -46,11 +46,11 @@ func TestAssembleStates(t *testing.T) {
 		t.Fatalf("want a bundle of several chunks, got %d", len(chunks))
 	}
 	var saved []artifactbundle.Set
-	save := func(_ context.Context, s artifactbundle.Set, release string) error {
+	save := func(_ context.Context, sets []artifactbundle.Set, release string) error {
 		if release != "web@2" {
 			t.Errorf("release = %q", release)
 		}
-		saved = append(saved, s)
+		saved = append(saved, sets...)
 		return nil
 	}
 	req := func() artifactbundle.Request {

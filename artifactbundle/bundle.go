@@ -10,6 +10,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/stacklens/stacklens/symbols"
 )
 
 // sourceBundleMagic starts the "source bundle" format sentry-cli writes
@@ -192,13 +194,7 @@ func readEntry(f *zip.File, limit int64) ([]byte, error) {
 // Set is what one symbol set is made of: the source map with a debug id,
 // and the minified file that carries the same id (when the bundle has it),
 // so enclosing-function names can be found.
-type Set struct {
-	DebugID     string
-	MinifiedURL string // the minified file's URL in the bundle, e.g. "~/app.js"
-	MapURL      string
-	SourceMap   []byte
-	Minified    []byte
-}
+type Set = symbols.DebugIDUpload
 
 // Sets pairs the bundle's source maps with their minified files by debug
 // id (the debug-id header, else the map's own debug_id/debugId field; a

@@ -319,6 +319,8 @@ func assemble(t *testing.T, s *server, checksum string, chunks []string, project
 	var a assembleAnswer
 	if status == http.StatusOK {
 		decodeInto(t, "assemble answer", out, &a)
+	} else {
+		t.Logf("assemble %s for %v: %d %s", checksum, projects, status, out)
 	}
 	return status, a
 }
@@ -495,6 +497,27 @@ func TestSentryCLIChunksAndAssembly(t *testing.T) {
 	}
 	if _, a := assemble(t, s, sha1Hex(bomb), []string{sha1Hex(bomb)}, "1"); a.State != "error" || a.Detail == nil || !strings.Contains(*a.Detail, "larger than") {
 		t.Errorf("zip bomb: %+v", a)
+	}
+
+	// One usable map and one broken one: error naming the broken one, neither stored.
+	zbuf.Reset()
+	zw = newZip(&zbuf)
+	zw.add(t, "manifest.json", []byte(`{"files":{
+		"files/_/_/good.js.map":{"type":"source_map","url":"~/good.js.map","headers":{"debug-id":"00000000-0000-0000-0000-0000000000c1"}},
+		"files/_/_/bad.js.map":{"type":"source_map","url":"~/bad.js.map","headers":{"debug-id":"00000000-0000-0000-0000-0000000000c2"}}}}`))
+	zw.add(t, "files/_/_/good.js.map", []byte(`{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`))
+	zw.add(t, "files/_/_/bad.js.map", []byte(`{"version":3,"mappings":`))
+	zw.close(t)
+	mixed := zbuf.Bytes()
+	body, ct = chunkBody(t, map[string][]byte{sha1Hex(mixed): mixed})
+	if status, out := sentryCall(t, s, http.MethodPost, "/api/0/organizations/acme/chunk-upload/", ct, body); status != http.StatusOK {
+		t.Fatalf("mixed bundle chunk: %d %s", status, out)
+	}
+	if _, a := assemble(t, s, sha1Hex(mixed), []string{sha1Hex(mixed)}, "1"); a.State != "error" || a.Detail == nil || !strings.Contains(*a.Detail, "~/bad.js.map") {
+		t.Errorf("bundle with a broken map: %+v", a)
+	}
+	if status, body := rawCall(t, http.MethodGet, symbolSetsAPI(s)+"/?status=all", nil); status != http.StatusOK || strings.Contains(string(body), "0000000000c1") {
+		t.Errorf("a bundle refused for one broken map stored another: %s", body)
 	}
 
 	// Without a key, with an unknown project, with a body that is not JSON.

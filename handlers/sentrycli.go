@@ -14,7 +14,6 @@ import (
 
 	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
-	"github.com/stacklens/stacklens/symbols"
 )
 
 // sentry-cli's upload API under /api/0/ (docs/ARCHITECTURE.md, "Wire
@@ -35,7 +34,7 @@ func (h *Handlers) SentryAPIRoot(c echo.Context) error {
 	}
 	user, err := h.db.UserByAPIKey(c.Request().Context(), HashSecret(key))
 	if errors.Is(err, db.ErrNotFound) {
-		return apiError(c, http.StatusUnauthorized, "authentication_failed", "This token is not a valid stacklens personal API key.")
+		return apiError(http.StatusUnauthorized, "authentication_failed", "This token is not a valid stacklens personal API key.")
 	}
 	if err != nil {
 		return err
@@ -67,12 +66,12 @@ func (h *Handlers) SentryChunkUploadOptions(c echo.Context) error {
 // before any is kept: one bad chunk stores nothing.
 func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 	if c.Request().ContentLength > chunkRequestBytes+1<<20 {
-		return apiError(c, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
+		return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, chunkRequestBytes+1<<20)
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "Send the chunks as multipart/form-data, one part `file_gzip` (or `file`) per chunk named by its SHA-1.")
+		return apiError(http.StatusBadRequest, "invalid_input", "Send the chunks as multipart/form-data, one part `file_gzip` (or `file`) per chunk named by its SHA-1.")
 	}
 	maxChunk := h.bundles.Config().ChunkBytes
 	var chunks []artifactbundle.Chunk
@@ -83,10 +82,10 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		}
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return apiError(c, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
+			return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
 		}
 		if err != nil {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
+			return apiError(http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
 		}
 		field := part.FormName()
 		if field != "file_gzip" && field != "file" {
@@ -96,15 +95,15 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		body, err := io.ReadAll(part)
 		part.Close()
 		if errors.As(err, &tooBig) {
-			return apiError(c, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
+			return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
 		}
 		if err != nil {
-			return apiError(c, http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
+			return apiError(http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
 		}
 		chunk, err := artifactbundle.DecodeChunk(part.FileName(), body, field == "file_gzip", maxChunk)
 		var problem *artifactbundle.Problem
 		if errors.As(err, &problem) {
-			return apiError(c, http.StatusBadRequest, "invalid_chunk", problem.Message)
+			return apiError(http.StatusBadRequest, "invalid_chunk", problem.Message)
 		}
 		if err != nil {
 			return err
@@ -112,12 +111,12 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		chunks = append(chunks, chunk)
 	}
 	if len(chunks) == 0 {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "The request holds no chunk: send parts named `file_gzip` (or `file`).")
+		return apiError(http.StatusBadRequest, "invalid_input", "The request holds no chunk: send parts named `file_gzip` (or `file`).")
 	}
 	err = h.bundles.SaveChunks(c.Request().Context(), chunks)
 	var problem *artifactbundle.Problem
 	if errors.As(err, &problem) {
-		return apiError(c, http.StatusInsufficientStorage, "too_many_chunks", problem.Message)
+		return apiError(http.StatusInsufficientStorage, "too_many_chunks", problem.Message)
 	}
 	if err != nil {
 		return err
@@ -136,39 +135,29 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 		Dist     string   `json:"dist"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"checksum":"<sha1>","chunks":["<sha1>"],"projects":["<project>"]}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"checksum":"<sha1>","chunks":["<sha1>"],"projects":["<project>"]}.`)
 	}
 	if len(body.Projects) == 0 {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "Name the project to upload to (sentry-cli --project, or SENTRY_PROJECT): its stacklens id or its name.")
+		return apiError(http.StatusBadRequest, "invalid_input", "Name the project to upload to (sentry-cli --project, or SENTRY_PROJECT): its stacklens id or its name.")
 	}
 	ctx := c.Request().Context()
-	var projects []db.Project
 	var ids []int64
 	for _, slug := range body.Projects {
 		p, err := h.cliProject(ctx, slug)
-		var problem *apiProblem
-		if errors.As(err, &problem) {
-			return problem.send(c)
-		}
 		if err != nil {
 			return err
 		}
-		projects = append(projects, p)
 		ids = append(ids, p.ID)
 	}
-	save := func(ctx context.Context, set artifactbundle.Set, release string) error {
-		for _, p := range projects {
-			if err := h.storeBundleSet(ctx, p.ID, set, release); err != nil {
-				return err
-			}
-		}
-		return nil
+	save := func(ctx context.Context, sets []artifactbundle.Set, release string) error {
+		_, err := h.uploads.StoreDebugIDSets(ctx, ids, sets, release)
+		return err
 	}
 	res, err := h.bundles.Assemble(ctx, artifactbundle.Request{Checksum: body.Checksum, Chunks: body.Chunks, Projects: ids,
 		Release: body.Version, Dist: body.Dist}, save)
 	var problem *artifactbundle.Problem
 	if errors.As(err, &problem) {
-		return apiError(c, http.StatusBadRequest, "invalid_input", problem.Message)
+		return apiError(http.StatusBadRequest, "invalid_input", problem.Message)
 	}
 	if err != nil {
 		return err
@@ -178,22 +167,6 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 		out["detail"] = res.Detail
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// storeBundleSet stores one debug-id symbol set of a bundle and resolves
-// the frames that used it again.
-func (h *Handlers) storeBundleSet(ctx context.Context, projectID int64, set artifactbundle.Set, release string) error {
-	saved, err := h.db.SaveSymbolSet(ctx, symbols.SymbolSet{ProjectID: projectID, Ref: set.DebugID, Kind: symbols.RefDebugID,
-		Stored: true, Origin: symbols.OriginUploaded, MinifiedURL: set.MinifiedURL, MapURL: set.MapURL}, set.SourceMap, set.Minified)
-	if err != nil {
-		return err
-	}
-	if err := h.db.SetSymbolSetUploadInfo(ctx, projectID, saved.ID, release, ""); err != nil {
-		return err
-	}
-	h.symbols.Forget(saved.ID)
-	_, err = h.worker.ResolveSymbolSetAgain(ctx, projectID, saved.ID)
-	return err
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
@@ -211,7 +184,7 @@ func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, err
 	if id, err := strconv.ParseInt(name, 10, 64); err == nil {
 		p, err := h.db.Project(ctx, id)
 		if errors.Is(err, db.ErrNotFound) {
-			return p, &apiProblem{http.StatusBadRequest, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", id)}
+			return p, apiError(http.StatusBadRequest, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", id))
 		}
 		return p, err
 	}
@@ -229,9 +202,9 @@ func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, err
 	case 1:
 		return found[0], nil
 	case 0:
-		return db.Project{}, &apiProblem{http.StatusBadRequest, "project_not_found", fmt.Sprintf(
-			"There is no project %q on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", name)}
+		return db.Project{}, apiError(http.StatusBadRequest, "project_not_found", fmt.Sprintf(
+			"There is no project %q on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", name))
 	}
-	return db.Project{}, &apiProblem{http.StatusBadRequest, "project_ambiguous", fmt.Sprintf(
-		"Several projects are called %q: set SENTRY_PROJECT (or --project) to the project's id (the number in its DSN) instead.", name)}
+	return db.Project{}, apiError(http.StatusBadRequest, "project_ambiguous", fmt.Sprintf(
+		"Several projects are called %q: set SENTRY_PROJECT (or --project) to the project's id (the number in its DSN) instead.", name))
 }

@@ -154,28 +154,24 @@ func shortVersion(v string) string {
 func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 	var body releaseBody
 	if err := decodeJSONBody(c, &body); err != nil || body.Version == nil || strings.TrimSpace(*body.Version) == "" {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"version":"my-app@1.0.0","projects":["<project>"]}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"version":"my-app@1.0.0","projects":["<project>"]}.`)
 	}
 	version := strings.TrimSpace(*body.Version)
 	if len(version) > 200 || strings.ContainsAny(version, "\n\r\t") || version == "." || version == ".." || version == "latest" {
-		return apiError(c, http.StatusBadRequest, "invalid_version", "A release version is 1 to 200 characters with no tabs or line breaks, and not \".\", \"..\" or \"latest\".")
+		return apiError(http.StatusBadRequest, "invalid_version", "A release version is 1 to 200 characters with no tabs or line breaks, and not \".\", \"..\" or \"latest\".")
 	}
 	change, err := body.change()
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error()+".")
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error()+".")
 	}
 	names := projectNames(body.Projects)
 	if len(names) == 0 {
-		return apiError(c, http.StatusBadRequest, "invalid_input", "Name the projects of the release (sentry-cli --project, or SENTRY_PROJECT): their stacklens ids or names.")
+		return apiError(http.StatusBadRequest, "invalid_input", "Name the projects of the release (sentry-cli --project, or SENTRY_PROJECT): their stacklens ids or names.")
 	}
 	ctx := c.Request().Context()
 	var ids []int64
 	for _, name := range names {
 		p, err := h.cliProject(ctx, name)
-		var problem *apiProblem
-		if errors.As(err, &problem) {
-			return problem.send(c)
-		}
 		if err != nil {
 			return err
 		}
@@ -222,7 +218,7 @@ func (h *Handlers) releaseRows(c echo.Context, version string) ([]db.Release, er
 }
 
 func releaseNotFound(c echo.Context, version string) error {
-	return apiError(c, http.StatusNotFound, "release_not_found", "There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
+	return apiError(http.StatusNotFound, "release_not_found", "There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
 }
 
 // SentryRelease: GET /api/0/organizations/{org}/releases/{version}/.
@@ -248,11 +244,11 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 	version := versionParam(c)
 	var body releaseBody
 	if err := decodeJSONBody(c, &body); err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"dateReleased":"2026-01-01T00:00:00Z"}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"dateReleased":"2026-01-01T00:00:00Z"}.`)
 	}
 	change, err := body.change()
 	if err != nil {
-		return apiError(c, http.StatusBadRequest, "invalid_input", err.Error()+".")
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error()+".")
 	}
 	rows, err := h.releaseRows(c, version)
 	if err != nil {
@@ -298,10 +294,6 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 	var ids []int64
 	if name := c.Param("project"); name != "" {
 		p, err := h.cliProject(ctx, name)
-		var problem *apiProblem
-		if errors.As(err, &problem) {
-			return problem.send(c)
-		}
 		if err != nil {
 			return err
 		}
@@ -384,7 +376,7 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 		Projects     []string   `json:"projects"`
 	}
 	if err := decodeJSONBody(c, &body); err != nil || strings.TrimSpace(body.Environment) == "" {
-		return apiError(c, http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"environment":"production"}.`)
+		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"environment":"production"}.`)
 	}
 	rows, err := h.releaseRows(c, version)
 	if err != nil {

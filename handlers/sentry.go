@@ -13,6 +13,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/metrics"
 	"github.com/stacklens/stacklens/pipeline"
 )
 
@@ -129,6 +130,7 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 			c.Response().Header().Set("Retry-After", "5")
 			return sentryError(c, http.StatusServiceUnavailable, "The server could not store the event right now; retry shortly.")
 		}
+		h.countAccepted(metrics.SourceSentry, len(rows))
 		h.worker.Notify()
 	}
 	if answerID == "" {
@@ -138,21 +140,33 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 	return c.JSON(http.StatusOK, map[string]string{"id": answerID})
 }
 
+// errAnswered stops a Sentry request whose refusal was already written in
+// Sentry's shape (web's error handler leaves a written answer alone).
+var errAnswered = errors.New("sentry ingest: refusal already written")
+
+// answered is the error that stops the handler after sentryError wrote a refusal.
+func answered(writeErr error) error {
+	if writeErr != nil {
+		return writeErr
+	}
+	return errAnswered
+}
+
 // sentryProject finds the project of a DSN public key (the project token)
-// and checks that the project id in the URL is that project's. It answers
-// the request itself (and returns a zero Project) when they do not fit.
+// and checks that the project id in the URL is that project's. When they do
+// not fit it answers the request itself and returns errAnswered.
 func (h *Handlers) sentryProject(c echo.Context, key, pathProject string) (db.Project, error) {
 	p, err := h.db.ProjectByToken(c.Request().Context(), key)
 	if errors.Is(err, db.ErrNotFound) {
-		return db.Project{}, sentryError(c, http.StatusForbidden,
-			"The DSN's public key is not known to this server. Copy the DSN from Project settings.")
+		return db.Project{}, answered(sentryError(c, http.StatusForbidden,
+			"The DSN's public key is not known to this server. Copy the DSN from Project settings."))
 	}
 	if err != nil {
 		return db.Project{}, err
 	}
 	if pathProject != strconv.FormatInt(p.ID, 10) {
-		return db.Project{}, sentryError(c, http.StatusForbidden, fmt.Sprintf(
-			"The DSN's public key belongs to project %d, but the URL names project %q. Copy the DSN from Project settings.", p.ID, pathProject))
+		return db.Project{}, answered(sentryError(c, http.StatusForbidden, fmt.Sprintf(
+			"The DSN's public key belongs to project %d, but the URL names project %q. Copy the DSN from Project settings.", p.ID, pathProject)))
 	}
 	return p, nil
 }

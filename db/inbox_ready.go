@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -120,4 +121,15 @@ func (w *InboxWriter) Refusal() error {
 		return inboxFull(load)
 	}
 	return nil
+}
+
+// OldestInboxRow tells when the row that has waited longest in the inbox
+// was received (the processing lag on /metrics); ok is false when the inbox
+// is empty. Rows are taken in id order, so the lowest id is the oldest.
+func (d *DB) OldestInboxRow(ctx context.Context) (received time.Time, ok bool, err error) {
+	var ms sql.NullInt64
+	if err := d.read.QueryRowContext(ctx, "SELECT (SELECT received_at FROM inbox ORDER BY id LIMIT 1)").Scan(&ms); err != nil {
+		return time.Time{}, false, fmt.Errorf("oldest inbox row: %w", err)
+	}
+	return nullMillis(ms), ms.Valid, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/metrics"
 )
 
 // Capture takes PostHog capture requests (/e/, /i/v0/e/, /batch/, /capture/, /track/).
@@ -97,6 +98,7 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 			return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5,
 				Detail: "The server could not store the events right now; retry shortly.", Internal: err}
 		}
+		h.countAccepted(metrics.SourcePostHog, len(rows))
 		h.worker.Notify()
 	}
 	return captureOK(c, v1)

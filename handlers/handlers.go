@@ -12,6 +12,7 @@ import (
 	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/metrics"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/ratelimit"
@@ -48,6 +49,11 @@ type Options struct {
 	RateLimits *ratelimit.Buckets
 	// DefaultRateLimit applies to projects without a limit of their own.
 	DefaultRateLimit ratelimit.Limit
+	// Metrics counts accepted events and is written by GET /metrics; nil counts nothing.
+	Metrics *metrics.Metrics
+	// MetricsToken, when set, is the Bearer token GET /metrics needs
+	// (STACKLENS_METRICS_TOKEN); when empty only local requests are answered.
+	MetricsToken string
 }
 
 // Handlers carries what every handler needs. Build it with New.

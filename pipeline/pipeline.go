@@ -14,6 +14,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/metrics"
 	"github.com/stacklens/stacklens/symbols"
 )
 
@@ -65,6 +66,7 @@ type Worker struct {
 	log       *slog.Logger
 	symbols   Symbolicator
 	notifier  Notifier
+	metrics   *metrics.Metrics
 	wake      chan struct{}
 	batchSize int
 	idlePoll  time.Duration
@@ -86,6 +88,9 @@ func New(d Store, symbols Symbolicator, log *slog.Logger) *Worker {
 
 // SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
 func (w *Worker) SetNotifier(n Notifier) { w.notifier = n }
+
+// SetMetrics makes the worker count the rows it processes; call it before Run.
+func (w *Worker) SetMetrics(m *metrics.Metrics) { w.metrics = m }
 
 // Notify tells the worker that the inbox has new rows. It never blocks.
 func (w *Worker) Notify() {
@@ -228,6 +233,7 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	started := time.Now()
 	w.prefetch(ctx, rows)
 	var events []db.NewEvent
 	var rejected []db.RejectedInbox
@@ -249,10 +255,11 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		// One bad row must not hold up the others: store them one at a time,
 		// rejecting only the rows whose own error is permanent.
-		w.log.Warn("batch store failed, storing one by one", "err", err)
-		return w.storeOneByOne(ctx, rows, events, rejected)
+		w.log.Warn("batch store failed, storing one by one", "rows", len(rows), "err", err)
+		return w.storeOneByOne(ctx, rows, events, rejected, started)
 	}
 	w.logRejected(rejected)
+	w.batchDone(rows, len(events), len(rejected), started)
 	w.notify(ctx, events, stored)
 	return len(rows), nil
 }
@@ -282,6 +289,30 @@ func (w *Worker) logRejected(rejected []db.RejectedInbox) {
 	w.log.Warn("inbox rows moved to inbox_rejected", "count", len(rejected), "reasons", reasons)
 }
 
+// batchDone counts a committed batch and logs it: how many rows of which
+// projects, how long it took, and how long the oldest row had waited.
+func (w *Worker) batchDone(rows []db.InboxRow, stored, rejected int, started time.Time) {
+	took := time.Since(started)
+	w.metrics.BatchProcessed(stored, rejected, took)
+	if len(rows) == 0 || !w.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	projects := map[int64]int{}
+	oldest := rows[0].ReceivedAt
+	for _, r := range rows {
+		projects[r.ProjectID]++
+		if r.ReceivedAt.Before(oldest) {
+			oldest = r.ReceivedAt
+		}
+	}
+	attrs := []any{"rows", len(rows), "stored", stored, "rejected", rejected, "projects", len(projects),
+		"duration_ms", took.Milliseconds(), "waited_ms", time.Since(oldest).Milliseconds()}
+	if len(projects) == 1 {
+		attrs = append(attrs, "project_id", rows[0].ProjectID)
+	}
+	w.log.Debug("pipeline batch stored", attrs...)
+}
+
 func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.Stored) {
 	if w.notifier == nil {
 		return
@@ -303,8 +334,8 @@ func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.S
 // permanent joins the rejected rows; a transient error stops the pass, and
 // that event and the ones after it stay in the inbox. It returns how many
 // of the batch's rows were taken out of the inbox.
-func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox) (int, error) {
-	taken := len(rows)
+func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox, started time.Time) (int, error) {
+	taken, storedN := len(rows), 0
 	formats := make(map[int64]string, len(rows))
 	for _, r := range rows {
 		formats[r.ID] = r.Format
@@ -324,6 +355,7 @@ func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events [
 			})
 			continue
 		}
+		storedN++
 		w.notify(ctx, []db.NewEvent{ev}, stored)
 	}
 	if len(rejected) > 0 {
@@ -335,6 +367,7 @@ func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events [
 		}
 		w.logRejected(rejected)
 	}
+	w.batchDone(rows, storedN, len(rejected), started)
 	return taken, transient
 }
 

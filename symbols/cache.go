@@ -3,6 +3,7 @@ package symbols
 import (
 	"container/list"
 	"sync"
+	"sync/atomic"
 )
 
 // lru keeps values up to a total size in bytes and evicts the least recently
@@ -14,6 +15,8 @@ type lru[K comparable, V any] struct {
 	used     int64
 	order    *list.List // front = most recently used
 	entries  map[K]*list.Element
+	// hits and misses count lookups, for the hit rates on /metrics.
+	hits, misses atomic.Int64
 }
 
 type lruEntry[K comparable, V any] struct {
@@ -31,9 +34,11 @@ func (c *lru[K, V]) get(k K) (V, bool) {
 	defer c.mu.Unlock()
 	el, ok := c.entries[k]
 	if !ok {
+		c.misses.Add(1)
 		var zero V
 		return zero, false
 	}
+	c.hits.Add(1)
 	c.order.MoveToFront(el)
 	return el.Value.(*lruEntry[K, V]).value, true
 }
@@ -71,4 +76,18 @@ func (c *lru[K, V]) removeLocked(k K) {
 	c.used -= el.Value.(*lruEntry[K, V]).size
 	c.order.Remove(el)
 	delete(c.entries, k)
+}
+
+// CacheStats are a cache's lookups since start and what it holds now.
+type CacheStats struct {
+	Hits, Misses int64
+	Bytes        int64 // the sizes of the entries held
+	MaxBytes     int64
+}
+
+func (c *lru[K, V]) stats() CacheStats {
+	c.mu.Lock()
+	used := c.used
+	c.mu.Unlock()
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bytes: used, MaxBytes: c.maxBytes}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/highlight"
+	"github.com/stacklens/stacklens/metrics"
 )
 
 // Store keeps symbol sets and frame resolutions (the db package implements it).
@@ -45,6 +46,8 @@ type ResolverConfig struct {
 	// one project may start within an hour (STACKLENS_FETCH_NEW_REFS_PER_HOUR);
 	// 0 means DefaultNewRefsPerHour, a negative value no cap.
 	NewRefsPerHour int
+	// Metrics counts fetches by outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // DefaultNewRefsPerHour is the per-project cap on new fetch refs per hour.
@@ -69,6 +72,7 @@ type Resolver struct {
 	ensure     singleflight.Group
 	retryAfter time.Duration
 	budget     *newRefBudget
+	metrics    *metrics.Metrics
 
 	// life bounds background fetches; Close ends it and waits for them.
 	life  context.Context
@@ -147,7 +151,7 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
 		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4),
 		frames:  newLRU[frameKey, event.Resolution](16 << 20), sets: newLRU[setKey, cachedSet](4 << 20),
-		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter,
+		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter, metrics: cfg.Metrics,
 		budget: newNewRefBudget(store, cfg.NewRefsPerHour), life: life, stop: stop,
 		ended: make(chan struct{}, 1), inflight: map[setKey]*fetchJob{}}
 }
@@ -344,6 +348,14 @@ func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error
 	p := &parsedSet{sourceMap: sm, minified: string(minified)}
 	r.maps.put(key, p, sm.SizeBytes()+int64(len(minified)))
 	return p, nil
+}
+
+// CacheStats reports the resolver's caches by name: parsed_maps (parsed
+// source maps), frame_resolutions (answers per position), symbol_set_records
+// and highlighted_sources.
+func (r *Resolver) CacheStats() map[string]CacheStats {
+	return map[string]CacheStats{"parsed_maps": r.maps.stats(), "frame_resolutions": r.frames.stats(),
+		"symbol_set_records": r.sets.stats(), "highlighted_sources": r.sources.stats()}
 }
 
 // Forget drops cached parses of a symbol set; call it after replacing or deleting one.

@@ -151,15 +151,18 @@ func (r *Resolver) fetchAndSave(ctx context.Context, projectID int64, ref string
 	}
 	set := SymbolSet{ProjectID: projectID, Ref: ref, Kind: RefURL}
 	if failure != nil {
+		r.metrics.Fetched(failure.Code)
 		set.Failure = failure
 		return r.store.SaveSymbolSet(ctx, set, nil, nil)
 	}
 	set.MinifiedURL, set.MapURL = fetched.MinifiedURL, fetched.MapURL
 	if _, err := ParseSourceMap(fetched.Map); err != nil {
+		r.metrics.Fetched(FailureInvalidSourcemap)
 		set.Failure = &Failure{Code: FailureInvalidSourcemap, Steps: fetched.Steps,
 			Message: fmt.Sprintf("The source map at %s is not usable: %v", fetched.MapURL, err)}
 		return r.store.SaveSymbolSet(ctx, set, nil, nil)
 	}
+	r.metrics.Fetched("stored")
 	set.Stored, set.Origin = true, OriginFetched
 	return r.store.SaveSymbolSet(ctx, set, fetched.Map, fetched.Minified)
 }

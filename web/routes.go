@@ -7,11 +7,14 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/metrics"
 )
 
 // routes is the one route table of stacklens, grouped by resource. Each
 // URL's handler is in handlers/, in the file named for its resource.
-func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
+func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler, m *metrics.Metrics) {
+	// Capture refusals are counted by reason for /metrics, PostHog's and Sentry's apart.
+	postHogRejections, sentryRejections := countRejections(m, metrics.SourcePostHog), countRejections(m, metrics.SourceSentry)
 	// Who may call what. Groups are made here, in this order, because echo
 	// gives each group a catch-all that runs the group's middleware on
 	// unknown URLs below its prefix, and the last group made with a prefix
@@ -35,24 +38,25 @@ func routes(e *echo.Echo, h *handlers.Handlers, staticFiles http.Handler) {
 		symbolSetAPIs = append(symbolSetAPIs, e.Group(prefix+"/error_tracking/symbol_sets", h.RequireAPIKey))
 	}
 
-	// Server: health, static files, the start page.
+	// Server: health, metrics (handlers/health.go, handlers/metrics.go), static files, the start page.
 	e.GET("/healthz", h.Healthz)
 	e.GET("/readyz", h.Readyz)
+	e.GET("/metrics", h.Metrics)
 	// posthog-js loads its lazy scripts from /static/ on the API host, from other origins.
 	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, "/static/*", serveStatic(staticFiles, h.PostHogAsset), sdkCORS())
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/issues") })
 
 	// Capture: PostHog SDKs send events here (handlers/capture.go).
 	for _, path := range []string{"/e/", "/i/v0/e/", "/batch/", "/capture/", "/track/", "/e", "/batch", "/capture", "/track", "/i/v0/e"} {
-		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture, h.RefuseCaptureWhenFull)
+		sdk.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, path, h.Capture, postHogRejections, h.RefuseCaptureWhenFull)
 	}
-	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1, h.RefuseCaptureWhenFull)
+	sdk.Match([]string{http.MethodPost, http.MethodOptions}, "/i/v1/analytics/events", h.CaptureV1, postHogRejections, h.RefuseCaptureWhenFull)
 	// Sentry SDKs send envelopes (and, older ones, /store/ events) here (handlers/sentry.go).
 	for _, path := range []string{"/envelope/", "/envelope"} {
-		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryEnvelope, h.RefuseCaptureWhenFull)
+		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryEnvelope, sentryRejections, h.RefuseCaptureWhenFull)
 	}
 	for _, path := range []string{"/store/", "/store"} {
-		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryStore, h.RefuseCaptureWhenFull)
+		sentry.Match([]string{http.MethodPost, http.MethodOptions}, path, h.SentryStore, sentryRejections, h.RefuseCaptureWhenFull)
 	}
 
 	// SDK configuration: what posthog-js asks for at start (handlers/remoteconfig.go).

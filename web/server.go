@@ -44,11 +44,15 @@ func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts han
 	h := handlers.New(d, inbox, worker, resolver, opts, log)
 	e.HTTPErrorHandler = errorHandler(log, h)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	e.Use(observeRequests(opts.Metrics, log))
+	if opts.Metrics != nil {
+		collectGauges(opts.Metrics, d, resolver)
+	}
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",
 	}))
 	e.Use(securityHeaders(opts.TrustedProxies))
-	routes(e, h, static.Handler())
+	routes(e, h, static.Handler(), opts.Metrics)
 	return &Server{echo: e, db: d, inbox: inbox, worker: worker, log: log}
 }
 
@@ -96,7 +100,7 @@ func apiPath(path string) bool {
 			return true
 		}
 	}
-	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz", "/readyz"} {
+	for _, p := range []string{"/e", "/i/", "/batch", "/capture", "/track", "/flags", "/decide", "/array/", "/healthz", "/readyz", "/metrics"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

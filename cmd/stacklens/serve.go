@@ -16,6 +16,7 @@ import (
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/metrics"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/ratelimit"
@@ -42,6 +43,8 @@ type serveConfig struct {
 	SMTP             notify.SMTPConfig
 	Pressure         pressureConfig
 	Fetch            fetchLimits
+	MetricsToken     string
+	LogLevel         slog.Level
 }
 
 // fetchLimits bound source-map fetching (symbols.FetchConfig and the
@@ -129,6 +132,12 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := fetchFlags(fs, env, &cfg.Fetch); err != nil {
 		return cfg, err
 	}
+	fs.StringVar(&cfg.MetricsToken, "metrics-token", env("STACKLENS_METRICS_TOKEN", ""),
+		"Bearer token GET /metrics requires; when empty /metrics answers only requests from this machine (STACKLENS_METRICS_TOKEN)")
+	if err := cfg.LogLevel.UnmarshalText([]byte(env("STACKLENS_LOG_LEVEL", "info"))); err != nil {
+		return cfg, fmt.Errorf("STACKLENS_LOG_LEVEL must be debug, info, warn or error: %w", err)
+	}
+	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "least severe log lines written: debug (also one line per pipeline batch), info, warn, error (STACKLENS_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()
@@ -154,7 +163,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 }
 
 func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// One set of counters for the whole process, read by GET /metrics.
+	counters := metrics.New()
 	store, err := db.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return err
@@ -175,9 +186,10 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	fetchCfg.ConnectTimeout, fetchCfg.FirstByteTimeout, fetchCfg.TotalTimeout = cfg.Fetch.ConnectTimeout, cfg.Fetch.FirstByteTimeout, cfg.Fetch.TotalTimeout
 	fetchCfg.MaxConcurrent, fetchCfg.MaxPerHost = cfg.Fetch.Concurrency, cfg.Fetch.PerHost
 	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetchCfg, CacheBytes: cfg.MapCacheBytes,
-		NewRefsPerHour: cfg.Fetch.NewRefsPerHour})
+		NewRefsPerHour: cfg.Fetch.NewRefsPerHour, Metrics: counters})
 	defer resolver.Close() // before the store closes: background fetches stop writing first
 	worker := pipeline.New(store, resolver, log)
+	worker.SetMetrics(counters)
 	notifyCfg := notify.DefaultConfig()
 	notifyCfg.PublicURL, notifyCfg.AllowPrivate, notifyCfg.SMTP = cfg.PublicURL, cfg.FetchAllowPriv, cfg.SMTP
 	notifier := notify.New(store, notifyCfg, log)
@@ -194,6 +206,8 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		InboxLimits:      cfg.Pressure.Inbox,
 		RateLimits:       ratelimit.New(),
 		DefaultRateLimit: cfg.Pressure.defaultLimit(),
+		Metrics:          counters,
+		MetricsToken:     cfg.MetricsToken,
 	}, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -171,6 +171,10 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 		return st, err
 	}
 	eventID, _ := res.LastInsertId()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_hourly(issue_id, hour, count) VALUES (?, ?, 1)
+		ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + 1`, st.IssueID, hourOf(ts)); err != nil {
+		return st, err
+	}
 	for _, f := range ev.ResolvedFrames {
 		// Frames tied to a symbol set, or to a ref that has none yet (a fetch
 		// deferred by the hourly cap), are resolved again later: remember

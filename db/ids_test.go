@@ -87,11 +87,13 @@ func fillVersion8(t *testing.T, w *sql.DB) map[string]int64 {
 		mustExec(t, w, "INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen) VALUES (1, ?, 'os', 'Linux', 1, ?, ?)", i, now, now)
 		mustExec(t, w, "INSERT INTO issue_activity(project_id, issue_id, at, actor, kind) VALUES (1, ?, ?, 'a@x.test', 'status')", i, now)
 	}
-	// Merge #4 into #1 the way stacklens does: the row of #4 goes away.
-	old := &DB{write: w}
-	if n, err := old.MergeIssues(context.Background(), 1, 1, []int64{4}); err != nil || n != 1 {
-		t.Fatalf("merge #4 into #1: %d, %v", n, err)
-	}
+	// Merge #4 into #1 the way stacklens did then: the row of #4 goes away.
+	mustExec(t, w, "UPDATE issue_fingerprints SET issue_id = 1 WHERE project_id = 1 AND issue_id = 4")
+	mustExec(t, w, "UPDATE events SET issue_id = 1 WHERE project_id = 1 AND issue_id = 4")
+	mustExec(t, w, "UPDATE issues SET occurrences = occurrences + 1 WHERE id = 1")
+	mustExec(t, w, `INSERT INTO issue_merges(project_id, issue_id, merged_issue_id, merged_name, merged_occurrences, merged_at)
+		VALUES (1, 1, 4, 'Issue4', 1, ?)`, now)
+	mustExec(t, w, "DELETE FROM issues WHERE id = 4")
 	for i := 1; i <= 3; i++ {
 		mustExec(t, w, `INSERT INTO symbol_sets(project_id, ref, ref_kind, state, created_at, updated_at, release)
 			VALUES (1, ?, 'url', 'missing', ?, ?, 'v1')`, fmt.Sprint("https://x.test/", i, ".js"), now, now)
@@ -203,6 +205,14 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 	}
 	w.Close()
 
+	// The schema is compared as the migrations before 0015 leave it (0015
+	// adds the issue list's indexes to issues); the rest runs on all of them.
+	mid := openAtVersion(t, path, 14)
+	afterSchema := map[string]string{}
+	for _, table := range tables {
+		afterSchema[table] = schemaOf(t, mid, table)
+	}
+	mid.Close()
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
@@ -213,7 +223,7 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 		if got := count(t, d.write, "SELECT count(*) FROM "+table); got != counts[table] && table != "schema_migrations" {
 			t.Errorf("%s has %d rows after the migration, had %d", table, got, counts[table])
 		}
-		after := schemaOf(t, d.write, table)
+		after := afterSchema[table]
 		if table == "inbox" {
 			after = strings.ReplaceAll(after, "PRAGMA table_xinfo(inbox) [6 uuid TEXT 1 <nil> 0 0]\n", "")
 		}
@@ -321,6 +331,9 @@ func TestEveryIntegerIDIsAutoincrement(t *testing.T) {
 		}
 		if _, ok := exempt[name]; ok {
 			continue
+		}
+		if strings.HasPrefix(name, "issue_search_") {
+			continue // FTS5's own tables behind issue_search, whose rowids are issue ids
 		}
 		if !strings.Contains(strings.ToUpper(ddl), "AUTOINCREMENT") {
 			t.Errorf("table %s has an INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite would hand out a deleted row's id again", name)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // maxSearchText caps an issue's search text: events of one issue mostly
@@ -43,6 +44,20 @@ func ParseSearch(q string) []string {
 		q = q[end:]
 	}
 	return terms
+}
+
+// searchMatch is the issue_search (FTS5, trigram) query finding the issues
+// that hold every term of 3 or more characters, or "" when no term is that
+// long. Each term is a quoted string: the trigram tokenizer matches it as a
+// substring, case-insensitively, like the LIKE it narrows down.
+func searchMatch(terms []string) string {
+	var parts []string
+	for _, t := range terms {
+		if utf8.RuneCountInString(t) >= 3 {
+			parts = append(parts, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
+		}
+	}
+	return strings.Join(parts, " AND ")
 }
 
 func escapeLike(s string) string {

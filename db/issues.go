@@ -146,7 +146,14 @@ func (q IssueQuery) filter() (string, []any) {
 		where = append(where, "i.status = ?")
 		args = append(args, q.Status)
 	}
-	for _, term := range ParseSearch(q.Search) {
+	terms := ParseSearch(q.Search)
+	if match := searchMatch(terms); match != "" {
+		// The trigram index finds the candidates; the LIKE below keeps its
+		// exact meaning (and covers terms too short for trigrams).
+		where = append(where, "i.id IN (SELECT rowid FROM issue_search WHERE issue_search MATCH ?)")
+		args = append(args, match)
+	}
+	for _, term := range terms {
 		where = append(where, `(i.name || char(10) || i.description || char(10) || i.search_text) LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(term)+"%")
 	}

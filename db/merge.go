@@ -54,6 +54,10 @@ func mergeIssuesTx(ctx context.Context, tx *sql.Tx, projectID, into int64, from 
 		for _, q := range []string{
 			"UPDATE issue_fingerprints SET issue_id = ? WHERE project_id = ? AND issue_id = ?",
 			"UPDATE events SET issue_id = ? WHERE project_id = ? AND issue_id = ?",
+			// The hourly counts go along before the issue's own are deleted with it.
+			`INSERT INTO issue_hourly(issue_id, hour, count) SELECT ?, h.hour, h.count FROM issue_hourly h
+				JOIN issues i ON i.id = h.issue_id WHERE i.project_id = ? AND h.issue_id = ?
+				ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, into, projectID, id); err != nil {
 				return 0, fmt.Errorf("merge issue %d into %d: %w", id, into, err)

@@ -1,0 +1,166 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// eventsOccurrences counts an issue's stored events per bucket straight from
+// the events table: what the hourly counts must always add up to.
+func eventsOccurrences(t *testing.T, d *DB, issueID int64, b Buckets) []int64 {
+	t.Helper()
+	out := make([]int64, b.N)
+	rows, err := d.read.Query("SELECT timestamp FROM events WHERE issue_id = ?", issueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ts int64
+		rows.Scan(&ts)
+		if at := fromMillis(ts); !at.Before(b.Start) && at.Before(b.End()) {
+			out[at.Sub(b.Start)/b.Step]++
+		}
+	}
+	return out
+}
+
+func TestHourlyCountsFollowEventsThroughMerges(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var batch []NewEvent
+	for i := range 40 {
+		fp := fmt.Sprint("fp-", i%3)
+		batch = append(batch, triageEvent(fmt.Sprint("h", i), fp, now.Add(-time.Duration(i*97)*time.Minute), "1.0", "u", "posthog-js"))
+	}
+	// A duplicate counts nothing, on the issue or in its hours.
+	batch = append(batch, triageEvent("h0", "fp-0", now, "1.0", "u", "posthog-js"))
+	stored, err := d.StoreBatch(ctx, batch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issues := []int64{stored[0].IssueID, stored[1].IssueID, stored[2].IssueID}
+	spans := []Buckets{BucketsEndingAt(now, time.Hour, 24), BucketsEndingAt(now, 24*time.Hour, 14), BucketsEndingAt(now, 6*time.Hour, 28)}
+	check := func(when string, ids []int64) {
+		t.Helper()
+		for _, b := range spans {
+			got, err := d.IssuesOccurrences(ctx, 1, ids, b, EventFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				want := eventsOccurrences(t, d, id, b)
+				if g := got[id]; g == nil && slices.Max(want) > 0 || g != nil && !slices.Equal(g, want) {
+					t.Errorf("%s: issue %d, buckets of %s: %v, the events say %v", when, id, b.Step, g, want)
+				}
+			}
+		}
+	}
+	check("stored", issues)
+	if _, err := d.MergeIssues(ctx, 1, issues[0], issues[1:]); err != nil {
+		t.Fatal(err)
+	}
+	check("merged", issues[:1])
+	var left int64
+	d.read.QueryRow("SELECT count(*) FROM issue_hourly WHERE issue_id != ?", issues[0]).Scan(&left)
+	if left != 0 {
+		t.Errorf("%d hourly rows left on merged issues", left)
+	}
+	// Another project's issue id gets nothing.
+	if got, _ := d.IssuesOccurrences(ctx, 2, issues[:1], spans[0], EventFilter{}); len(got) != 0 {
+		t.Errorf("project 2 sees issue %d's counts: %v", issues[0], got)
+	}
+}
+
+func TestSearchIndexFollowsRenamesMergesAndNewText(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	checkout, search, old := seedTriage(t, d)
+	find := func(q string) []int64 { return listIDs(t, d, IssueQuery{Search: q}) }
+	if got := find("backend timed"); !slices.Equal(got, []int64{search}) {
+		t.Fatalf("search before any change: %v", got)
+	}
+	if got := find("capacitor"); got != nil {
+		t.Fatalf("search before the rename: %v", got)
+	}
+	if err := d.UpdateIssueText(ctx, 1, old, "ConfigurationMissing", "the flux capacitor"); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("capacitor"); !slices.Equal(got, []int64{old}) {
+		t.Errorf("search for the new description: %v", got)
+	}
+	if err := d.AddSearchText(ctx, 1, checkout, []byte(`{"exception_list":[{"type":"X","frames":[{"function":"renderBasketTotals"}]}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("basketTotals"); !slices.Equal(got, []int64{checkout}) {
+		t.Errorf("search for text added later: %v", got)
+	}
+	if _, err := d.MergeIssuesBy(ctx, 1, checkout, []int64{search}, "a@x.test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("backend timed"); !slices.Equal(got, []int64{checkout}) {
+		t.Errorf("search after the merge: %v (want the kept issue %d)", got, checkout)
+	}
+	// Terms too short for trigrams still match, through the LIKE alone.
+	if got := find("ca"); !slices.Contains(got, old) {
+		t.Errorf("two-letter search: %v", got)
+	}
+	if got := find(`"flux ca"`); !slices.Equal(got, []int64{old}) {
+		t.Errorf("phrase search: %v", got)
+	}
+}
+
+// TestIssueListPlansUseIndexes checks with EXPLAIN QUERY PLAN that the
+// list's unfiltered queries (each order, with and without a status, the
+// count, the sparklines, a search) never scan the issues or events table
+// and never sort: at a million events a scan is seconds.
+func TestIssueListPlansUseIndexes(t *testing.T) {
+	d := openTest(t)
+	seedTriage(t, d)
+	explain := func(query string, args ...any) string {
+		t.Helper()
+		rows, err := d.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			b.WriteString(detail + "\n")
+		}
+		return b.String()
+	}
+	for _, q := range []IssueQuery{
+		{Status: StatusActive}, {Status: StatusActive, Sort: SortOccurrences}, {Status: StatusActive, Sort: SortUsers},
+		{Status: StatusActive, Sort: SortFirstSeen}, {Status: "all"}, {Status: "all", Sort: SortOccurrences},
+		{Status: "all", Sort: SortUsers}, {Status: "all", Sort: SortFirstSeen},
+		{Status: StatusActive, Search: "payment declined"}, {Status: StatusActive, Sort: SortOccurrences, Search: "checkout"},
+	} {
+		q.ProjectID = 1
+		where, args := q.filter()
+		order := sortColumn(q.Sort) + " DESC, i.id DESC"
+		for _, sql := range []string{"SELECT i.id" + issueFrom + "WHERE " + where + " ORDER BY " + order + " LIMIT 51",
+			"SELECT count(*) FROM issues i WHERE " + where} {
+			plan := explain(sql, args...)
+			if strings.Contains(plan, "SCAN i\n") || strings.Contains(plan, "SCAN i ") || strings.Contains(plan, "SCAN events") ||
+				(q.Search == "" && strings.Contains(plan, "TEMP B-TREE")) {
+				t.Errorf("%+v: %s\n%s", q, sql, plan)
+			}
+		}
+	}
+	b := BucketsEndingAt(time.Now(), time.Hour, 24)
+	plan := explain(`SELECT h.issue_id, (h.hour - ?) / ? AS bucket, sum(h.count) FROM issue_hourly h
+		WHERE h.issue_id IN (SELECT id FROM issues WHERE project_id = ? AND id IN (?, ?))
+		AND h.hour >= ? AND h.hour < ? GROUP BY h.issue_id, bucket`, millis(b.Start), int64(3600000), 1, 1, 2, millis(b.Start), millis(b.End()))
+	if strings.Contains(plan, "SCAN") {
+		t.Errorf("sparkline plan scans:\n%s", plan)
+	}
+}

@@ -37,6 +37,9 @@ type NewEvent struct {
 	Tags        map[string]string
 	Data        []byte // the normalised event (JSON)
 	Raw         []byte // the event as sent
+	// SearchTerms are the event's searchable strings (SearchTerms of the
+	// event); nil: read them from Data.
+	SearchTerms []string
 	// ResolvedFrames are the event's frames that symbolication looked at,
 	// with their resolutions: recorded by raw id in the same transaction, and
 	// tying the event to their symbol sets for later re-resolution.
@@ -76,11 +79,10 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	now := millis(time.Now())
 	out := make([]Stored, len(events))
 	var drained InboxLoad // inbox rows this transaction removes
+	totals := newBatchTotals()
 	for i, ev := range events {
-		if err := saveFrameResolutions(ctx, tx, ev.ProjectID, ev.ResolvedFrames); err != nil {
-			return nil, err
-		}
-		st, err := storeEvent(ctx, tx, ev, now)
+		totals.frames(ev.ProjectID, ev.ResolvedFrames)
+		st, err := storeEvent(ctx, tx, ev, now, totals)
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
 		}
@@ -95,6 +97,9 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 				return nil, err
 			}
 		}
+	}
+	if err := totals.write(ctx, tx); err != nil {
+		return nil, fmt.Errorf("store batch: %w", err)
 	}
 	for _, r := range rejected {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_rejected(project_id, format, received_at, payload, error, failed_at)
@@ -112,7 +117,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	return out, nil
 }
 
-func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Stored, error) {
+func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals *batchTotals) (Stored, error) {
 	var st Stored
 	var exists int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE project_id = ? AND uuid = ?", ev.ProjectID, ev.UUID).Scan(&exists); err != nil {
@@ -138,9 +143,14 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 	outcome := triage.Group(cur, ev.Release)
 	st.NewIssue, st.Regression, st.Suppressed = outcome.NewIssue, outcome.Regression, outcome.Suppressed
 	if outcome.NewIssue {
+		// A new issue starts with its first event's search text, so the
+		// search index gets the issue once rather than once and again.
+		if searchText = withTerms("", ev.searchTerms()); searchText == "\n" {
+			searchText = ""
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
-			occurrences, created_at, updated_at) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?)`,
-			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now)
+			occurrences, created_at, updated_at, search_text) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?, ?)`,
+			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now, searchText)
 		if err != nil {
 			return st, err
 		}
@@ -155,10 +165,8 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 			return st, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + 1,
-		last_seen = max(last_seen, ?), first_seen = min(first_seen, ?) WHERE id = ?`, ts, ts, st.IssueID); err != nil {
-		return st, err
-	}
+	// Counted on the issue even when suppressed; written once per batch (batchTotals).
+	totals.counted(st.IssueID, searchText, ts)
 	if !outcome.KeepsEvent() {
 		return st, nil
 	}
@@ -171,10 +179,6 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 		return st, err
 	}
 	eventID, _ := res.LastInsertId()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_hourly(issue_id, hour, count) VALUES (?, ?, 1)
-		ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + 1`, st.IssueID, hourOf(ts)); err != nil {
-		return st, err
-	}
 	for _, f := range ev.ResolvedFrames {
 		// Frames tied to a symbol set, or to a ref that has none yet (a fetch
 		// deferred by the hourly cap), are resolved again later: remember
@@ -187,13 +191,17 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64) (Store
 			return st, err
 		}
 	}
-	if err := countValuesTx(ctx, tx, ev.ProjectID, st.IssueID, ev, ts); err != nil {
-		return st, err
-	}
-	if err := addSearchTextTx(ctx, tx, st.IssueID, searchText, ev.Data); err != nil {
-		return st, err
-	}
+	totals.stored(ev, st.IssueID, ts, ev.searchTerms())
 	return st, nil
+}
+
+// searchTerms are the event's searchable strings: as the pipeline gave
+// them, else read from its stored form.
+func (ev NewEvent) searchTerms() []string {
+	if ev.SearchTerms == nil {
+		return searchTerms(ev.Data)
+	}
+	return ev.SearchTerms
 }
 
 // EventsWithFrames returns the stored events holding any of the frames.

@@ -2,11 +2,14 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/event"
 )
 
 // eventsOccurrences counts an issue's stored events per bucket straight from
@@ -162,5 +165,78 @@ func TestIssueListPlansUseIndexes(t *testing.T) {
 		AND h.hour >= ? AND h.hour < ? GROUP BY h.issue_id, bucket`, millis(b.Start), int64(3600000), 1, 1, 2, millis(b.Start), millis(b.End()))
 	if strings.Contains(plan, "SCAN") {
 		t.Errorf("sparkline plan scans:\n%s", plan)
+	}
+}
+
+// TestOneBatchCountsLikeOneEventAtATime stores the same events once as one
+// batch and once an event per batch: the issues' counters, value counts,
+// hourly counts and search text must come out the same.
+func TestOneBatchCountsLikeOneEventAtATime(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	var events []NewEvent
+	for i := range 30 {
+		ev := triageEvent(fmt.Sprint("b", i), fmt.Sprint("fp-", i%4), now.Add(-time.Duration(i*53)*time.Minute),
+			fmt.Sprint("1.", i%3), fmt.Sprint("u", i%5), "posthog-js")
+		ev.Data = []byte(fmt.Sprintf(`{"exception_list":[{"type":"E%d","value":"message %d","frames":[{"function":"f%d"}]}]}`, i%4, i%7, i%2))
+		if i%3 == 0 {
+			ev.SearchTerms = SearchTerms(event.Event{Exceptions: []event.Exception{{Type: fmt.Sprint("E", i%4), Value: fmt.Sprint("message ", i%7),
+				Frames: []event.Frame{{Function: fmt.Sprint("f", i%2)}}}}})
+		}
+		events = append(events, ev)
+	}
+	snapshot := func(d *DB) string {
+		var b strings.Builder
+		for _, q := range []string{
+			"SELECT id, occurrences, users_affected, first_seen, last_seen, search_text FROM issues ORDER BY id",
+			"SELECT issue_id, key, value, count, first_seen, last_seen FROM issue_values ORDER BY 1, 2, 3",
+			"SELECT issue_id, hour, count FROM issue_hourly ORDER BY 1, 2",
+		} {
+			rows, err := d.read.Query(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				rows.Scan(ptrs...)
+				fmt.Fprintln(&b, vals...)
+			}
+			rows.Close()
+		}
+		return b.String()
+	}
+	together := openTest(t)
+	if _, err := together.StoreBatch(ctx, events, nil); err != nil {
+		t.Fatal(err)
+	}
+	apart := openTest(t)
+	for _, ev := range events {
+		if _, err := apart.StoreBatch(ctx, []NewEvent{ev}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := snapshot(together), snapshot(apart); a != b {
+		t.Errorf("one batch:\n%s\none event per batch:\n%s", a, b)
+	}
+	if got := listIDs(t, together, IssueQuery{Search: "message 6"}); len(got) == 0 {
+		t.Error("search for a batch's text finds nothing")
+	}
+}
+
+func TestSearchTermsOfAnEventMatchItsStoredForm(t *testing.T) {
+	ev := event.Event{Exceptions: []event.Exception{{Type: "TypeError", Value: "  x is\tnot a function ",
+		Frames: []event.Frame{{Function: "Og", Filename: "app.js", AbsPath: "http://h/app.js", Module: "?",
+			Resolution: &event.Resolution{Name: "handleClick", Source: "src/App.tsx"}}}}}}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := SearchTerms(ev), searchTerms(data); !slices.Equal(got, want) || len(got) != 7 {
+		t.Errorf("SearchTerms = %q, from the stored JSON %q", got, want)
 	}
 }

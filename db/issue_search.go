@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stacklens/stacklens/event"
 )
 
 // maxSearchText caps an issue's search text: events of one issue mostly
@@ -84,30 +86,50 @@ type searchDoc struct {
 	} `json:"exception_list"`
 }
 
-// searchTerms lists the searchable strings of an event, lower-cased.
+// searchTerms lists the searchable strings of a stored event (its JSON), lower-cased.
 func searchTerms(data []byte) []string {
 	var doc searchDoc
 	if json.Unmarshal(data, &doc) != nil {
 		return nil
 	}
-	var out []string
-	add := func(s ...string) {
-		for _, v := range s {
-			if v = strings.ToLower(strings.Join(strings.Fields(v), " ")); v != "" && v != "?" {
-				out = append(out, v)
-			}
-		}
-	}
+	var t termList
 	for _, ex := range doc.Exceptions {
-		add(ex.Type, ex.Value)
+		t.add(ex.Type, ex.Value)
 		for _, f := range ex.Frames {
-			add(f.Function, f.Filename, f.AbsPath, f.Module)
+			t.add(f.Function, f.Filename, f.AbsPath, f.Module)
 			if f.Resolution != nil {
-				add(f.Resolution.Name, f.Resolution.Source)
+				t.add(f.Resolution.Name, f.Resolution.Source)
 			}
 		}
 	}
-	return out
+	return t
+}
+
+// SearchTerms lists the searchable strings of an event, lower-cased: what
+// searchTerms reads from its stored JSON, without encoding and decoding it
+// (the pipeline passes them in NewEvent.SearchTerms). Never nil.
+func SearchTerms(ev event.Event) []string {
+	t := termList{}
+	for _, ex := range ev.Exceptions {
+		t.add(ex.Type, ex.Value)
+		for _, f := range ex.Frames {
+			t.add(f.Function, f.Filename, f.AbsPath, f.Module)
+			if f.Resolution != nil {
+				t.add(f.Resolution.Name, f.Resolution.Source)
+			}
+		}
+	}
+	return t
+}
+
+type termList []string
+
+func (t *termList) add(s ...string) {
+	for _, v := range s {
+		if v = strings.ToLower(strings.Join(strings.Fields(v), " ")); v != "" && v != "?" {
+			*t = append(*t, v)
+		}
+	}
 }
 
 // withTerms adds the terms text does not hold yet, one per line, up to maxSearchText.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -73,48 +72,6 @@ func cutValue(v string) string {
 
 // TagKey is the issue_values key that counts the values of tag name.
 func TagKey(name string) string { return tagKeyPrefix + name }
-
-// countValuesTx counts a stored event's values on its issue, and a distinct
-// id not seen on the issue before as one more user affected.
-func countValuesTx(ctx context.Context, tx txRunner, projectID, issueID int64, ev NewEvent, ts int64) error {
-	for _, kv := range eventValues(ev) {
-		value := kv[1]
-		if value == "" {
-			continue
-		}
-		if len(value) > maxValueLen {
-			value = value[:maxValueLen]
-		}
-		var count int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + 1,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
-			RETURNING count`, projectID, issueID, kv[0], value, ts, ts).Scan(&count); err != nil {
-			return fmt.Errorf("count %s of issue %d: %w", kv[0], issueID, err)
-		}
-		if kv[0] == valueUser && count == 1 {
-			if _, err := tx.ExecContext(ctx, "UPDATE issues SET users_affected = users_affected + 1 WHERE id = ?", issueID); err != nil {
-				return fmt.Errorf("count users of issue %d: %w", issueID, err)
-			}
-		}
-	}
-	tags := tagValues(ev)
-	for len(tags) > 0 {
-		chunk := tags[:min(len(tags), tagRowsPerStatement)]
-		tags = tags[len(chunk):]
-		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, 1, ?, ?),", len(chunk)), ",")
-		args := make([]any, 0, 6*len(chunk))
-		for _, kv := range chunk {
-			args = append(args, projectID, issueID, kv[0], kv[1], ts, ts)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-			VALUES `+rows+` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + 1,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`, args...); err != nil {
-			return fmt.Errorf("count tags of issue %d: %w", issueID, err)
-		}
-	}
-	return nil
-}
 
 // storedEnvironment is the environment of a stored event (events.data):
 // its own, else, for PostHog events stored before events had one, the

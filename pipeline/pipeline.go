@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stacklens/stacklens/db"
@@ -195,14 +197,13 @@ func (w *Worker) resolveChanged(ctx context.Context) error {
 // prefetch starts the fetches the batch's events need and waits up to
 // fetchWait for them. It parses each payload on its own so that prepare,
 // which stores what it parses, stays one step per row.
-func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow) {
+func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow, parsed []parsedRow) {
 	var started []<-chan struct{}
-	for _, row := range rows {
-		ev, err := parseInboxRow(row)
-		if err != nil {
+	for i, row := range rows {
+		if parsed[i].err != nil {
 			continue // prepare rejects it
 		}
-		ev.Normalize()
+		ev := parsed[i].ev
 		jobs, err := w.symbols.StartFetches(ctx, row.ProjectID, &ev)
 		if err != nil {
 			w.log.Warn("source-map fetches not started", "inbox_id", row.ID, "err", err)
@@ -234,17 +235,22 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	started := time.Now()
-	w.prefetch(ctx, rows)
+	// Each row is parsed once, on every CPU, for both the prefetch and prepare.
+	parsed := make([]parsedRow, len(rows))
+	onEveryCPU(len(rows), func(i int) { parsed[i] = parseRow(rows[i]) })
+	w.prefetch(ctx, rows, parsed)
+	prepared := make([]db.NewEvent, len(rows))
+	errs := make([]error, len(rows))
+	onEveryCPU(len(rows), func(i int) { prepared[i], errs[i] = w.prepare(ctx, rows[i], parsed[i]) })
 	var events []db.NewEvent
 	var rejected []db.RejectedInbox
-	for _, row := range rows {
-		ne, err := w.prepare(ctx, row)
-		if err != nil {
+	for i, row := range rows {
+		if err := errs[i]; err != nil {
 			w.log.Warn("inbox row rejected", "inbox_id", row.ID, "err", err)
 			rejected = append(rejected, db.RejectedInbox{Row: row, Err: err.Error()})
 			continue
 		}
-		events = append(events, ne)
+		events = append(events, prepared[i])
 	}
 	stored, err := w.db.StoreBatch(ctx, events, rejected)
 	if db.Transient(err) {
@@ -371,12 +377,45 @@ func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events [
 	return taken, transient
 }
 
-func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, error) {
+// parsedRow is an inbox row parsed and normalised, or why it could not be.
+type parsedRow struct {
+	ev  event.Event
+	err error
+}
+
+func parseRow(row db.InboxRow) parsedRow {
 	ev, err := parseInboxRow(row)
 	if err != nil {
-		return db.NewEvent{}, fmt.Errorf("parse event: %w", err)
+		return parsedRow{err: err}
 	}
 	ev.Normalize()
+	return parsedRow{ev: ev}
+}
+
+// onEveryCPU runs do(0) … do(n-1) on as many goroutines as there are CPUs.
+// Parsing, symbolicating and encoding events is most of the worker's CPU
+// time and needs no lock (the resolver is safe for concurrent use), while
+// storing a batch is one SQLite transaction anyway.
+func onEveryCPU(n int, do func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				do(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *Worker) prepare(ctx context.Context, row db.InboxRow, parsed parsedRow) (db.NewEvent, error) {
+	if parsed.err != nil {
+		return db.NewEvent{}, fmt.Errorf("parse event: %w", parsed.err)
+	}
+	ev := parsed.ev
 	if ev.UUID == "" {
 		// The uuid given on receipt and stored with the row: the same on every
 		// reprocessing of the row, and never another event's.
@@ -422,6 +461,7 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow) (db.NewEvent, err
 		Tags:             ev.Tags,
 		Data:             data,
 		Raw:              row.Payload,
+		SearchTerms:      db.SearchTerms(ev),
 		ResolvedFrames:   resolved,
 	}, nil
 }

@@ -1,0 +1,186 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/stacklens/stacklens/event"
+)
+
+// batchTotals gathers what the events of one StoreBatch add to their
+// issues' counters (occurrences, first and last seen, hourly counts, value
+// counts, users, search text), so each issue row, hour and value is written
+// once per batch instead of once per event: the same issues, values and
+// hours recur within a batch, and every write of an issue row also rewrites
+// the entries of its indexes.
+type batchTotals struct {
+	issues  []issueTotal
+	issueAt map[int64]int
+	hours   map[issueHour]int64
+	hourSeq []issueHour
+	values  map[issueValue]*valueTotal
+	valSeq  []issueValue
+	// resolved holds each frame's latest resolution in the batch: the same
+	// frames recur in most events, and one upsert per raw id is enough.
+	resolved   map[projectFrame]int
+	frameSeq   []projectFrame
+	frameFound []event.Frame
+}
+
+type projectFrame struct {
+	projectID int64
+	rawID     string
+}
+
+type issueTotal struct {
+	id                int64
+	occurrences       int64
+	first, last       int64
+	searchText        string // the issue's search text as this batch leaves it
+	searchTextChanged bool
+}
+
+type issueHour struct{ issue, hour int64 }
+
+type issueValue struct {
+	issue      int64
+	key, value string
+}
+
+type valueTotal struct {
+	projectID   int64
+	count       int64
+	first, last int64
+}
+
+func newBatchTotals() *batchTotals {
+	return &batchTotals{issueAt: map[int64]int{}, hours: map[issueHour]int64{}, values: map[issueValue]*valueTotal{},
+		resolved: map[projectFrame]int{}}
+}
+
+// frames notes an event's resolved frames; a later event's resolution of the same frame wins.
+func (b *batchTotals) frames(projectID int64, frames []event.Frame) {
+	for _, f := range frames {
+		if f.Resolution == nil || f.RawID == "" {
+			continue
+		}
+		k := projectFrame{projectID, f.RawID}
+		if i, ok := b.resolved[k]; ok {
+			b.frameFound[i] = f
+			continue
+		}
+		b.resolved[k] = len(b.frameSeq)
+		b.frameSeq = append(b.frameSeq, k)
+		b.frameFound = append(b.frameFound, f)
+	}
+}
+
+// issue returns the totals of an issue, starting them with its stored search text.
+func (b *batchTotals) issue(id int64, storedSearchText string, ts int64) *issueTotal {
+	if i, ok := b.issueAt[id]; ok {
+		return &b.issues[i]
+	}
+	b.issueAt[id] = len(b.issues)
+	b.issues = append(b.issues, issueTotal{id: id, first: ts, last: ts, searchText: storedSearchText})
+	return &b.issues[len(b.issues)-1]
+}
+
+// counted adds one event to its issue's occurrences and seen times.
+func (b *batchTotals) counted(issueID int64, storedSearchText string, ts int64) {
+	t := b.issue(issueID, storedSearchText, ts)
+	t.occurrences++
+	t.first, t.last = min(t.first, ts), max(t.last, ts)
+}
+
+// stored adds a stored event's hour, values and search terms.
+func (b *batchTotals) stored(ev NewEvent, issueID int64, ts int64, terms []string) {
+	h := issueHour{issueID, hourOf(ts)}
+	if _, ok := b.hours[h]; !ok {
+		b.hourSeq = append(b.hourSeq, h)
+	}
+	b.hours[h]++
+	for _, kv := range append(eventValues(ev), tagValues(ev)...) {
+		value := cutValue(kv[1])
+		if value == "" {
+			continue
+		}
+		k := issueValue{issueID, kv[0], value}
+		v, ok := b.values[k]
+		if !ok {
+			v = &valueTotal{projectID: ev.ProjectID, first: ts, last: ts}
+			b.values[k] = v
+			b.valSeq = append(b.valSeq, k)
+		}
+		v.count++
+		v.first, v.last = min(v.first, ts), max(v.last, ts)
+	}
+	t := &b.issues[b.issueAt[issueID]]
+	next := withTerms(t.searchText, terms)
+	if next != t.searchText && !(t.searchText == "" && next == "\n") {
+		t.searchText, t.searchTextChanged = next, true
+	}
+}
+
+// write applies the totals in the batch's transaction.
+func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
+	for i, k := range b.frameSeq {
+		if err := saveFrameResolutions(ctx, tx, k.projectID, b.frameFound[i:i+1]); err != nil {
+			return err
+		}
+	}
+	newUsers := map[int64]int64{}
+	var others []issueValue
+	for _, k := range b.valSeq {
+		if k.key != valueUser {
+			others = append(others, k)
+			continue
+		}
+		v := b.values[k]
+		var count int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
+			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+			RETURNING count`, v.projectID, k.issue, k.key, k.value, v.count, v.first, v.last).Scan(&count); err != nil {
+			return fmt.Errorf("count %s of issue %d: %w", k.key, k.issue, err)
+		}
+		if count == v.count { // the row is new: a user not seen on the issue before
+			newUsers[k.issue]++
+		}
+	}
+	// The other values need no answer: several rows per statement (see tagRowsPerStatement).
+	for len(others) > 0 {
+		chunk := others[:min(len(others), tagRowsPerStatement)]
+		others = others[len(chunk):]
+		rows := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")
+		args := make([]any, 0, 7*len(chunk))
+		for _, k := range chunk {
+			v := b.values[k]
+			args = append(args, v.projectID, k.issue, k.key, k.value, v.count, v.first, v.last)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+			VALUES `+rows+` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
+			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`, args...); err != nil {
+			return fmt.Errorf("count values: %w", err)
+		}
+	}
+	for _, h := range b.hourSeq {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_hourly(issue_id, hour, count) VALUES (?, ?, ?)
+			ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`, h.issue, h.hour, b.hours[h]); err != nil {
+			return fmt.Errorf("count hour of issue %d: %w", h.issue, err)
+		}
+	}
+	for _, t := range b.issues {
+		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, users_affected = users_affected + ?,
+			last_seen = max(last_seen, ?), first_seen = min(first_seen, ?) WHERE id = ?`,
+			t.occurrences, newUsers[t.id], t.last, t.first, t.id); err != nil {
+			return fmt.Errorf("count events of issue %d: %w", t.id, err)
+		}
+		if t.searchTextChanged {
+			if _, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", t.searchText, t.id); err != nil {
+				return fmt.Errorf("update search text of issue %d: %w", t.id, err)
+			}
+		}
+	}
+	return nil
+}

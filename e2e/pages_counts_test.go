@@ -14,7 +14,7 @@ var (
 	numCellRE  = regexp.MustCompile(`<td class="num">([\d,]+)</td>`)
 	statRE     = regexp.MustCompile(`<dt>(Events|Users)</dt><dd>([\d,]+)</dd>`)
 	dataCount  = regexp.MustCompile(`data-count="(\d+)"`)
-	eventRowRE = regexp.MustCompile(`(?s)<table class="events">.*?</table>`)
+	eventRowRE = regexp.MustCompile(`(?s)<table class="events[^"]*">.*?</table>`)
 )
 
 func atoiComma(t *testing.T, s string) int {

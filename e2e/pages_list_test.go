@@ -149,11 +149,13 @@ func TestIssueListFiltersApplyWithoutApplyInChromium(t *testing.T) {
 	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('form.filters button[type=submit]').hidden`)); err != nil || !hidden {
 		t.Errorf("the Apply button is shown with JavaScript on (err %v)", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`select[name=release]`), "1.0.0")); err != nil {
+	// Choose 1.0.0 as a person does: the select's value changes, then its change event fires.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('select[name=release]');
+		s.value = '1.0.0';
+		return s.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`)); err != nil {
 		t.Fatalf("choose release 1.0.0: %v", err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('select[name=release]').dispatchEvent(new Event('change', {bubbles: true}))`)); err != nil {
-		t.Fatalf("change the release select: %v", err)
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitNotPresent(newRow)); err != nil {
 		t.Fatalf("the list did not reload with release 1.0.0: %v", err)

@@ -56,6 +56,9 @@ type SymbolSetRow struct {
 	UploadHash string // SHA-512 of the blob last uploaded through the API
 	Frames     int    // distinct frames last resolved with it
 	Issues     int    // issues whose events hold those frames
+	// SeenFile is the file one of those frames was sent with (its abs_path
+	// or filename): what a chunk or debug id stands for, to a person.
+	SeenFile string
 }
 
 // withExtra scans a row's trailing columns into extra after the ones
@@ -73,11 +76,13 @@ const symbolSetUsage = `,
 	(SELECT COUNT(DISTINCT e.issue_id) FROM frame_resolutions f
 		JOIN event_frames ef ON ef.project_id = f.project_id AND ef.raw_id = f.raw_id
 		JOIN events e ON e.id = ef.event_id
-		WHERE f.symbol_set_id = s.id)`
+		WHERE f.symbol_set_id = s.id),
+	coalesce((SELECT coalesce(nullif(json_extract(f.frame, '$.abs_path'), ''), json_extract(f.frame, '$.filename'), '')
+		FROM frame_resolutions f WHERE f.symbol_set_id = s.id LIMIT 1), '')`
 
 func scanSymbolSetRow(row interface{ Scan(...any) error }) (SymbolSetRow, error) {
 	var r SymbolSetRow
-	set, err := scanSymbolSet(withExtra{row: row, extra: []any{&r.Release, &r.UploadHash, &r.Frames, &r.Issues}})
+	set, err := scanSymbolSet(withExtra{row: row, extra: []any{&r.Release, &r.UploadHash, &r.Frames, &r.Issues, &r.SeenFile}})
 	r.SymbolSet = set
 	return r, err
 }

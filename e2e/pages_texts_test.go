@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/stacklens/stacklens/symbols"
 )
 
 // withFrames replaces the frames of ev's first exception (oldest call first).
@@ -141,5 +143,49 @@ func TestFramesShownAlikeEverywhere(t *testing.T) {
 		if !strings.Contains(text, "src/cart.js") || strings.Contains(text, "../src/cart.js") {
 			t.Errorf("%s shows the source as other than src/cart.js:\n%s", name, truncate(text, 3000))
 		}
+	}
+}
+
+// TestChunkIDSymbolSetsNameTheirFileAndRelease: a symbol set keyed by a
+// chunk id is listed with the file its frames came from and the release it
+// was uploaded for, not by its uuid alone.
+func TestChunkIDSymbolSetsNameTheirFileAndRelease(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	a := newAPI(s)
+	b := newBrowser(t, s)
+	b.login(t)
+	const chunk = "0197e2e0-cafe-7000-8000-0000000000aa"
+	var file string
+	postEvents(t, s, manualCaptureEvents(t, s.Token, "http://127.0.0.1:9", func(f map[string]any) {
+		f["chunk_id"] = chunk
+		if name, _ := f["filename"].(string); name != "" {
+			file = name
+		}
+	}))
+	waitForIssues(t, a, 2)
+	set := waitForSymbolSet(t, s, chunk)
+	blob := symbols.EncodeUploadBlob(1, false, fixtureBundle(t, "posthog-browser", "app.js"), fixtureBundle(t, "posthog-browser", "app.js.map"))
+	status, answer := rawCall(t, http.MethodPost, symbolSetsAPI(s)+"/bulk_start_upload", map[string]any{"symbol_sets": []any{
+		map[string]any{"chunk_id": chunk, "release_id": "shop@2026.12.1", "content_hash": sha512Hex(blob)}}})
+	expectStatus(t, "bulk_start_upload", status, answer, http.StatusCreated)
+	var started cliStart
+	decodeInto(t, "bulk_start_upload", answer, &started)
+	entry := started.IDMap[chunk]
+	if status, answer := presignedPost(t, entry.PresignedURL.URL, entry.PresignedURL.Fields, blob); status/100 != 2 {
+		t.Fatalf("presigned POST: %d %s", status, answer)
+	}
+	status, answer = rawCall(t, http.MethodPost, symbolSetsAPI(s)+"/bulk_finish_upload", map[string]any{"content_hashes": map[string]string{entry.SymbolSetID: sha512Hex(blob)}})
+	expectStatus(t, "bulk_finish_upload", status, answer, http.StatusCreated)
+
+	list := b.get(t, "/settings/symbol-sets")
+	var row string
+	for _, r := range strings.Split(list.Body, `<tr class="issue-row symbol-set-row">`)[1:] {
+		if strings.Contains(r, "/settings/symbol-sets/"+set.ID+`"`) {
+			row, _, _ = strings.Cut(r, "</tr>")
+		}
+	}
+	text := pageText(t, row)
+	if file == "" || !strings.Contains(text, "chunk id · "+file) || !strings.Contains(text, "release shop@2026.12.1") {
+		t.Errorf("the chunk-id row does not name its file %q and release shop@2026.12.1: %q", file, text)
 	}
 }

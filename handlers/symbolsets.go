@@ -57,7 +57,7 @@ func (h *Handlers) SymbolSetsPage(c echo.Context) error {
 	v := views.SymbolSetsView{Status: status, Search: search, Sort: sort, Total: total, First: (page-1)*symbolSetsPerPage + 1, Missing: missing}
 	for _, r := range rows {
 		v.Rows = append(v.Rows, views.SymbolSetRow{ID: r.ID, URL: symbolSetURL(r.ID), Ref: r.Ref, KindLabel: kindLabel(r.Kind),
-			MinifiedURL: r.MinifiedURL, Release: r.Release, Stored: r.Stored, Origin: r.Origin,
+			MinifiedURL: r.MinifiedURL, Release: r.Release, Stored: r.Stored, Origin: r.Origin, SeenFile: r.SeenFile,
 			Failure: failureMessage(r.SymbolSet), Frames: r.Frames, Issues: r.Issues, LastUsed: r.LastUsedAt, Created: r.CreatedAt, SizeBytes: r.SizeBytes})
 	}
 	pageURL := func(n int) string {

@@ -59,14 +59,17 @@ type SymbolSetRow struct {
 	// for sentry-cli's), Release the release it was uploaded for.
 	MinifiedURL string
 	Release     string
-	Stored      bool
-	Origin      string // fetched | uploaded, when stored
-	Failure     string // a sentence, when missing
-	Frames      int
-	Issues      int
-	LastUsed    time.Time
-	Created     time.Time
-	SizeBytes   int64
+	// SeenFile is the file frames that used the set were sent with, for
+	// sets named by an id (shown when MinifiedURL is unknown).
+	SeenFile  string
+	Stored    bool
+	Origin    string // fetched | uploaded, when stored
+	Failure   string // a sentence, when missing
+	Frames    int
+	Issues    int
+	LastUsed  time.Time
+	Created   time.Time
+	SizeBytes int64
 }
 
 // SymbolSetView is /settings/symbol-sets/{id}: the diagnosis and the

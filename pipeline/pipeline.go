@@ -325,7 +325,7 @@ func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.S
 	}
 	var notices []Notice
 	for i, st := range stored {
-		if st.NewIssue || st.Regression {
+		if st.Notifies() {
 			notices = append(notices, Notice{ProjectID: events[i].ProjectID, IssueID: st.IssueID,
 				NewIssue: st.NewIssue, Regression: st.Regression, Event: events[i]})
 		}

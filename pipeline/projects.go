@@ -4,7 +4,7 @@ import "context"
 
 // DeleteProject deletes a project while no batch is being stored, so the
 // worker never writes an event for a project that is gone, then drops the
-// cached parses of its symbol sets (their ids may be given out again).
+// cached parses of its symbol sets, which nothing will ask for again.
 func (w *Worker) DeleteProject(ctx context.Context, projectID int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/ratelimit"
+	"github.com/stacklens/stacklens/retention"
 	"github.com/stacklens/stacklens/signin"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/trustedproxy"
@@ -49,6 +50,8 @@ type Options struct {
 	RateLimits *ratelimit.Buckets
 	// DefaultRateLimit applies to projects without a limit of their own.
 	DefaultRateLimit ratelimit.Limit
+	// Retention is the server's default retention, which projects' settings override.
+	Retention retention.Policy
 	// Metrics counts accepted events and is written by GET /metrics; nil counts nothing.
 	Metrics *metrics.Metrics
 	// MetricsToken, when set, is the Bearer token GET /metrics needs

@@ -33,7 +33,11 @@ func (h *Handlers) renderProjectSettings(c echo.Context, status int, adjust func
 	if err != nil {
 		return err
 	}
-	v := views.ProjectSettingsView{Rejected: rejected,
+	kept, err := h.retentionView(c.Request().Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	v := views.ProjectSettingsView{Rejected: rejected, Retention: kept,
 		Name: p.Name, Token: p.Token, Host: h.publicURL(c), DSN: h.setupHint(c, p).DSN, AutocaptureExceptions: p.AutocaptureExceptions,
 		RateLimit: rateLimitField(p), DefaultRateLimit: h.defaultRateLimitText(),
 		Saved: c.QueryParam("saved") == "1", Created: c.QueryParam("created") == "1", APIKeys: keys,
@@ -55,12 +59,21 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	keep, keepSent, err := formRetention(c, p.ID)
+	if err != nil {
+		return err
+	}
 	on := c.FormValue("autocapture_exceptions") == "on"
 	if err := h.db.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
 		return err
 	}
 	if limitSent {
 		if err := h.db.SetRateLimit(c.Request().Context(), p.ID, limit); err != nil {
+			return err
+		}
+	}
+	if keepSent {
+		if err := h.db.SetProjectRetention(c.Request().Context(), keep); err != nil {
 			return err
 		}
 	}

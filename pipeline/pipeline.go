@@ -91,6 +91,15 @@ func New(d Store, symbols Symbolicator, log *slog.Logger) *Worker {
 // SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
 func (w *Worker) SetNotifier(n Notifier) { w.notifier = n }
 
+// Exclusive runs fn while no batch is being processed and no symbol set
+// resolved again, so fn may delete what a batch could be about to use
+// (retention uses it for each of its short transactions).
+func (w *Worker) Exclusive(fn func() error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fn()
+}
+
 // SetMetrics makes the worker count the rows it processes; call it before Run.
 func (w *Worker) SetMetrics(m *metrics.Metrics) { w.metrics = m }
 

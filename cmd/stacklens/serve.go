@@ -20,6 +20,7 @@ import (
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/ratelimit"
+	"github.com/stacklens/stacklens/retention"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/trustedproxy"
 	"github.com/stacklens/stacklens/web"
@@ -44,6 +45,7 @@ type serveConfig struct {
 	Pressure         pressureConfig
 	Fetch            fetchLimits
 	MetricsToken     string
+	Retention        retention.Config
 	LogLevel         slog.Level
 }
 
@@ -132,6 +134,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := fetchFlags(fs, env, &cfg.Fetch); err != nil {
 		return cfg, err
 	}
+	if err := retentionFlags(fs, env, &cfg.Retention); err != nil {
+		return cfg, err
+	}
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", env("STACKLENS_METRICS_TOKEN", ""),
 		"Bearer token GET /metrics requires; when empty /metrics answers only requests from this machine (STACKLENS_METRICS_TOKEN)")
 	if err := cfg.LogLevel.UnmarshalText([]byte(env("STACKLENS_LOG_LEVEL", "info"))); err != nil {
@@ -205,6 +210,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		Notifications:    notifier,
 		InboxLimits:      cfg.Pressure.Inbox,
 		RateLimits:       ratelimit.New(),
+		Retention:        cfg.Retention.Defaults,
 		DefaultRateLimit: cfg.Pressure.defaultLimit(),
 		Metrics:          counters,
 		MetricsToken:     cfg.MetricsToken,
@@ -219,7 +225,16 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
 	notifyDone := make(chan struct{})
 	go func() { defer close(notifyDone); notifier.Run(notifyCtx) }()
+	// Retention stops with ctx, between two of its short transactions.
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retentionDone := make(chan struct{})
+	go func() {
+		defer close(retentionDone)
+		retention.New(store, worker, resolver, cfg.Retention, counters, log).Run(retentionCtx)
+	}()
 	err = srv.Serve(ctx, ln)
+	stopRetention()
+	<-retentionDone
 	stopNotify()
 	<-notifyDone
 	return err

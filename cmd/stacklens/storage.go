@@ -4,6 +4,7 @@ import (
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/retention"
 	"github.com/stacklens/stacklens/symbols"
 )
 
@@ -14,6 +15,7 @@ import (
 var (
 	_ pipeline.Store      = (*db.DB)(nil)
 	_ notify.Store        = (*db.DB)(nil)
+	_ retention.Store     = (*db.DB)(nil)
 	_ symbols.Store       = (*db.DB)(nil)
 	_ symbols.UploadStore = (*db.DB)(nil)
 )

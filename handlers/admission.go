@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -43,6 +45,46 @@ func (h *Handlers) refuseOverRateLimit(c echo.Context, p db.Project, n int) (boo
 	return true, &Error{Status: http.StatusTooManyRequests, Code: "throttled", RetryAfter: seconds,
 		Detail: fmt.Sprintf("Project %q sends more than its limit of %s events per second (bursts of %s); these %d events were not stored. Retry in %d s, or raise the limit in Project settings.",
 			p.Name, formatCount(limit.PerSecond), formatCount(math.Max(limit.Burst, 1)), n, seconds)}
+}
+
+// readCaptureBody reads an SDK request's body, at most MaxBodyBytes of it;
+// a larger one is refused 413 without reading further.
+func (h *Handlers) readCaptureBody(c echo.Context) ([]byte, *Error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, h.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, apiError(http.StatusRequestEntityTooLarge, "payload_too_large",
+				fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", h.opts.MaxBodyBytes))
+		}
+		return nil, apiError(http.StatusBadRequest, "invalid_body", "The request body could not be read: "+err.Error())
+	}
+	return body, nil
+}
+
+// admit stores the events of one capture request (PostHog's or Sentry's,
+// named by source for /metrics) after the checks every SDK path shares:
+// the project's rate limit (429), then the inbox's room (503). When it
+// returns nil the events are on disk, and the request may be answered 200.
+func (h *Handlers) admit(c echo.Context, source string, p db.Project, rows []db.InboxRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if limited, err := h.refuseOverRateLimit(c, p, len(rows)); limited {
+		return err
+	}
+	if err := h.inbox.Append(c.Request().Context(), rows); err != nil {
+		if refused, ok := db.IsRefused(err); ok {
+			return answerRefused(refused)
+		}
+		// An *Error is an expected refusal, which web's handler does not log.
+		h.log.Error("inbox append failed", "source", source, "project", p.ID, "events", len(rows), "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5,
+			Detail: "The server could not store the events right now; retry shortly.", Internal: err}
+	}
+	h.countAccepted(source, len(rows))
+	h.worker.Notify()
+	return nil
 }
 
 // answerRefused is the refusal of an append the inbox refused (full, or the disk nearly so): 503 with Retry-After.

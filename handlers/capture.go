@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -28,14 +26,9 @@ func (h *Handlers) CaptureV1(c echo.Context) error {
 func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	req := c.Request()
 	received := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apiError(http.StatusRequestEntityTooLarge, "payload_too_large",
-				fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", h.opts.MaxBodyBytes))
-		}
-		return apiError(http.StatusBadRequest, "invalid_body", "The request body could not be read: "+err.Error())
+	body, readErr := h.readCaptureBody(c)
+	if readErr != nil {
+		return readErr
 	}
 	in := event.CaptureInput{
 		Method:          req.Method,
@@ -86,20 +79,8 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 		// UUID: the client's, or (when it sent none) a random one Append assigns before we answer.
 		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON, UUID: r.UUID})
 	}
-	if len(rows) > 0 {
-		if limited, err := h.refuseOverRateLimit(c, project, len(rows)); limited {
-			return err
-		}
-		if err := h.inbox.Append(req.Context(), rows); err != nil {
-			if refused, ok := db.IsRefused(err); ok {
-				return answerRefused(refused)
-			}
-			h.log.Error("inbox append failed", "err", err)
-			return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5,
-				Detail: "The server could not store the events right now; retry shortly.", Internal: err}
-		}
-		h.countAccepted(metrics.SourcePostHog, len(rows))
-		h.worker.Notify()
+	if err := h.admit(c, metrics.SourcePostHog, project, rows); err != nil {
+		return err
 	}
 	return captureOK(c, v1)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,14 +69,9 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		}
 		project = p
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return sentryError(c, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("The request body is larger than the %d bytes this server accepts.", h.opts.MaxBodyBytes))
-		}
-		return sentryError(c, http.StatusBadRequest, "The request body could not be read: "+err.Error())
+	body, readErr := h.readCaptureBody(c)
+	if readErr != nil {
+		return sentryError(c, readErr.Status, readErr.Detail)
 	}
 	in.Body = body
 	sr, err := event.DecodeSentry(in, h.opts.EventLimits)
@@ -118,20 +112,8 @@ func (h *Handlers) sentryIngest(c echo.Context, endpoint event.SentryEndpoint) e
 		answerID = ev.ID
 		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: pipeline.FormatSentry, ReceivedAt: received, Payload: payload, UUID: ev.ID})
 	}
-	if len(rows) > 0 {
-		if limited, err := h.refuseOverRateLimit(c, project, len(rows)); limited {
-			return err
-		}
-		if err := h.inbox.Append(req.Context(), rows); err != nil {
-			if refused, ok := db.IsRefused(err); ok {
-				return answerRefused(refused)
-			}
-			h.log.Error("inbox append failed", "err", err)
-			c.Response().Header().Set("Retry-After", "5")
-			return sentryError(c, http.StatusServiceUnavailable, "The server could not store the event right now; retry shortly.")
-		}
-		h.countAccepted(metrics.SourceSentry, len(rows))
-		h.worker.Notify()
+	if err := h.admit(c, metrics.SourceSentry, project, rows); err != nil {
+		return err
 	}
 	if answerID == "" {
 		// Sessions, client reports and the like carry no id: accepted, not kept.

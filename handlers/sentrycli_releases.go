@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -126,12 +127,12 @@ func (h *Handlers) toSentryRelease(c echo.Context, rows []db.Release) (sentryRel
 		}
 		p, err := h.db.Project(c.Request().Context(), row.ProjectID)
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("project %d of release %q: %w", row.ProjectID, row.Version, err)
 		}
 		out.Projects = append(out.Projects, sentryProjectRef{ID: strconv.FormatInt(p.ID, 10), Slug: projectSlug(p.Name), Name: p.Name})
 		deploys, err := h.db.Deploys(c.Request().Context(), row.ID)
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("deploys of release %q in project %d: %w", row.Version, row.ProjectID, err)
 		}
 		out.DeployCount += len(deploys)
 		if len(deploys) > 0 && out.LastDeploy == nil {
@@ -217,19 +218,26 @@ func (h *Handlers) releaseRows(c echo.Context, version string) ([]db.Release, er
 	return rows, nil
 }
 
-func releaseNotFound(c echo.Context, version string) error {
-	return apiError(http.StatusNotFound, "release_not_found", "There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
+// existingRelease is the version the path names and its rows; a version no
+// project has is refused 404.
+func (h *Handlers) existingRelease(c echo.Context) (string, []db.Release, error) {
+	version := versionParam(c)
+	rows, err := h.releaseRows(c, version)
+	if err != nil {
+		return version, nil, fmt.Errorf("release %q: %w", version, err)
+	}
+	if len(rows) == 0 {
+		return version, nil, apiError(http.StatusNotFound, "release_not_found",
+			"There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
+	}
+	return version, rows, nil
 }
 
 // SentryRelease: GET /api/0/organizations/{org}/releases/{version}/.
 func (h *Handlers) SentryRelease(c echo.Context) error {
-	version := versionParam(c)
-	rows, err := h.releaseRows(c, version)
+	_, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
-	}
-	if len(rows) == 0 {
-		return releaseNotFound(c, version)
 	}
 	out, err := h.toSentryRelease(c, rows)
 	if err != nil {
@@ -241,7 +249,6 @@ func (h *Handlers) SentryRelease(c echo.Context) error {
 // SentryUpdateRelease: PUT /api/0/organizations/{org}/releases/{version}/
 // (releases finalize sends dateReleased; set-commits sends refs or commits).
 func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
-	version := versionParam(c)
 	var body releaseBody
 	if err := decodeJSONBody(c, &body); err != nil {
 		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"dateReleased":"2026-01-01T00:00:00Z"}.`)
@@ -250,12 +257,9 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 	if err != nil {
 		return apiError(http.StatusBadRequest, "invalid_input", err.Error()+".")
 	}
-	rows, err := h.releaseRows(c, version)
+	version, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
-	}
-	if len(rows) == 0 {
-		return releaseNotFound(c, version)
 	}
 	for i, r := range rows {
 		if rows[i], err = h.db.UpdateRelease(c.Request().Context(), r.ProjectID, version, change); err != nil {
@@ -271,13 +275,9 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 
 // SentryDeleteRelease: DELETE /api/0/organizations/{org}/releases/{version}/ → 204.
 func (h *Handlers) SentryDeleteRelease(c echo.Context) error {
-	version := versionParam(c)
-	rows, err := h.releaseRows(c, version)
+	version, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
-	}
-	if len(rows) == 0 {
-		return releaseNotFound(c, version)
 	}
 	for _, r := range rows {
 		if err := h.db.DeleteRelease(c.Request().Context(), r.ProjectID, version); err != nil && !errors.Is(err, db.ErrNotFound) {
@@ -366,7 +366,6 @@ func toSentryDeploy(d db.Deploy) sentryDeploy {
 // SentryCreateDeploy: POST /api/0/organizations/{org}/releases/{version}/deploys/
 // {environment, name?, url?, dateStarted?, dateFinished?} → 201 the deploy.
 func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
-	version := versionParam(c)
 	var body struct {
 		Environment  string     `json:"environment"`
 		Name         string     `json:"name"`
@@ -378,12 +377,9 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 	if err := decodeJSONBody(c, &body); err != nil || strings.TrimSpace(body.Environment) == "" {
 		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"environment":"production"}.`)
 	}
-	rows, err := h.releaseRows(c, version)
+	_, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
-	}
-	if len(rows) == 0 {
-		return releaseNotFound(c, version)
 	}
 	finished := time.Now()
 	if body.DateFinished != nil {
@@ -405,13 +401,9 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 
 // SentryListDeploys: GET /api/0/organizations/{org}/releases/{version}/deploys/.
 func (h *Handlers) SentryListDeploys(c echo.Context) error {
-	version := versionParam(c)
-	rows, err := h.releaseRows(c, version)
+	_, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
-	}
-	if len(rows) == 0 {
-		return releaseNotFound(c, version)
 	}
 	out := []sentryDeploy{}
 	seen := map[string]bool{}

@@ -116,6 +116,12 @@ func TestSearchIndexFollowsRenamesMergesAndNewText(t *testing.T) {
 	if got := find(`"flux ca"`); !slices.Equal(got, []int64{old}) {
 		t.Errorf("phrase search: %v", got)
 	}
+	if err := d.UpdateIssueText(ctx, 1, old, "ÜberweisungFehler", "the flux capacitor"); err != nil {
+		t.Fatal(err)
+	}
+	if got := find("überweisung"); !slices.Equal(got, []int64{old}) {
+		t.Errorf("search ignoring the case of a non-ASCII letter: %v", got)
+	}
 }
 
 // TestIssueListPlansUseIndexes checks with EXPLAIN QUERY PLAN that the

@@ -55,12 +55,15 @@ func ParseSearch(q string) []string {
 func searchMatch(terms []string) string {
 	var parts []string
 	for _, t := range terms {
-		if utf8.RuneCountInString(t) >= 3 {
+		if !shortTerm(t) {
 			parts = append(parts, `"`+strings.ReplaceAll(t, `"`, `""`)+`"`)
 		}
 	}
 	return strings.Join(parts, " AND ")
 }
+
+// shortTerm tells whether a search term is too short for the trigram index.
+func shortTerm(t string) bool { return utf8.RuneCountInString(t) < 3 }
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)

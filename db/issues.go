@@ -148,12 +148,17 @@ func (q IssueQuery) filter() (string, []any) {
 	}
 	terms := ParseSearch(q.Search)
 	if match := searchMatch(terms); match != "" {
-		// The trigram index finds the candidates; the LIKE below keeps its
-		// exact meaning (and covers terms too short for trigrams).
+		// The trigram index matches terms of 3 or more characters as
+		// substrings, case-insensitively (Unicode letters too, where LIKE
+		// folds only ASCII).
 		where = append(where, "i.id IN (SELECT rowid FROM issue_search WHERE issue_search MATCH ?)")
 		args = append(args, match)
 	}
 	for _, term := range terms {
+		if !shortTerm(term) {
+			continue
+		}
+		// Too short for trigrams: read the issues' text.
 		where = append(where, `(i.name || char(10) || i.description || char(10) || i.search_text) LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(term)+"%")
 	}

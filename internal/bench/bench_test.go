@@ -212,8 +212,8 @@ func TestFillThenPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(timings) != 4 {
-		t.Fatalf("%d page timings, want 4", len(timings))
+	if len(timings) != 5 {
+		t.Fatalf("%d page timings, want 5", len(timings))
 	}
 	for _, p := range timings {
 		if p.Loads != 2 || p.P50 <= 0 || p.Bytes == 0 {

@@ -62,7 +62,7 @@ func SignIn(ctx context.Context, base, email, password string) (*http.Client, er
 }
 
 // Pages times the issue list (default order, by occurrences, a search) and
-// the page of the list's first issue.
+// the pages of the list's first issue and of the issue with the most events.
 func Pages(ctx context.Context, cfg PagesConfig) ([]PageTiming, error) {
 	base := strings.TrimRight(cfg.URL, "/")
 	client, err := SignIn(ctx, base, cfg.Email, cfg.Password)
@@ -73,9 +73,18 @@ func Pages(ctx context.Context, cfg PagesConfig) ([]PageTiming, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := regexp.MustCompile(`href="/issues/(\d+)"`).FindStringSubmatch(list)
+	firstIssue := regexp.MustCompile(`href="/issues/(\d+)"`)
+	m := firstIssue.FindStringSubmatch(list)
 	if m == nil {
 		return nil, errors.New("pages: the issue list shows no issue")
+	}
+	byCount, err := get(ctx, client, base+"/issues?sort=occurrences")
+	if err != nil {
+		return nil, err
+	}
+	biggest := firstIssue.FindStringSubmatch(byCount)
+	if biggest == nil {
+		return nil, errors.New("pages: the issue list by occurrences shows no issue")
 	}
 	search := cfg.Search
 	if search == "" {
@@ -85,7 +94,8 @@ func Pages(ctx context.Context, cfg PagesConfig) ([]PageTiming, error) {
 		{"issues (default)", "/issues"},
 		{"issues sort=occurrences", "/issues?sort=occurrences"},
 		{"issues search", "/issues?q=" + url.QueryEscape(search)},
-		{"issue page", "/issues/" + m[1]},
+		{"issue page (latest)", "/issues/" + m[1]},
+		{"issue page (most events)", "/issues/" + biggest[1]},
 	}
 	var out []PageTiming
 	for _, p := range pages {

@@ -224,3 +224,48 @@ func TestFillThenPages(t *testing.T) {
 		t.Error("pages signed in with a wrong password")
 	}
 }
+
+// BenchmarkEndToEnd runs the load generator against an in-process server
+// (so -cpuprofile sees both): b.N events over 1,000 issues, 32 clients,
+// batches of 50, until the inbox is empty.
+func BenchmarkEndToEnd(b *testing.B) {
+	fixtures := testkit.Fixtures(b)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
+	defer bundle.Close()
+	store, err := db.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.EnsureDefaultProject(context.Background(), "phc_e2e", ""); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fetch := symbols.DefaultFetchConfig()
+	fetch.AllowPrivate = true
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: fetch})
+	worker := pipeline.New(store, resolver, log)
+	srv := web.New(store, worker, resolver, handlers.Options{MaxBodyBytes: 20 << 20, EventLimits: event.DefaultLimits()}, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	b.ResetTimer()
+	res, err := Load(context.Background(), LoadConfig{URL: "http://" + ln.Addr().String(), Token: "phc_e2e", BundleURL: bundle.URL + "/app.js",
+		Concurrency: 32, BatchSize: 50, Events: int64(b.N), Issues: 1000, Users: 1000, Drain: true, Run: 1}, templates)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(res.AcceptedPerSecond(), "accepted-events/s")
+	b.ReportMetric(res.ProcessedPerSecond(), "processed-events/s")
+	cancel()
+	<-done
+}

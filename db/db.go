@@ -30,6 +30,7 @@ type DB struct {
 	read  *sql.DB
 	path  string
 	blobs blobCodec
+	raws  blobCodec // raw events (events.raw)
 	stmts *stmtCache
 	inbox inboxLoad
 }
@@ -52,7 +53,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	d := &DB{write: write, path: path, blobs: blobs, stmts: newStmtCache(write)}
+	raws, err := newRawCodec()
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	d := &DB{write: write, path: path, blobs: blobs, raws: raws, stmts: newStmtCache(write)}
 	if err := d.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err

@@ -82,7 +82,9 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	totals := newBatchTotals()
 	for i, ev := range events {
 		totals.frames(ev.ProjectID, ev.ResolvedFrames)
-		st, err := storeEvent(ctx, tx, ev, now, totals)
+		stored := ev
+		stored.Raw = d.packRaw(ev.Raw)
+		st, err := storeEvent(ctx, tx, stored, now, totals)
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
 		}
@@ -234,6 +236,10 @@ func (d *DB) EventsWithFrames(ctx context.Context, projectID int64, rawIDs []str
 			}
 			seen[e.ID] = true
 			e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+			if e.Raw, err = d.unpackRaw(e.Raw); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("events with frames: %w", err)
+			}
 			out = append(out, e)
 		}
 		rows.Close()
@@ -315,6 +321,9 @@ func (d *DB) IssueEvents(ctx context.Context, projectID, issueID int64, limit in
 			return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
 		}
 		e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+		if e.Raw, err = d.unpackRaw(e.Raw); err != nil {
+			return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -67,7 +67,7 @@ func (d *DB) IssueEventSummaries(ctx context.Context, projectID, issueID int64, 
 
 const storedEventColumns = "id, issue_id, uuid, fingerprint, timestamp, received_at, distinct_id, data, raw"
 
-func scanStoredEvent(row interface{ Scan(...any) error }) (StoredEvent, error) {
+func (d *DB) scanStoredEvent(row interface{ Scan(...any) error }) (StoredEvent, error) {
 	var e StoredEvent
 	var ts, received int64
 	if err := row.Scan(&e.ID, &e.IssueID, &e.UUID, &e.Fingerprint, &ts, &received, &e.DistinctID, &e.Data, &e.Raw); err != nil {
@@ -77,12 +77,17 @@ func scanStoredEvent(row interface{ Scan(...any) error }) (StoredEvent, error) {
 		return StoredEvent{}, err
 	}
 	e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
+	raw, err := d.unpackRaw(e.Raw)
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("event %s: %w", e.UUID, err)
+	}
+	e.Raw = raw
 	return e, nil
 }
 
 // IssueEvent loads one event of an issue by its uuid.
 func (d *DB) IssueEvent(ctx context.Context, projectID, issueID int64, uuid string) (StoredEvent, error) {
-	e, err := scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+
+	e, err := d.scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+
 		" FROM events WHERE project_id = ? AND issue_id = ? AND uuid = ?", projectID, issueID, uuid))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return StoredEvent{}, fmt.Errorf("load event %s: %w", uuid, err)
@@ -137,7 +142,7 @@ func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, 
 // ErrNotFound when there is none.
 func (d *DB) LatestIssueEvent(ctx context.Context, projectID, issueID int64, f EventFilter) (StoredEvent, error) {
 	cond, condArgs := f.where()
-	e, err := scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+" FROM events WHERE project_id = ? AND issue_id = ?"+cond+
+	e, err := d.scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+" FROM events WHERE project_id = ? AND issue_id = ?"+cond+
 		" ORDER BY timestamp DESC, id DESC LIMIT 1", append([]any{projectID, issueID}, condArgs...)...))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return StoredEvent{}, fmt.Errorf("latest event of issue %d: %w", issueID, err)

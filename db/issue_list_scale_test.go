@@ -246,3 +246,49 @@ func TestSearchTermsOfAnEventMatchItsStoredForm(t *testing.T) {
 		t.Errorf("SearchTerms = %q, from the stored JSON %q", got, want)
 	}
 }
+
+// TestRawEventsStoredCompressedReadAsSent stores an event, checks its raw
+// form is kept compressed and comes back byte for byte, and that a row
+// stored uncompressed (before compression) still reads.
+func TestRawEventsStoredCompressedReadAsSent(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	raw := []byte(`{"event":"$exception","properties":{"$current_url":"https://shop.test/checkout","pad":"` + strings.Repeat("abc", 400) + `"}}`)
+	ev := triageEvent("raw-1", "fp-raw", time.Now(), "1", "u", "posthog-js")
+	ev.Raw = raw
+	st, err := d.StoreBatch(ctx, []NewEvent{ev}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []byte
+	if err := d.read.QueryRow("SELECT raw FROM events WHERE uuid = 'raw-1'").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) >= len(raw)/2 || !strings.HasPrefix(string(stored), string(zstdMagic)) {
+		t.Errorf("raw stored as %d bytes (sent %d), not compressed", len(stored), len(raw))
+	}
+	mustExecDB(t, d, "UPDATE events SET raw = ? WHERE uuid = 'raw-1'", []byte(`{"old":true}`))
+	ev2 := triageEvent("raw-2", "fp-raw", time.Now(), "1", "u", "posthog-js")
+	ev2.Raw = raw
+	if _, err := d.StoreBatch(ctx, []NewEvent{ev2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	events, err := d.IssueEvents(ctx, 1, st[0].IssueID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range events {
+		got[e.UUID] = string(e.Raw)
+	}
+	if got["raw-2"] != string(raw) || got["raw-1"] != `{"old":true}` {
+		t.Errorf("raw events read back: %q", got)
+	}
+}
+
+func mustExecDB(t *testing.T, d *DB, q string, args ...any) {
+	t.Helper()
+	if _, err := d.write.Exec(q, args...); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/metrics"
+	"github.com/stacklens/stacklens/pipeline"
 )
 
 // Capture takes PostHog capture requests (/e/, /i/v0/e/, /batch/, /capture/, /track/).
@@ -77,7 +78,7 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 			continue
 		}
 		// UUID: the client's, or (when it sent none) a random one Append assigns before we answer.
-		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: received, Payload: r.JSON, UUID: r.UUID})
+		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: pipeline.FormatPostHog, ReceivedAt: received, Payload: r.JSON, UUID: r.UUID})
 	}
 	if err := h.admit(c, metrics.SourcePostHog, project, rows); err != nil {
 		return err

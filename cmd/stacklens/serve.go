@@ -142,7 +142,7 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	if err := cfg.LogLevel.UnmarshalText([]byte(env("STACKLENS_LOG_LEVEL", "info"))); err != nil {
 		return cfg, fmt.Errorf("STACKLENS_LOG_LEVEL must be debug, info, warn or error: %w", err)
 	}
-	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "least severe log lines written: debug (also one line per pipeline batch), info, warn, error (STACKLENS_LOG_LEVEL)")
+	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "least severe log lines written: debug (also one line per request and per pipeline batch), info, warn, error (STACKLENS_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveHelp)
 		fs.PrintDefaults()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/project"
 )
 
 // sentry-cli's upload API under /api/0/ (docs/ARCHITECTURE.md, "Wire
@@ -169,14 +169,6 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
-
-// projectSlug is how a project's name is written as a Sentry slug:
-// lowercase, runs of other characters as one dash ("My App" → "my-app").
-func projectSlug(name string) string {
-	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
-}
-
 // cliProject finds the project sentry-cli names: by its id (the number
 // in its DSN), else by its name or the slug of its name, in any case.
 func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, error) {
@@ -194,7 +186,7 @@ func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, err
 	}
 	var found []db.Project
 	for _, p := range all {
-		if strings.EqualFold(p.Name, name) || projectSlug(p.Name) == strings.ToLower(name) {
+		if project.NamedBy(p.Name, name) {
 			found = append(found, p)
 		}
 	}

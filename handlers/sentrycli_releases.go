@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/project"
 )
 
 // The release endpoints sentry-cli (releases new, finalize, list, info,
@@ -129,7 +130,7 @@ func (h *Handlers) toSentryRelease(c echo.Context, rows []db.Release) (sentryRel
 		if err != nil {
 			return out, fmt.Errorf("project %d of release %q: %w", row.ProjectID, row.Version, err)
 		}
-		out.Projects = append(out.Projects, sentryProjectRef{ID: strconv.FormatInt(p.ID, 10), Slug: projectSlug(p.Name), Name: p.Name})
+		out.Projects = append(out.Projects, sentryProjectRef{ID: strconv.FormatInt(p.ID, 10), Slug: project.Slug(p.Name), Name: p.Name})
 		deploys, err := h.db.Deploys(c.Request().Context(), row.ID)
 		if err != nil {
 			return out, fmt.Errorf("deploys of release %q in project %d: %w", row.Version, row.ProjectID, err)

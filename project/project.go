@@ -1,5 +1,6 @@
 // Package project owns the rules of projects that are not storage: what a
-// valid name is and what a capture token looks like. Engines store projects;
+// valid name is, what a capture token looks like, and which names (a
+// Sentry slug among them) name a project. Engines store projects;
 // the handlers check a name here before asking an engine to save it.
 package project
 
@@ -7,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -31,4 +33,20 @@ func CheckName(name string) (string, error) {
 		return "", errors.New("A project name cannot contain control characters.")
 	}
 	return name, nil
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Slug is how a project's name is written as a Sentry slug: lowercase,
+// runs of other characters as one dash ("My App" is "my-app").
+func Slug(name string) string {
+	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(name), "-"), "-")
+}
+
+// NamedBy reports whether a project called name is the one asked names:
+// its name in any case, or the slug of its name (tools such as sentry-cli
+// name projects by slug).
+func NamedBy(name, asked string) bool {
+	asked = strings.TrimSpace(asked)
+	return strings.EqualFold(name, asked) || Slug(name) == strings.ToLower(asked)
 }

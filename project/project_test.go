@@ -24,3 +24,22 @@ func TestNewTokenIsFreshAndPostHogShaped(t *testing.T) {
 		t.Errorf("NewToken gave %q and %q; want two different phc_ tokens", a, b)
 	}
 }
+
+func TestSlugAndNamedBy(t *testing.T) {
+	for name, slug := range map[string]string{"My App": "my-app", "  web__Front end!! ": "web-front-end", "api": "api", "Ünïcode 2": "n-code-2"} {
+		if got := Slug(name); got != slug {
+			t.Errorf("Slug(%q) = %q, want %q", name, got, slug)
+		}
+	}
+	for _, c := range []struct {
+		name, asked string
+		want        bool
+	}{
+		{"My App", "my app", true}, {"My App", "my-app", true}, {"My App", " MY-APP ", true},
+		{"My App", "myapp", false}, {"My App", "my-app-2", false}, {"api", "API", true},
+	} {
+		if got := NamedBy(c.name, c.asked); got != c.want {
+			t.Errorf("NamedBy(%q, %q) = %v, want %v", c.name, c.asked, got, c.want)
+		}
+	}
+}

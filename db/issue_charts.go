@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -64,19 +65,28 @@ func (d *DB) IssuesOccurrences(ctx context.Context, projectID int64, ids []int64
 	if err != nil {
 		return nil, fmt.Errorf("count occurrences: %w", err)
 	}
+	return scanBuckets(rows, b.N, out)
+}
+
+// scanBuckets reads (issue id, bucket, count) rows into per-issue counts of
+// n buckets, leaving out buckets outside 0..n-1.
+func scanBuckets(rows *sql.Rows, n int, out map[int64][]int64) (map[int64][]int64, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var id, bucket, count int64
 		if err := rows.Scan(&id, &bucket, &count); err != nil {
 			return nil, fmt.Errorf("count occurrences: %w", err)
 		}
-		if bucket < 0 || bucket >= int64(b.N) {
+		if bucket < 0 || bucket >= int64(n) {
 			continue
 		}
 		if out[id] == nil {
-			out[id] = make([]int64, b.N)
+			out[id] = make([]int64, n)
 		}
 		out[id][bucket] = count
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count occurrences: %w", err)
+	}
+	return out, nil
 }

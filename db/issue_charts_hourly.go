@@ -39,20 +39,5 @@ func (d *DB) issuesOccurrencesHourly(ctx context.Context, projectID int64, ids [
 	if err != nil {
 		return nil, fmt.Errorf("count occurrences: %w", err)
 	}
-	defer rows.Close()
-	out := map[int64][]int64{}
-	for rows.Next() {
-		var id, bucket, count int64
-		if err := rows.Scan(&id, &bucket, &count); err != nil {
-			return nil, fmt.Errorf("count occurrences: %w", err)
-		}
-		if bucket < 0 || bucket >= int64(b.N) {
-			continue
-		}
-		if out[id] == nil {
-			out[id] = make([]int64, b.N)
-		}
-		out[id][bucket] = count
-	}
-	return out, rows.Err()
+	return scanBuckets(rows, b.N, map[int64][]int64{})
 }

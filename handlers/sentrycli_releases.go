@@ -15,6 +15,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/project"
+	"github.com/stacklens/stacklens/triage"
 )
 
 // The release endpoints sentry-cli (releases new, finalize, list, info,
@@ -67,8 +68,8 @@ func (b releaseBody) change() (db.ReleaseChange, error) {
 		ch.Refs = &s
 	}
 	if b.Status != nil {
-		if *b.Status != "open" && *b.Status != "archived" {
-			return ch, errors.New("status must be open or archived")
+		if err := triage.CheckReleaseStatus(*b.Status); err != nil {
+			return ch, err
 		}
 		ch.Status = b.Status
 	}
@@ -155,16 +156,16 @@ func shortVersion(v string) string {
 // (208 when every project had it already), the release.
 func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 	var body releaseBody
-	if err := decodeJSONBody(c, &body); err != nil || body.Version == nil || strings.TrimSpace(*body.Version) == "" {
+	if err := decodeJSONBody(c, &body); err != nil || body.Version == nil {
 		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"version":"my-app@1.0.0","projects":["<project>"]}.`)
 	}
-	version := strings.TrimSpace(*body.Version)
-	if len(version) > 200 || strings.ContainsAny(version, "\n\r\t") || version == "." || version == ".." || version == "latest" {
-		return apiError(http.StatusBadRequest, "invalid_version", "A release version is 1 to 200 characters with no tabs or line breaks, and not \".\", \"..\" or \"latest\".")
+	version, err := triage.CheckReleaseVersion(*body.Version)
+	if err != nil {
+		return apiError(http.StatusBadRequest, "invalid_version", err.Error())
 	}
 	change, err := body.change()
 	if err != nil {
-		return apiError(http.StatusBadRequest, "invalid_input", err.Error()+".")
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error())
 	}
 	names := projectNames(body.Projects)
 	if len(names) == 0 {
@@ -256,7 +257,7 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 	}
 	change, err := body.change()
 	if err != nil {
-		return apiError(http.StatusBadRequest, "invalid_input", err.Error()+".")
+		return apiError(http.StatusBadRequest, "invalid_input", err.Error())
 	}
 	version, rows, err := h.existingRelease(c)
 	if err != nil {

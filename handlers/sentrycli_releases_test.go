@@ -30,6 +30,8 @@ func TestSentryReleaseEndpoints(t *testing.T) {
 		{http.MethodPut, base + "nope@1/", `{"status":"gone"}`},
 		{http.MethodPost, base + "nope@1/deploys/", `{}`},
 		{http.MethodPost, base, `{"version":"latest","projects":["1"]}`},
+		{http.MethodPost, base, `{"version":"  ","projects":["1"]}`},
+		{http.MethodPost, base, `{"version":"web@1.0.0","projects":["1"],"status":"gone"}`},
 		{http.MethodPost, base, `{"version":"web@1.0.0"}`},
 	} {
 		if res := s.API(c.method, c.path, c.body); res.Status != http.StatusBadRequest {

@@ -1,8 +1,10 @@
 package triage
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // CompareReleases orders two release names: -1 when a is older than b, 0
@@ -107,4 +109,36 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// Release statuses, as sentry-cli sets them.
+const (
+	ReleaseOpen     = "open"
+	ReleaseArchived = "archived"
+)
+
+// maxReleaseVersion is the longest release version, in characters, that
+// Sentry accepts; stacklens accepts the same so a CI job moving between the
+// two needs no change.
+const maxReleaseVersion = 200
+
+// CheckReleaseVersion checks the version of a release being created and
+// returns it trimmed: 1 to 200 characters without tabs or line breaks, and
+// not ".", ".." or "latest" (which read as paths or as "the newest" in the
+// URLs and commands that name a release).
+func CheckReleaseVersion(version string) (string, error) {
+	v := strings.TrimSpace(version)
+	if v == "" || utf8.RuneCountInString(v) > maxReleaseVersion || strings.ContainsAny(v, "\n\r\t") ||
+		v == "." || v == ".." || v == "latest" {
+		return "", fmt.Errorf("A release version is 1 to %d characters with no tabs or line breaks, and not \".\", \"..\" or \"latest\".", maxReleaseVersion)
+	}
+	return v, nil
+}
+
+// CheckReleaseStatus checks the status a release is set to: open or archived.
+func CheckReleaseStatus(status string) error {
+	if status != ReleaseOpen && status != ReleaseArchived {
+		return fmt.Errorf("A release's status is %q or %q, not %q.", ReleaseOpen, ReleaseArchived, status)
+	}
+	return nil
 }

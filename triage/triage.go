@@ -1,7 +1,8 @@
 // Package triage owns the rules of an issue's life: its statuses, what a
 // new event does to the issue its fingerprint belongs to (opens one,
 // reopens a resolved one as a regression, is only counted on a suppressed
-// one), what a person's status change means, and how releases compare.
+// one), what a person's status change means, how releases compare, and
+// which versions and statuses a release may have.
 // Storage engines ask these rules and persist the outcome; they decide
 // nothing themselves, so a second engine implements persistence only.
 package triage

@@ -1,6 +1,9 @@
 package triage
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestGroup(t *testing.T) {
 	for _, c := range []struct {
@@ -102,5 +105,47 @@ func TestValidStatus(t *testing.T) {
 	}
 	if ValidStatus("all") || ValidStatus("") {
 		t.Error("ValidStatus accepts what is not a status")
+	}
+}
+
+func TestCheckReleaseVersion(t *testing.T) {
+	long := strings.Repeat("a", 200)
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"web@1.0.0", "web@1.0.0", true},
+		{"  web@1.0.0+b/7 \n", "web@1.0.0+b/7", true},
+		{long, long, true},
+		{strings.Repeat("é", 200), strings.Repeat("é", 200), true}, // characters, not bytes
+		{"a" + long, "", false},
+		{"", "", false},
+		{"   ", "", false},
+		{".", "", false},
+		{"..", "", false},
+		{"latest", "", false},
+		{"latest2", "latest2", true},
+		{"...", "...", true},
+		{"web\t1", "", false},
+		{"web\n1", "", false},
+		{"web\r1", "", false},
+	} {
+		got, err := CheckReleaseVersion(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("CheckReleaseVersion(%q) = %q, %v; want %q, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestCheckReleaseStatus(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{ReleaseOpen, true}, {ReleaseArchived, true}, {"", false}, {"Open", false}, {"gone", false}, {"resolved", false},
+	} {
+		if err := CheckReleaseStatus(c.in); (err == nil) != c.ok {
+			t.Errorf("CheckReleaseStatus(%q) = %v, want ok %v", c.in, err, c.ok)
+		}
 	}
 }

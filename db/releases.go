@@ -53,31 +53,58 @@ func optionalMillis(t *time.Time) any {
 	return millis(*t)
 }
 
-// SaveRelease creates the release of (projectID, version) or, when it
-// exists, applies change to it; created says which.
-func (d *DB) SaveRelease(ctx context.Context, projectID int64, version string, change ReleaseChange) (Release, bool, error) {
+// SaveReleases creates the release version in each of projectIDs or, where
+// a project has it already, applies change to it, in one transaction:
+// afterwards every project has it, or (on an error) none was changed.
+// created says whether some project did not have it before.
+func (d *DB) SaveReleases(ctx context.Context, projectIDs []int64, version string, change ReleaseChange) ([]Release, bool, error) {
+	return d.changeReleases(ctx, projectIDs, version, change, true)
+}
+
+// UpdateReleases applies change to the release version of each of
+// projectIDs, in one transaction; ErrNotFound, changing nothing, when one
+// of them does not have it.
+func (d *DB) UpdateReleases(ctx context.Context, projectIDs []int64, version string, change ReleaseChange) ([]Release, error) {
+	rows, _, err := d.changeReleases(ctx, projectIDs, version, change, false)
+	return rows, err
+}
+
+func (d *DB) changeReleases(ctx context.Context, projectIDs []int64, version string, change ReleaseChange, create bool) ([]Release, bool, error) {
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
-		return Release{}, false, fmt.Errorf("save release %s: %w", version, err)
+		return nil, false, fmt.Errorf("save release %s: %w", version, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO releases(project_id, version, created_at) VALUES (?, ?, ?)
-		ON CONFLICT(project_id, version) DO NOTHING`, projectID, version, millis(time.Now()))
-	if err != nil {
-		return Release{}, false, fmt.Errorf("save release %s: %w", version, err)
-	}
-	n, _ := res.RowsAffected()
-	if err := applyReleaseChange(ctx, tx, projectID, version, change); err != nil {
-		return Release{}, false, err
-	}
-	r, err := scanRelease(tx.QueryRowContext(ctx, "SELECT "+releaseColumns+" FROM releases WHERE project_id = ? AND version = ?", projectID, version))
-	if err != nil {
-		return Release{}, false, fmt.Errorf("load release %s: %w", version, err)
+	created := false
+	now := millis(time.Now())
+	rows := make([]Release, 0, len(projectIDs))
+	for _, projectID := range projectIDs {
+		if create {
+			res, err := tx.ExecContext(ctx, `INSERT INTO releases(project_id, version, created_at) VALUES (?, ?, ?)
+				ON CONFLICT(project_id, version) DO NOTHING`, projectID, version, now)
+			if err != nil {
+				return nil, false, fmt.Errorf("save release %s of project %d: %w", version, projectID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				created = true
+			}
+		}
+		if err := applyReleaseChange(ctx, tx, projectID, version, change); err != nil {
+			return nil, false, err
+		}
+		r, err := scanRelease(tx.QueryRowContext(ctx, "SELECT "+releaseColumns+" FROM releases WHERE project_id = ? AND version = ?", projectID, version))
+		if errors.Is(err, ErrNotFound) {
+			return nil, false, err
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("load release %s of project %d: %w", version, projectID, err)
+		}
+		rows = append(rows, r)
 	}
 	if err := tx.Commit(); err != nil {
-		return Release{}, false, fmt.Errorf("save release %s: %w", version, err)
+		return nil, false, fmt.Errorf("save release %s: %w", version, err)
 	}
-	return r, n == 1, nil
+	return rows, created, nil
 }
 
 func applyReleaseChange(ctx context.Context, tx *sql.Tx, projectID int64, version string, c ReleaseChange) error {
@@ -108,22 +135,28 @@ func applyReleaseChange(ctx context.Context, tx *sql.Tx, projectID int64, versio
 	return nil
 }
 
-// UpdateRelease applies change to an existing release; ErrNotFound when there is none.
-func (d *DB) UpdateRelease(ctx context.Context, projectID int64, version string, change ReleaseChange) (Release, error) {
-	if _, err := d.ReleaseByVersion(ctx, projectID, version); err != nil {
-		return Release{}, err
+// ReleasesOfVersion loads the release version of every project that has
+// it, by project id; none when no project has it.
+func (d *DB) ReleasesOfVersion(ctx context.Context, version string) ([]Release, error) {
+	// project_id IN (…) lets SQLite look each project's row up in the
+	// (project_id, version) index instead of reading every release.
+	rows, err := d.read.QueryContext(ctx, "SELECT "+releaseColumns+" FROM releases WHERE project_id IN (SELECT id FROM projects) AND version = ? ORDER BY project_id", version)
+	if err != nil {
+		return nil, fmt.Errorf("load release %s: %w", version, err)
 	}
-	r, _, err := d.SaveRelease(ctx, projectID, version, change)
-	return r, err
-}
-
-// ReleaseByVersion loads one release; ErrNotFound when there is none.
-func (d *DB) ReleaseByVersion(ctx context.Context, projectID int64, version string) (Release, error) {
-	r, err := scanRelease(d.write.QueryRowContext(ctx, "SELECT "+releaseColumns+" FROM releases WHERE project_id = ? AND version = ?", projectID, version))
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return r, fmt.Errorf("load release %s: %w", version, err)
+	defer rows.Close()
+	var out []Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			return nil, fmt.Errorf("load release %s: %w", version, err)
+		}
+		out = append(out, r)
 	}
-	return r, err
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load release %s: %w", version, err)
+	}
+	return out, nil
 }
 
 // Releases lists the releases of projects, newest first, at most limit.
@@ -153,9 +186,10 @@ func (d *DB) Releases(ctx context.Context, projectIDs []int64, limit int) ([]Rel
 	return out, rows.Err()
 }
 
-// DeleteRelease removes a release and its deploys; ErrNotFound when there is none.
-func (d *DB) DeleteRelease(ctx context.Context, projectID int64, version string) error {
-	res, err := d.write.ExecContext(ctx, "DELETE FROM releases WHERE project_id = ? AND version = ?", projectID, version)
+// DeleteReleaseVersion removes the release version from every project,
+// with its deploys; ErrNotFound when no project has it.
+func (d *DB) DeleteReleaseVersion(ctx context.Context, version string) error {
+	res, err := d.write.ExecContext(ctx, "DELETE FROM releases WHERE project_id IN (SELECT id FROM projects) AND version = ?", version)
 	if err != nil {
 		return fmt.Errorf("delete release %s: %w", version, err)
 	}
@@ -176,36 +210,62 @@ type Deploy struct {
 	FinishedAt  time.Time
 }
 
-// AddDeploy records a deploy of a release.
-func (d *DB) AddDeploy(ctx context.Context, dep Deploy) (Deploy, error) {
-	res, err := d.write.ExecContext(ctx, `INSERT INTO release_deploys(release_id, environment, name, url, started_at, finished_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, dep.ReleaseID, dep.Environment, dep.Name, dep.URL, optionalMillis(&dep.StartedAt),
-		millis(dep.FinishedAt), millis(time.Now()))
+// AddDeploys records one deploy of each of releaseIDs (the rows of one
+// version in several projects), in one transaction, and returns the last.
+func (d *DB) AddDeploys(ctx context.Context, releaseIDs []int64, dep Deploy) (Deploy, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
-		return dep, fmt.Errorf("record deploy of release %d: %w", dep.ReleaseID, err)
+		return dep, fmt.Errorf("record deploy: %w", err)
 	}
-	dep.ID, err = res.LastInsertId()
-	return dep, err
+	defer tx.Rollback()
+	now := millis(time.Now())
+	for _, id := range releaseIDs {
+		dep.ReleaseID = id
+		res, err := tx.ExecContext(ctx, `INSERT INTO release_deploys(release_id, environment, name, url, started_at, finished_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, dep.ReleaseID, dep.Environment, dep.Name, dep.URL, optionalMillis(&dep.StartedAt),
+			millis(dep.FinishedAt), now)
+		if err != nil {
+			return dep, fmt.Errorf("record deploy of release %d: %w", dep.ReleaseID, err)
+		}
+		if dep.ID, err = res.LastInsertId(); err != nil {
+			return dep, fmt.Errorf("record deploy of release %d: %w", dep.ReleaseID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return dep, fmt.Errorf("record deploy: %w", err)
+	}
+	return dep, nil
 }
 
-// Deploys lists a release's deploys, newest first.
-func (d *DB) Deploys(ctx context.Context, releaseID int64) ([]Deploy, error) {
+// DeploysOfReleases lists the deploys of releaseIDs, each release's newest
+// first, in one query.
+func (d *DB) DeploysOfReleases(ctx context.Context, releaseIDs []int64) (map[int64][]Deploy, error) {
+	out := map[int64][]Deploy{}
+	if len(releaseIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(releaseIDs))
+	for i, id := range releaseIDs {
+		args[i] = id
+	}
 	rows, err := d.read.QueryContext(ctx, `SELECT id, release_id, environment, name, url, started_at, finished_at
-		FROM release_deploys WHERE release_id = ? ORDER BY finished_at DESC, id DESC`, releaseID)
+		FROM release_deploys WHERE release_id IN `+inList(len(releaseIDs))+` ORDER BY finished_at DESC, id DESC`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list deploys of release %d: %w", releaseID, err)
+		return nil, fmt.Errorf("list deploys of %d releases: %w", len(releaseIDs), err)
 	}
 	defer rows.Close()
-	var out []Deploy
 	for rows.Next() {
 		var dep Deploy
 		var started sql.NullInt64
 		var finished int64
 		if err := rows.Scan(&dep.ID, &dep.ReleaseID, &dep.Environment, &dep.Name, &dep.URL, &started, &finished); err != nil {
-			return nil, fmt.Errorf("list deploys of release %d: %w", releaseID, err)
+			return nil, fmt.Errorf("list deploys of %d releases: %w", len(releaseIDs), err)
 		}
 		dep.StartedAt, dep.FinishedAt = nullMillis(started), fromMillis(finished)
-		out = append(out, dep)
+		out[dep.ReleaseID] = append(out[dep.ReleaseID], dep)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list deploys of %d releases: %w", len(releaseIDs), err)
+	}
+	return out, nil
 }

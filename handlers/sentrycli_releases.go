@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,8 +107,41 @@ func versionParam(c echo.Context) string {
 	return v
 }
 
-// toSentryRelease gathers one version's rows (one per project).
-func (h *Handlers) toSentryRelease(c echo.Context, rows []db.Release) (sentryRelease, error) {
+// toSentryReleases gathers each version's rows (one per project) into
+// one release, with two queries however many rows there are: the
+// projects, and the deploys of every row.
+func (h *Handlers) toSentryReleases(ctx context.Context, versions [][]db.Release) ([]sentryRelease, error) {
+	projects, err := h.db.Projects(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("projects of releases: %w", err)
+	}
+	byID := make(map[int64]db.Project, len(projects))
+	for _, p := range projects {
+		byID[p.ID] = p
+	}
+	var releaseIDs []int64
+	for _, rows := range versions {
+		for _, r := range rows {
+			releaseIDs = append(releaseIDs, r.ID)
+		}
+	}
+	deploys, err := h.db.DeploysOfReleases(ctx, releaseIDs)
+	if err != nil {
+		return nil, fmt.Errorf("deploys of releases: %w", err)
+	}
+	out := make([]sentryRelease, 0, len(versions))
+	for _, rows := range versions {
+		rel, err := toSentryRelease(rows, byID, deploys)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rel)
+	}
+	return out, nil
+}
+
+// toSentryRelease is one version's rows as one release.
+func toSentryRelease(rows []db.Release, projects map[int64]db.Project, deploys map[int64][]db.Deploy) (sentryRelease, error) {
 	r := rows[0]
 	out := sentryRelease{Version: r.Version, ShortVersion: shortVersion(r.Version), Status: r.Status, DateCreated: r.CreatedAt,
 		Authors: []any{}, Projects: []sentryProjectRef{}}
@@ -127,21 +161,28 @@ func (h *Handlers) toSentryRelease(c echo.Context, rows []db.Release) (sentryRel
 			t := row.ReleasedAt
 			out.DateReleased = &t
 		}
-		p, err := h.db.Project(c.Request().Context(), row.ProjectID)
-		if err != nil {
-			return out, fmt.Errorf("project %d of release %q: %w", row.ProjectID, row.Version, err)
+		p, ok := projects[row.ProjectID]
+		if !ok {
+			// The row's project was deleted after the rows were read.
+			return out, fmt.Errorf("project %d of release %q: %w", row.ProjectID, row.Version, db.ErrNotFound)
 		}
 		out.Projects = append(out.Projects, sentryProjectRef{ID: strconv.FormatInt(p.ID, 10), Slug: project.Slug(p.Name), Name: p.Name})
-		deploys, err := h.db.Deploys(c.Request().Context(), row.ID)
-		if err != nil {
-			return out, fmt.Errorf("deploys of release %q in project %d: %w", row.Version, row.ProjectID, err)
-		}
-		out.DeployCount += len(deploys)
-		if len(deploys) > 0 && out.LastDeploy == nil {
-			out.LastDeploy = toSentryDeploy(deploys[0])
+		ds := deploys[row.ID]
+		out.DeployCount += len(ds)
+		if len(ds) > 0 && out.LastDeploy == nil {
+			out.LastDeploy = toSentryDeploy(ds[0])
 		}
 	}
 	return out, nil
+}
+
+// oneSentryRelease answers with one version's rows as its release.
+func (h *Handlers) oneSentryRelease(c echo.Context, status int, rows []db.Release) error {
+	out, err := h.toSentryReleases(c.Request().Context(), [][]db.Release{rows})
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, out[0])
 }
 
 // shortVersion is Sentry's display form: package@version loses the package.
@@ -180,59 +221,33 @@ func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 		}
 		ids = append(ids, p.ID)
 	}
-	var rows []db.Release
-	created := false
-	for _, id := range ids {
-		r, isNew, err := h.db.SaveRelease(ctx, id, version, change)
-		if err != nil {
-			return err
-		}
-		created = created || isNew
-		rows = append(rows, r)
-	}
-	out, err := h.toSentryRelease(c, rows)
+	rows, created, err := h.db.SaveReleases(ctx, ids, version, change)
 	if err != nil {
-		return err
+		return fmt.Errorf("create release %q: %w", version, err)
 	}
 	if !created {
-		return c.JSON(http.StatusAlreadyReported, out)
+		return h.oneSentryRelease(c, http.StatusAlreadyReported, rows)
 	}
-	return c.JSON(http.StatusCreated, out)
-}
-
-// releaseRows finds a version's rows in every project.
-func (h *Handlers) releaseRows(c echo.Context, version string) ([]db.Release, error) {
-	projects, err := h.db.Projects(c.Request().Context())
-	if err != nil {
-		return nil, err
-	}
-	var rows []db.Release
-	for _, p := range projects {
-		r, err := h.db.ReleaseByVersion(c.Request().Context(), p.ID, version)
-		if errors.Is(err, db.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	return h.oneSentryRelease(c, http.StatusCreated, rows)
 }
 
 // existingRelease is the version the path names and its rows; a version no
 // project has is refused 404.
 func (h *Handlers) existingRelease(c echo.Context) (string, []db.Release, error) {
 	version := versionParam(c)
-	rows, err := h.releaseRows(c, version)
+	rows, err := h.db.ReleasesOfVersion(c.Request().Context(), version)
 	if err != nil {
 		return version, nil, fmt.Errorf("release %q: %w", version, err)
 	}
 	if len(rows) == 0 {
-		return version, nil, apiError(http.StatusNotFound, "release_not_found",
-			"There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
+		return version, nil, releaseNotFound(version)
 	}
 	return version, rows, nil
+}
+
+func releaseNotFound(version string) error {
+	return apiError(http.StatusNotFound, "release_not_found",
+		"There is no release "+strconv.Quote(version)+": create it with `sentry-cli releases new`.")
 }
 
 // SentryRelease: GET /api/0/organizations/{org}/releases/{version}/.
@@ -241,11 +256,7 @@ func (h *Handlers) SentryRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.toSentryRelease(c, rows)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return h.oneSentryRelease(c, http.StatusOK, rows)
 }
 
 // SentryUpdateRelease: PUT /api/0/organizations/{org}/releases/{version}/
@@ -263,28 +274,30 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(rows))
 	for i, r := range rows {
-		if rows[i], err = h.db.UpdateRelease(c.Request().Context(), r.ProjectID, version, change); err != nil {
-			return err
-		}
+		ids[i] = r.ProjectID
 	}
-	out, err := h.toSentryRelease(c, rows)
+	rows, err = h.db.UpdateReleases(c.Request().Context(), ids, version, change)
+	if errors.Is(err, db.ErrNotFound) {
+		// Deleted by another request since existingRelease read it.
+		return releaseNotFound(version)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("update release %q: %w", version, err)
 	}
-	return c.JSON(http.StatusOK, out)
+	return h.oneSentryRelease(c, http.StatusOK, rows)
 }
 
 // SentryDeleteRelease: DELETE /api/0/organizations/{org}/releases/{version}/ → 204.
 func (h *Handlers) SentryDeleteRelease(c echo.Context) error {
-	version, rows, err := h.existingRelease(c)
-	if err != nil {
-		return err
+	version := versionParam(c)
+	err := h.db.DeleteReleaseVersion(c.Request().Context(), version)
+	if errors.Is(err, db.ErrNotFound) {
+		return releaseNotFound(version)
 	}
-	for _, r := range rows {
-		if err := h.db.DeleteRelease(c.Request().Context(), r.ProjectID, version); err != nil && !errors.Is(err, db.ErrNotFound) {
-			return err
-		}
+	if err != nil {
+		return fmt.Errorf("delete release %q: %w", version, err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -327,13 +340,13 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 		}
 		byVersion[r.Version] = append(byVersion[r.Version], r)
 	}
-	out := make([]sentryRelease, 0, len(order))
+	versions := make([][]db.Release, 0, len(order))
 	for _, v := range order {
-		rel, err := h.toSentryRelease(c, byVersion[v])
-		if err != nil {
-			return err
-		}
-		out = append(out, rel)
+		versions = append(versions, byVersion[v])
+	}
+	out, err := h.toSentryReleases(ctx, versions)
+	if err != nil {
+		return err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].DateCreated.After(out[j].DateCreated) })
 	if len(out) > 100 {
@@ -379,7 +392,7 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 	if err := decodeJSONBody(c, &body); err != nil || strings.TrimSpace(body.Environment) == "" {
 		return apiError(http.StatusBadRequest, "invalid_input", `The body must be JSON such as {"environment":"production"}.`)
 	}
-	_, rows, err := h.existingRelease(c)
+	version, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
 	}
@@ -391,30 +404,35 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 	if body.DateStarted != nil {
 		dep.StartedAt = *body.DateStarted
 	}
-	var saved db.Deploy
-	for _, r := range rows {
-		dep.ReleaseID = r.ID
-		if saved, err = h.db.AddDeploy(c.Request().Context(), dep); err != nil {
-			return err
-		}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	saved, err := h.db.AddDeploys(c.Request().Context(), ids, dep)
+	if err != nil {
+		return fmt.Errorf("deploy of release %q: %w", version, err)
 	}
 	return c.JSON(http.StatusCreated, toSentryDeploy(saved))
 }
 
 // SentryListDeploys: GET /api/0/organizations/{org}/releases/{version}/deploys/.
 func (h *Handlers) SentryListDeploys(c echo.Context) error {
-	_, rows, err := h.existingRelease(c)
+	version, rows, err := h.existingRelease(c)
 	if err != nil {
 		return err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	deploys, err := h.db.DeploysOfReleases(c.Request().Context(), ids)
+	if err != nil {
+		return fmt.Errorf("deploys of release %q: %w", version, err)
 	}
 	out := []sentryDeploy{}
 	seen := map[string]bool{}
 	for _, r := range rows {
-		deploys, err := h.db.Deploys(c.Request().Context(), r.ID)
-		if err != nil {
-			return err
-		}
-		for _, d := range deploys {
+		for _, d := range deploys[r.ID] {
 			// One deploy to several projects is one row per project.
 			key := d.Environment + "\x00" + d.Name + "\x00" + d.FinishedAt.String()
 			if !seen[key] {

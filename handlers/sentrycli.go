@@ -60,13 +60,34 @@ func (h *Handlers) SentryChunkUploadOptions(c echo.Context) error {
 	})
 }
 
+// chunkUploadTooLarge refuses a chunk upload over chunkRequestBytes, whether
+// its Content-Length says so or its body turns out so.
+func chunkUploadTooLarge() error {
+	return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
+}
+
+// chunkUploadIncomplete refuses a multipart body that ended or broke early.
+func chunkUploadIncomplete() error {
+	return apiError(http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
+}
+
+// chunkBodyError refuses a chunk upload whose body could not be read: too
+// large when it ran past the cap, else incomplete.
+func chunkBodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return chunkUploadTooLarge()
+	}
+	return chunkUploadIncomplete()
+}
+
 // SentryUploadChunks: POST /api/0/organizations/{org}/chunk-upload/,
 // multipart with one part per chunk, `file_gzip` (gzip) or `file`, each
 // named by the SHA-1 of its uncompressed content. Every chunk is checked
 // before any is kept: one bad chunk stores nothing.
 func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 	if c.Request().ContentLength > chunkRequestBytes+1<<20 {
-		return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
+		return chunkUploadTooLarge()
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, chunkRequestBytes+1<<20)
 	mr, err := c.Request().MultipartReader()
@@ -80,12 +101,8 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
-		}
 		if err != nil {
-			return apiError(http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
+			return chunkBodyError(err)
 		}
 		field := part.FormName()
 		if field != "file_gzip" && field != "file" {
@@ -94,11 +111,8 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		}
 		body, err := io.ReadAll(part)
 		part.Close()
-		if errors.As(err, &tooBig) {
-			return apiError(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("A chunk upload may be at most %d MiB.", chunkRequestBytes>>20))
-		}
 		if err != nil {
-			return apiError(http.StatusBadRequest, "invalid_input", "The multipart body did not arrive complete.")
+			return chunkBodyError(err)
 		}
 		chunk, err := artifactbundle.DecodeChunk(part.FileName(), body, field == "file_gzip", maxChunk)
 		var problem *artifactbundle.Problem

@@ -1,4 +1,4 @@
--- Triage (issue 5): release-aware resolving, assignees, search, facets, timeline.
+-- Triage: release-aware resolving, assignees, search, facets, timeline.
 
 -- resolved_in_release: a resolved issue stays resolved for events of older
 -- releases than this one ('' = any new event reopens it).

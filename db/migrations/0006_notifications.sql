@@ -1,4 +1,4 @@
--- Notification channels of a project (issue 5): where to say that an issue
+-- Notification channels of a project: where to say that an issue
 -- is new or has regressed. kind 'webhook' uses url and format ('slack' or
 -- 'json'); kind 'email' uses email_to (comma-separated addresses).
 CREATE TABLE notification_channels (

@@ -1,4 +1,4 @@
--- Several projects (issue 5). A deleted project's id is never given out
+-- Several projects. A deleted project's id is never given out
 -- again, so an old link, cookie or CI setting that names it is refused
 -- instead of landing in a newer project.
 CREATE TABLE deleted_projects (

@@ -1,4 +1,4 @@
--- The issue list filters by environment and by tag (issue 10): their values
+-- The issue list filters by environment and by tag: their values
 -- are counted in issue_values (keys 'environment' and 'tag:<name>') as
 -- events are stored. Count them for the events stored before: Sentry
 -- events hold them in their JSON ($.environment, $.tags); a PostHog event

@@ -26,7 +26,7 @@ func (h *Handlers) missingIssue(c echo.Context, projectID, id int64) error {
 	case errors.Is(err, db.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
 	case err != nil:
-		return err
+		return fmt.Errorf("what became of issue %d: %w", id, err)
 	case fate.MergedInto != 0:
 		return echo.NewHTTPError(http.StatusGone,
 			fmt.Sprintf("Issue %d was merged into issue %d; its events are there now.", id, fate.MergedInto)).

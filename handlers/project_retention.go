@@ -60,7 +60,7 @@ func formRetention(c echo.Context, projectID int64) (r db.ProjectRetention, sent
 func (h *Handlers) retentionView(ctx context.Context, projectID int64) (views.RetentionView, error) {
 	own, err := h.db.ProjectRetention(ctx, projectID)
 	if err != nil {
-		return views.RetentionView{}, err
+		return views.RetentionView{}, fmt.Errorf("retention settings of project %d: %w", projectID, err)
 	}
 	field := func(v *int64) string {
 		if v == nil {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -41,13 +42,19 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 		if errors.Is(err, db.ErrNotFound) {
 			return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no project "+raw+". It may have been deleted.")
 		}
-		return p, err
+		if err != nil {
+			return p, fmt.Errorf("project %d asked for: %w", id, err)
+		}
+		return p, nil
 	}
 	if cookie, err := c.Cookie(projectCookie); err == nil {
 		if id, err := strconv.ParseInt(cookie.Value, 10, 64); err == nil && id > 0 {
 			p, err := h.db.Project(ctx, id)
-			if err == nil || !errors.Is(err, db.ErrNotFound) {
-				return p, err
+			if err == nil {
+				return p, nil
+			}
+			if !errors.Is(err, db.ErrNotFound) {
+				return p, fmt.Errorf("project %d of the cookie: %w", id, err)
 			}
 		}
 	}
@@ -55,7 +62,10 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, echo.NewHTTPError(http.StatusServiceUnavailable, "There is no project yet. Restart stacklens to create the default one.")
 	}
-	return p, err
+	if err != nil {
+		return p, fmt.Errorf("first project: %w", err)
+	}
+	return p, nil
 }
 
 // navOf is the chrome of a page addressed by the id of a row of project

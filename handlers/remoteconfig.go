@@ -47,7 +47,10 @@ func (h *Handlers) projectForConfig(c echo.Context, token string) (db.Project, e
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "No project has this token.")
 	}
-	return p, err
+	if err != nil {
+		return p, fmt.Errorf("project of a remote config's token: %w", err)
+	}
+	return p, nil
 }
 
 // RemoteConfigJS answers /array/{token}/config.js, the script posthog-js loads first.

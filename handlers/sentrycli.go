@@ -37,7 +37,7 @@ func (h *Handlers) SentryAPIRoot(c echo.Context) error {
 		return apiError(http.StatusUnauthorized, "authentication_failed", "This token is not a valid stacklens personal API key.")
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("user of the API key: %w", err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"version": "0",
 		"auth": map[string]any{"scopes": []string{"org:read", "project:read", "project:releases", "project:write"}},
@@ -120,7 +120,7 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 			return apiError(http.StatusBadRequest, "invalid_chunk", problem.Message)
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("decode chunk %q: %w", part.FileName(), err)
 		}
 		chunks = append(chunks, chunk)
 	}
@@ -133,7 +133,7 @@ func (h *Handlers) SentryUploadChunks(c echo.Context) error {
 		return apiError(http.StatusInsufficientStorage, "too_many_chunks", problem.Message)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("save %d upload chunks: %w", len(chunks), err)
 	}
 	return c.NoContent(http.StatusOK)
 }
@@ -164,8 +164,10 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 		ids = append(ids, p.ID)
 	}
 	save := func(ctx context.Context, sets []artifactbundle.Set, release string) error {
-		_, err := h.uploads.StoreDebugIDSets(ctx, ids, sets, release)
-		return err
+		if _, err := h.uploads.StoreDebugIDSets(ctx, ids, sets, release); err != nil {
+			return fmt.Errorf("store %d symbol sets of bundle %s: %w", len(sets), body.Checksum, err)
+		}
+		return nil
 	}
 	res, err := h.bundles.Assemble(ctx, artifactbundle.Request{Checksum: body.Checksum, Chunks: body.Chunks, Projects: ids,
 		Release: body.Version, Dist: body.Dist}, save)
@@ -174,7 +176,7 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 		return apiError(http.StatusBadRequest, "invalid_input", problem.Message)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("assemble bundle %s: %w", body.Checksum, err)
 	}
 	out := map[string]any{"state": res.State, "missingChunks": res.MissingChunks, "detail": nil}
 	if res.Detail != "" {
@@ -192,11 +194,14 @@ func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, err
 		if errors.Is(err, db.ErrNotFound) {
 			return p, apiError(http.StatusBadRequest, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", id))
 		}
-		return p, err
+		if err != nil {
+			return p, fmt.Errorf("project %d named by sentry-cli: %w", id, err)
+		}
+		return p, nil
 	}
 	all, err := h.db.Projects(ctx)
 	if err != nil {
-		return db.Project{}, err
+		return db.Project{}, fmt.Errorf("projects, to find %q named by sentry-cli: %w", name, err)
 	}
 	var found []db.Project
 	for _, p := range all {

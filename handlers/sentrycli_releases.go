@@ -322,7 +322,7 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 	} else {
 		projects, err := h.db.Projects(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("projects whose releases to list: %w", err)
 		}
 		for _, p := range projects {
 			ids = append(ids, p.ID)
@@ -330,7 +330,7 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 	}
 	rows, err := h.db.Releases(ctx, ids, 1000)
 	if err != nil {
-		return err
+		return fmt.Errorf("releases of projects %v: %w", ids, err)
 	}
 	byVersion := map[string][]db.Release{}
 	var order []string

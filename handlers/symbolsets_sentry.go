@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 func (h *Handlers) sentryDebugIDHelp(ctx context.Context, set db.SymbolSetRow, publicURL string) (*views.SentryDebugID, error) {
 	frames, err := h.db.FramesOfSymbolSet(ctx, set.ProjectID, set.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("frames of symbol set %d: %w", set.ID, err)
 	}
 	files := map[string]bool{}
 	for _, f := range frames {

@@ -46,7 +46,7 @@ func (f EventFilter) where() (string, []any) {
 		conds, args = append(conds, "substr("+storedEnvironment+", 1, ?) = ?"), append(args, maxValueLen, f.Environment)
 	}
 	if f.TagKey != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(CAST(data AS TEXT), '$.tags') t
+		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(`+storedTags+`) t
 			WHERE t.key = ? AND t.type = 'text' AND (? = '' OR substr(t.value, 1, ?) = ?))`)
 		args = append(args, f.TagKey, f.TagValue, maxValueLen, f.TagValue)
 	}

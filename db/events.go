@@ -35,8 +35,10 @@ type NewEvent struct {
 	// reading events.
 	Environment string
 	Tags        map[string]string
-	Data        []byte // the normalised event (JSON)
+	Data        []byte // the stored form of the event (event.EncodeStored)
 	Raw         []byte // the event as sent
+	// packed says Data and Raw are compressed as stored (Pack).
+	packed bool
 	// SearchTerms are the event's searchable strings (SearchTerms of the
 	// event); nil: read them from Data.
 	SearchTerms []string
@@ -83,7 +85,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	for i, ev := range events {
 		totals.frames(ev.ProjectID, ev.ResolvedFrames)
 		stored := ev
-		stored.Raw = d.packRaw(ev.Raw)
+		d.Pack(&stored)
 		st, err := storeEvent(ctx, tx, stored, now, totals)
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
@@ -173,10 +175,10 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals
 		return st, nil
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
-		distinct_id, url, lib, lib_version, release, browser, os, data, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		distinct_id, url, lib, lib_version, release, browser, os, environment, tags, data, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ev.ProjectID, st.IssueID, ev.UUID, ev.Fingerprint, ts, millis(ev.ReceivedAt),
-		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Data, ev.Raw)
+		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Environment, tagsColumn(ev.Tags), ev.Data, ev.Raw)
 	if err != nil {
 		return st, err
 	}
@@ -236,7 +238,7 @@ func (d *DB) EventsWithFrames(ctx context.Context, projectID int64, rawIDs []str
 			}
 			seen[e.ID] = true
 			e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
-			if e.Raw, err = d.unpackRaw(e.Raw); err != nil {
+			if err := d.unpackStored(&e); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("events with frames: %w", err)
 			}
@@ -298,8 +300,8 @@ type StoredEvent struct {
 	Timestamp   time.Time
 	ReceivedAt  time.Time
 	DistinctID  string
-	Data        []byte
-	Raw         []byte
+	Data        []byte // the stored form (event.DecodeStored reads it with Raw)
+	Raw         []byte // the event as sent
 }
 
 // IssueEvents returns an issue's newest events first.
@@ -321,7 +323,7 @@ func (d *DB) IssueEvents(ctx context.Context, projectID, issueID int64, limit in
 			return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
 		}
 		e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
-		if e.Raw, err = d.unpackRaw(e.Raw); err != nil {
+		if err := d.unpackStored(&e); err != nil {
 			return nil, fmt.Errorf("list events of issue %d: %w", issueID, err)
 		}
 		out = append(out, e)

@@ -25,15 +25,17 @@ func (d *DB) IssuesCrashFrames(ctx context.Context, projectID int64, ids []int64
 		marks[i] = "?"
 		args = append(args, id)
 	}
-	// The latest event comes from events_issue_time; SQLite reads only the
-	// one frame out of its JSON.
-	rows, err := d.read.QueryContext(ctx, `SELECT i.id, (
-			SELECT coalesce(
-				(SELECT f.value FROM json_each(e.data, '$.exception_list[0].frames') f
+	// The latest event comes from events_issue_time. From plain JSON data
+	// SQLite reads only the one frame; compressed data (events stored since
+	// migration 0018) comes back whole and is read here.
+	rows, err := d.read.QueryContext(ctx, `SELECT i.id,
+			CASE WHEN json_valid(CAST(e.data AS TEXT)) THEN coalesce(
+				(SELECT f.value FROM json_each(CAST(e.data AS TEXT), '$.exception_list[0].frames') f
 					WHERE json_extract(f.value, '$.in_app') = 1 ORDER BY f.key DESC LIMIT 1),
-				json_extract(e.data, '$.exception_list[0].frames[#-1]'))
-			FROM events e WHERE e.issue_id = i.id ORDER BY e.timestamp DESC, e.id DESC LIMIT 1)
-		FROM issues i WHERE i.project_id = ? AND i.id IN (`+strings.Join(marks, ",")+`)`, args...)
+				json_extract(CAST(e.data AS TEXT), '$.exception_list[0].frames[#-1]')) END,
+			CASE WHEN NOT json_valid(CAST(e.data AS TEXT)) THEN e.data END
+		FROM issues i JOIN events e ON e.id = (SELECT id FROM events WHERE issue_id = i.id ORDER BY timestamp DESC, id DESC LIMIT 1)
+		WHERE i.project_id = ? AND i.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load crash frames: %w", err)
 	}
@@ -41,12 +43,22 @@ func (d *DB) IssuesCrashFrames(ctx context.Context, projectID int64, ids []int64
 	var rawIDs []string
 	for rows.Next() {
 		var id int64
-		var frame []byte
-		if err := rows.Scan(&id, &frame); err != nil {
+		var frame, packed []byte
+		if err := rows.Scan(&id, &frame, &packed); err != nil {
 			return nil, fmt.Errorf("load crash frames: %w", err)
 		}
 		var f event.Frame
-		if len(frame) == 0 || json.Unmarshal(frame, &f) != nil {
+		switch {
+		case len(frame) > 0:
+			if json.Unmarshal(frame, &f) != nil {
+				continue
+			}
+		case len(packed) > 0:
+			var ok bool
+			if f, ok = d.crashFrame(packed); !ok {
+				continue
+			}
+		default:
 			continue
 		}
 		out[id] = f
@@ -68,4 +80,29 @@ func (d *DB) IssuesCrashFrames(ctx context.Context, projectID int64, ids []int64
 		}
 	}
 	return out, nil
+}
+
+// crashFrame is the crash site of a compressed stored event, as the query
+// of IssuesCrashFrames picks it from plain JSON: the last in-app frame of
+// its first exception, else its last frame.
+func (d *DB) crashFrame(packed []byte) (event.Frame, bool) {
+	data, err := d.unpackBlob(packed)
+	if err != nil {
+		return event.Frame{}, false
+	}
+	var doc struct {
+		Exceptions []struct {
+			Frames []event.Frame `json:"frames"`
+		} `json:"exception_list"`
+	}
+	if json.Unmarshal(data, &doc) != nil || len(doc.Exceptions) == 0 || len(doc.Exceptions[0].Frames) == 0 {
+		return event.Frame{}, false
+	}
+	frames := doc.Exceptions[0].Frames
+	for i := len(frames) - 1; i >= 0; i-- {
+		if frames[i].InApp {
+			return frames[i], true
+		}
+	}
+	return frames[len(frames)-1], true
 }

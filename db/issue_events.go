@@ -77,11 +77,9 @@ func (d *DB) scanStoredEvent(row interface{ Scan(...any) error }) (StoredEvent, 
 		return StoredEvent{}, err
 	}
 	e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
-	raw, err := d.unpackRaw(e.Raw)
-	if err != nil {
+	if err := d.unpackStored(&e); err != nil {
 		return StoredEvent{}, fmt.Errorf("event %s: %w", e.UUID, err)
 	}
-	e.Raw = raw
 	return e, nil
 }
 

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -73,12 +74,34 @@ func cutValue(v string) string {
 // TagKey is the issue_values key that counts the values of tag name.
 func TagKey(name string) string { return tagKeyPrefix + name }
 
-// storedEnvironment is the environment of a stored event (events.data):
-// its own, else, for PostHog events stored before events had one, the
-// $environment or environment property (as migration 0014 reads it).
-const storedEnvironment = `coalesce(nullif(json_extract(CAST(data AS TEXT), '$.environment'), ''),
+// storedEnvironment is the environment of a stored event, NULL when it has
+// none: its environment column; for rows stored before the column (NULL
+// there, data plain JSON), read from data: its own, else, for PostHog events
+// stored before events had one, the $environment or environment property
+// (as migration 0014 reads it). CASE keeps SQLite from reading compressed
+// data as JSON.
+const storedEnvironment = `CASE WHEN environment IS NOT NULL THEN nullif(environment, '')
+	WHEN json_valid(CAST(data AS TEXT)) THEN coalesce(nullif(json_extract(CAST(data AS TEXT), '$.environment'), ''),
 	nullif(json_extract(CAST(data AS TEXT), '$.properties."$environment"'), ''),
-	nullif(json_extract(CAST(data AS TEXT), '$.properties.environment'), ''))`
+	nullif(json_extract(CAST(data AS TEXT), '$.properties.environment'), '')) END`
+
+// storedTags is the JSON object of a stored event's tags (columns of events,
+// unqualified), NULL when none: the tags column, or, for rows stored before
+// it, data's tags.
+const storedTags = `CASE WHEN environment IS NOT NULL THEN tags
+	WHEN json_valid(CAST(data AS TEXT)) THEN json_extract(CAST(data AS TEXT), '$.tags') END`
+
+// tagsColumn is the tags column of a new event: their JSON object, NULL when none.
+func tagsColumn(tags map[string]string) any {
+	if len(tags) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(tags)
+	if err != nil {
+		return nil
+	}
+	return string(b)
+}
 
 // recountValuesTx counts an issue's values again from its stored events,
 // after a merge brought it another issue's events.
@@ -94,18 +117,18 @@ func recountValuesTx(ctx context.Context, tx *sql.Tx, issueID int64) error {
 			return fmt.Errorf("recount %s of issue %d: %w", key, issueID, err)
 		}
 	}
-	// Environment and tags have no column of their own: they are read from
-	// the stored events' JSON (event.Event), which only a merge does.
+	// Environment and tags of rows stored before they had columns are read
+	// from the stored events' JSON (see storedEnvironment, storedTags).
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
 		SELECT project_id, issue_id, ?, substr(env, 1, ?), count(*), min(timestamp), max(timestamp) FROM
-			(SELECT project_id, issue_id, timestamp, `+storedEnvironment+` AS env FROM events WHERE issue_id = ? AND json_valid(CAST(data AS TEXT)))
+			(SELECT project_id, issue_id, timestamp, `+storedEnvironment+` AS env FROM events WHERE issue_id = ?)
 		WHERE typeof(env) = 'text' GROUP BY substr(env, 1, ?)`, ValueEnvironment, maxValueLen, issueID, maxValueLen); err != nil {
 		return fmt.Errorf("recount environments of issue %d: %w", issueID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
 		SELECT e.project_id, e.issue_id, ? || t.key, substr(t.value, 1, ?), count(*), min(e.timestamp), max(e.timestamp)
-		FROM events e, json_each(CAST(e.data AS TEXT), '$.tags') t
-		WHERE e.issue_id = ? AND json_valid(CAST(e.data AS TEXT)) AND t.type = 'text' AND t.value != '' GROUP BY t.key, substr(t.value, 1, ?)`,
+		FROM events e, json_each(`+storedTags+`) t
+		WHERE e.issue_id = ? AND t.type = 'text' AND t.value != '' GROUP BY t.key, substr(t.value, 1, ?)`,
 		tagKeyPrefix, maxValueLen, issueID, maxValueLen); err != nil {
 		return fmt.Errorf("recount tags of issue %d: %w", issueID, err)
 	}

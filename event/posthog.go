@@ -26,6 +26,17 @@ const noExceptionValue = "(no exception data)"
 // fields are tolerated. The result is normalised (see Normalize).
 // receivedAt is the time used when the event carries no usable timestamp.
 func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
+	return parsePostHog(raw, receivedAt, true)
+}
+
+// ParsePostHogWithoutProperties is ParsePostHog leaving Properties empty:
+// for the pipeline, which keeps the event as sent beside it (EncodeStored,
+// DecodeStored) and so need not encode them again for every event.
+func ParsePostHogWithoutProperties(raw json.RawMessage, receivedAt time.Time) (Event, error) {
+	return parsePostHog(raw, receivedAt, false)
+}
+
+func parsePostHog(raw json.RawMessage, receivedAt time.Time, withProperties bool) (Event, error) {
 	var w wireEvent
 	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		return Event{}, badRequest("the event is not a JSON object")
@@ -76,14 +87,8 @@ func ParsePostHog(raw json.RawMessage, receivedAt time.Time) (Event, error) {
 		e.Exceptions = []Exception{legacyException(props, str)}
 	}
 
-	delete(props, "$exception_list")
-	if len(props) > 0 {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(props); err == nil {
-			e.Properties = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-		}
+	if withProperties {
+		e.Properties = encodeProperties(props)
 	}
 	e.Normalize()
 	return e, nil

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -197,9 +196,9 @@ func (h *Handlers) loadIssue(c echo.Context, projectID int64) (db.Issue, error) 
 }
 
 func decodeStored(se db.StoredEvent) (event.Event, error) {
-	var ev event.Event
-	if err := json.Unmarshal(se.Data, &ev); err != nil {
-		return event.Event{}, fmt.Errorf("decode stored event %s: %w", se.UUID, err)
+	ev, err := event.DecodeStored(se.Data, se.Raw)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("stored event %s: %w", se.UUID, err)
 	}
 	return ev, nil
 }

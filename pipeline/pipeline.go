@@ -5,7 +5,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -351,9 +350,11 @@ func (w *Worker) notify(ctx context.Context, events []db.NewEvent, stored []db.S
 // of the batch's rows were taken out of the inbox.
 func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events []db.NewEvent, rejected []db.RejectedInbox, started time.Time) (int, error) {
 	taken, storedN := len(rows), 0
-	formats := make(map[int64]string, len(rows))
+	// A rejected event keeps its inbox row as it was (the event's own blobs
+	// are compressed for storing).
+	byID := make(map[int64]db.InboxRow, len(rows))
 	for _, r := range rows {
-		formats[r.ID] = r.Format
+		byID[r.ID] = r
 	}
 	var transient error
 	for i, ev := range events {
@@ -364,10 +365,7 @@ func (w *Worker) storeOneByOne(ctx context.Context, rows []db.InboxRow, events [
 			break
 		}
 		if err != nil {
-			rejected = append(rejected, db.RejectedInbox{
-				Row: db.InboxRow{ID: ev.InboxID, ProjectID: ev.ProjectID, Format: formats[ev.InboxID], ReceivedAt: ev.ReceivedAt, Payload: ev.Raw},
-				Err: err.Error(),
-			})
+			rejected = append(rejected, db.RejectedInbox{Row: byID[ev.InboxID], Err: err.Error()})
 			continue
 		}
 		storedN++
@@ -445,12 +443,14 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow, parsed parsedRow)
 			}
 		}
 	}
-	data, err := json.Marshal(ev)
+	// A PostHog row's payload is the event object: its properties are read
+	// from there, not stored twice.
+	data, err := event.EncodeStored(ev, row.Format == FormatPostHog)
 	if err != nil {
-		return db.NewEvent{}, fmt.Errorf("encode event: %w", err)
+		return db.NewEvent{}, err
 	}
 	name, description := IssueTitle(ev)
-	return db.NewEvent{
+	prepared := db.NewEvent{
 		InboxID:          row.ID,
 		ProjectID:        row.ProjectID,
 		UUID:             ev.UUID,
@@ -472,7 +472,9 @@ func (w *Worker) prepare(ctx context.Context, row db.InboxRow, parsed parsedRow)
 		Raw:              row.Payload,
 		SearchTerms:      db.SearchTerms(ev),
 		ResolvedFrames:   resolved,
-	}, nil
+	}
+	w.db.Pack(&prepared)
+	return prepared, nil
 }
 
 // Inbox formats: how the handler that accepted an event wrote its payload.
@@ -484,7 +486,7 @@ const (
 func parseInboxRow(row db.InboxRow) (event.Event, error) {
 	switch row.Format {
 	case FormatPostHog:
-		return event.ParsePostHog(row.Payload, row.ReceivedAt)
+		return event.ParsePostHogWithoutProperties(row.Payload, row.ReceivedAt)
 	case FormatSentry:
 		return event.ParseSentry(row.Payload, row.ReceivedAt)
 	}

@@ -63,9 +63,9 @@ func (w *Worker) regroup(ctx context.Context, projectID int64, frames []event.Fr
 	report.Events = len(events)
 	issues := map[int64]bool{}
 	for _, se := range events {
-		var ev event.Event
-		if err := json.Unmarshal(se.Data, &ev); err != nil {
-			return report, fmt.Errorf("decode stored event %s: %w", se.UUID, err)
+		ev, err := event.DecodeStored(se.Data, se.Raw)
+		if err != nil {
+			return report, fmt.Errorf("stored event %s: %w", se.UUID, err)
 		}
 		if err := w.db.ApplyCurrentResolutions(ctx, projectID, &ev); err != nil {
 			return report, err

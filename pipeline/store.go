@@ -25,6 +25,9 @@ type Inbox interface {
 	// decides), queues their notices, keeps the rejected rows, and removes
 	// all their inbox rows, in one transaction.
 	StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error)
+	// Pack compresses an event's blobs as StoreBatch stores them, so the
+	// worker does it on every CPU rather than in the writer transaction.
+	Pack(ev *db.NewEvent)
 }
 
 // Regrouping is what resolving stored frames again needs: the frames a

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -177,7 +176,7 @@ func BundleHandler(dir string) http.Handler {
 // preparedEvent is what the pipeline would store for raw, with the frames'
 // resolutions copied from an event that had the same frames.
 func preparedEvent(raw []byte, received time.Time, frames [][]event.Frame, projectID int64) (db.NewEvent, error) {
-	ev, err := event.ParsePostHog(raw, received)
+	ev, err := event.ParsePostHogWithoutProperties(raw, received)
 	if err != nil {
 		return db.NewEvent{}, fmt.Errorf("fill: parse event: %w", err)
 	}
@@ -193,13 +192,13 @@ func preparedEvent(raw []byte, received time.Time, frames [][]event.Frame, proje
 			}
 		}
 	}
-	data, err := json.Marshal(ev)
+	data, err := event.EncodeStored(ev, true)
 	if err != nil {
-		return db.NewEvent{}, fmt.Errorf("fill: encode event: %w", err)
+		return db.NewEvent{}, fmt.Errorf("fill: %w", err)
 	}
 	name, description := pipeline.IssueTitle(ev)
 	return db.NewEvent{ProjectID: projectID, UUID: ev.UUID, Fingerprint: event.Fingerprint(ev),
 		IssueName: name, IssueDescription: description, Timestamp: ev.Timestamp, ReceivedAt: received,
 		DistinctID: ev.DistinctID, URL: ev.URL, Lib: ev.Lib, LibVersion: ev.LibVersion, Release: ev.Release,
-		Browser: ev.Browser, OS: ev.OS, Data: data, Raw: append([]byte(nil), raw...), ResolvedFrames: resolvedFrames}, nil
+		Browser: ev.Browser, OS: ev.OS, Environment: ev.Environment, Tags: ev.Tags, SearchTerms: db.SearchTerms(ev), Data: data, Raw: append([]byte(nil), raw...), ResolvedFrames: resolvedFrames}, nil
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,17 +113,32 @@ func TestPosthogNodeSDK(t *testing.T) {
 	})
 }
 
-// onlyEvent returns the single event of an issue.
+// onlyEvent returns the single event of an issue once none of its frames
+// waits for a background source-map fetch: on a loaded machine a fetch can
+// outlast the second a batch waits for it, and the frames are stored as
+// fetch_pending until it ends.
 func onlyEvent(t *testing.T, a *api, is apiIssue) apiEvent {
 	t.Helper()
-	events, err := a.events(t.Context(), is.ID.String(), 10)
-	if err != nil {
-		t.Fatalf("events of issue %s: %v", is.ID, err)
-	}
-	if len(events) != 1 {
-		t.Fatalf("issue %s (%s) has %d events, want 1", is.ID, is.Name, len(events))
-	}
-	return events[0]
+	var event apiEvent
+	waitFor(t, fmt.Sprintf("the fetches of issue %s's frames to end", is.ID), func(ctx context.Context) (bool, string, error) {
+		events, err := a.events(ctx, is.ID.String(), 10)
+		if err != nil {
+			return false, "", fmt.Errorf("events of issue %s: %w", is.ID, err)
+		}
+		if len(events) != 1 {
+			t.Fatalf("issue %s (%s) has %d events, want 1", is.ID, is.Name, len(events))
+		}
+		event = events[0]
+		for _, ex := range event.ExceptionList {
+			for _, f := range ex.Frames {
+				if f.ResolveFailure == "fetch_pending" {
+					return false, describeFrame(f) + " is fetch_pending", nil
+				}
+			}
+		}
+		return true, "", nil
+	})
+	return event
 }
 
 // checkExceptions checks the exception list's types and values, in order.

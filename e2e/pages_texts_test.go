@@ -71,7 +71,16 @@ func TestFailureTextsReadAsSentencesOnce(t *testing.T) {
 			return false, "no event yet", err
 		}
 		fs := evs[0].ExceptionList[0].Frames
-		return len(fs) == 3 && fs[0].ResolveFailure != "", fmt.Sprintf("%+v", fs), nil
+		if len(fs) != 3 {
+			return false, fmt.Sprintf("%+v", fs), nil
+		}
+		// fetch_pending is not the failure yet: the map's fetch has not ended.
+		for _, f := range fs {
+			if f.ResolveFailure == "" || f.ResolveFailure == "fetch_pending" {
+				return false, fmt.Sprintf("%+v", fs), nil
+			}
+		}
+		return true, "", nil
 	})
 
 	p := b.get(t, "/issues/"+issue.ID.String())

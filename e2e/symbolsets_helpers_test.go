@@ -169,7 +169,9 @@ func symbolSetsAPI(s *server) string {
 	return s.URL + "/api/projects/1/error_tracking/symbol_sets"
 }
 
-// waitForSymbolSet waits until the symbol set with ref exists and returns it.
+// waitForSymbolSet waits until the symbol set with ref exists and no fetch
+// of it is under way, and returns it: on a loaded machine a background fetch
+// can outlast the batch that stored the set as fetch_pending.
 func waitForSymbolSet(t *testing.T, s *server, ref string) apiSymbolSet {
 	t.Helper()
 	var found apiSymbolSet
@@ -187,7 +189,8 @@ func waitForSymbolSet(t *testing.T, s *server, ref string) apiSymbolSet {
 		for _, r := range page.Results {
 			if r.Ref == ref {
 				found = r
-				return true, "", nil
+				pending := r.FailureCode != nil && *r.FailureCode == "fetch_pending"
+				return !pending, fmt.Sprintf("%+v", r), nil
 			}
 		}
 		return false, string(body), nil

@@ -26,6 +26,15 @@ type batchTotals struct {
 	resolved   map[projectFrame]int
 	frameSeq   []projectFrame
 	frameFound []event.Frame
+	// eventFrames tie stored events to the frames they hold (event_frames),
+	// written several rows per statement.
+	eventFrames []eventFrame
+}
+
+type eventFrame struct {
+	projectID int64
+	rawID     string
+	eventID   int64
 }
 
 type projectFrame struct {
@@ -129,24 +138,17 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 			return err
 		}
 	}
-	newUsers := map[int64]int64{}
-	var others []issueValue
+	var users, others []issueValue
 	for _, k := range b.valSeq {
-		if k.key != valueUser {
+		if k.key == valueUser {
+			users = append(users, k)
+		} else {
 			others = append(others, k)
-			continue
 		}
-		v := b.values[k]
-		var count int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
-			RETURNING count`, v.projectID, k.issue, k.key, k.value, v.count, v.first, v.last).Scan(&count); err != nil {
-			return fmt.Errorf("count %s of issue %d: %w", k.key, k.issue, err)
-		}
-		if count == v.count { // the row is new: a user not seen on the issue before
-			newUsers[k.issue]++
-		}
+	}
+	newUsers, err := b.countUsers(ctx, tx, users)
+	if err != nil {
+		return err
 	}
 	// The other values need no answer: several rows per statement (see tagRowsPerStatement).
 	for len(others) > 0 {
@@ -164,11 +166,19 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 			return fmt.Errorf("count values: %w", err)
 		}
 	}
-	for _, h := range b.hourSeq {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_hourly(issue_id, hour, count) VALUES (?, ?, ?)
-			ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`, h.issue, h.hour, b.hours[h]); err != nil {
-			return fmt.Errorf("count hour of issue %d: %w", h.issue, err)
-		}
+	if err := insertRows(ctx, tx, len(b.hourSeq), 3, "INSERT INTO issue_hourly(issue_id, hour, count) VALUES ",
+		" ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count", func(i int, args []any) []any {
+			h := b.hourSeq[i]
+			return append(args, h.issue, h.hour, b.hours[h])
+		}); err != nil {
+		return fmt.Errorf("count hours: %w", err)
+	}
+	if err := insertRows(ctx, tx, len(b.eventFrames), 3, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES ", "",
+		func(i int, args []any) []any {
+			f := b.eventFrames[i]
+			return append(args, f.projectID, f.rawID, f.eventID)
+		}); err != nil {
+		return fmt.Errorf("record the events' frames: %w", err)
 	}
 	for _, t := range b.issues {
 		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, users_affected = users_affected + ?,
@@ -184,3 +194,65 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 	}
 	return nil
 }
+
+// countUsers upserts the batch's user values, several rows per statement,
+// and says per issue how many of them the issue had not seen before.
+func (b *batchTotals) countUsers(ctx context.Context, tx txRunner, users []issueValue) (map[int64]int64, error) {
+	newUsers := map[int64]int64{}
+	for start := 0; start < len(users); start += rowsPerStatement {
+		chunk := users[start:min(len(users), start+rowsPerStatement)]
+		args := make([]any, 0, 7*len(chunk))
+		for _, k := range chunk {
+			v := b.values[k]
+			args = append(args, v.projectID, k.issue, k.key, k.value, v.count, v.first, v.last)
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")+`
+			ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
+			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+			RETURNING issue_id, value, count`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("count users: %w", err)
+		}
+		for rows.Next() {
+			var k issueValue
+			var count int64
+			if err := rows.Scan(&k.issue, &k.value, &count); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("count users: %w", err)
+			}
+			k.key = valueUser
+			if v := b.values[k]; v != nil && count == v.count { // the row is new: a user not seen on the issue before
+				newUsers[k.issue]++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("count users: %w", err)
+		}
+	}
+	return newUsers, nil
+}
+
+// insertRows runs head + "(?, …), (?, …)" + tail for n rows of cols
+// values each, rowsPerStatement rows at a time (the few statement shapes
+// stay prepared); row appends the values of row i to args.
+func insertRows(ctx context.Context, tx txRunner, n, cols int, head, tail string, row func(i int, args []any) []any) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + "),"
+	for start := 0; start < n; start += rowsPerStatement {
+		end := min(n, start+rowsPerStatement)
+		args := make([]any, 0, cols*(end-start))
+		for i := start; i < end; i++ {
+			args = row(i, args)
+		}
+		if _, err := tx.ExecContext(ctx, head+strings.TrimSuffix(strings.Repeat(one, end-start), ",")+tail, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowsPerStatement is how many rows insertRows writes per statement: one
+// statement per row made the store path spend most of its time in
+// statement overhead.
+const rowsPerStatement = 16

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"runtime"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -31,9 +32,11 @@ const eventDictionaryV1ID = 1
 
 // newRawCodec compresses events at zstd's fastest level with the event
 // dictionary: it runs for every event, and JSON events shrink several times
-// anyway. Its decoder reads frames with and without the dictionary.
+// anyway. The pipeline compresses on every CPU (Pack) and an encoder takes
+// one call at a time, so there is one per CPU (at most 8: each holds its
+// tables). Its decoder reads frames with and without the dictionary.
 func newRawCodec() (blobCodec, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 8)),
 		zstd.WithEncoderDictRaw(eventDictionaryV1ID, eventDictionaryV1))
 	if err != nil {
 		return blobCodec{}, fmt.Errorf("zstd encoder: %w", err)

@@ -190,10 +190,7 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals
 		if f.RawID == "" || f.Resolution == nil || (f.Resolution.SymbolSetID == 0 && f.Resolution.SymbolSetRef == "") {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES (?, ?, ?)",
-			ev.ProjectID, f.RawID, eventID); err != nil {
-			return st, err
-		}
+		totals.eventFrames = append(totals.eventFrames, eventFrame{ev.ProjectID, f.RawID, eventID})
 	}
 	totals.stored(ev, st.IssueID, ts, ev.searchTerms())
 	return st, nil

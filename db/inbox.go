@@ -160,8 +160,20 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 
 // PendingInbox returns up to limit of the oldest inbox rows.
 func (d *DB) PendingInbox(ctx context.Context, limit int) ([]InboxRow, error) {
-	rows, err := d.write.QueryContext(ctx,
-		"SELECT id, project_id, format, received_at, payload, attempts, uuid FROM inbox ORDER BY id LIMIT ?", limit)
+	return d.PendingInboxAfter(ctx, 0, limit)
+}
+
+// PendingInboxAfter returns up to limit of the oldest inbox rows after the
+// row afterID (0: from the oldest). Rows after a given one are read from a
+// reader connection, so the pipeline reads its next batch while the writer
+// stores the current one; they were committed before they could be read.
+func (d *DB) PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]InboxRow, error) {
+	conn := d.write
+	if afterID > 0 {
+		conn = d.read
+	}
+	rows, err := conn.QueryContext(ctx,
+		"SELECT id, project_id, format, received_at, payload, attempts, uuid FROM inbox WHERE id > ? ORDER BY id LIMIT ?", afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read inbox: %w", err)
 	}

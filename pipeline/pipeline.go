@@ -62,15 +62,19 @@ type Notifier interface {
 type Worker struct {
 	// mu serialises batches with re-resolution, so an event is never
 	// regrouped while the batch that stores it is being written.
-	mu        sync.Mutex
-	db        Store
-	log       *slog.Logger
-	symbols   Symbolicator
-	notifier  Notifier
-	metrics   *metrics.Metrics
-	wake      chan struct{}
-	batchSize int
-	idlePoll  time.Duration
+	mu sync.Mutex
+	// interruptions counts (under mu) the times anything but the drain
+	// took mu: re-resolution, retention, project deletion. A batch the drain
+	// prepared ahead is stored only if none came in between.
+	interruptions uint64
+	db            Store
+	log           *slog.Logger
+	symbols       Symbolicator
+	notifier      Notifier
+	metrics       *metrics.Metrics
+	wake          chan struct{}
+	batchSize     int
+	idlePoll      time.Duration
 	// fetchWait is how long a batch waits for the fetches it started before
 	// it stores its events with the frames still pending: quick fetches
 	// resolve a new bundle's first event at once, and a host that never
@@ -94,9 +98,15 @@ func (w *Worker) SetNotifier(n Notifier) { w.notifier = n }
 // resolved again, so fn may delete what a batch could be about to use
 // (retention uses it for each of its short transactions).
 func (w *Worker) Exclusive(fn func() error) error {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	return fn()
+}
+
+// lock takes mu for work other than draining the inbox (see interruptions).
+func (w *Worker) lock() {
+	w.mu.Lock()
+	w.interruptions++
 }
 
 // SetMetrics makes the worker count the rows it processes; call it before Run.
@@ -159,9 +169,50 @@ const maxBackoff = 30 * time.Second
 // drain processes batches until the inbox is short of a full batch or a
 // batch fails. It returns how long to pause: 0 after success, else twice the
 // previous pause (from one second, up to maxBackoff).
+//
+// While one batch is stored (one SQLite transaction, on one CPU), the next
+// is read, parsed, symbolicated and encoded on the others. That batch is
+// thrown away, its rows left in the inbox for the next read, when storing
+// failed or anything else took the worker's lock in between (a symbol set
+// resolved again, retention, a project deleted): it may have been prepared
+// with what that changed.
 func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration {
+	work := context.WithoutCancel(ctx) // a started batch is finished; ctx's end is checked between batches
+	var ahead *preparedBatch
 	for ctx.Err() == nil {
-		n, err := w.ProcessBatch(context.WithoutCancel(ctx))
+		w.mu.Lock()
+		mark := w.interruptions
+		cur := ahead
+		if cur == nil || cur.interruptions != mark {
+			var err error
+			if cur, err = w.prepareBatch(work, 0); err != nil {
+				w.mu.Unlock()
+				w.log.Error("pipeline batch failed", "err", err)
+				return 0
+			}
+		}
+		ahead = nil
+		if len(cur.rows) == 0 {
+			w.mu.Unlock()
+			return 0
+		}
+		var next *preparedBatch
+		prepared := make(chan struct{})
+		if len(cur.rows) == w.batchSize {
+			go func() {
+				defer close(prepared)
+				b, err := w.prepareBatch(work, cur.rows[len(cur.rows)-1].ID)
+				if err == nil {
+					b.interruptions = mark
+					next = b
+				} // else read again after this batch
+			}()
+		} else {
+			close(prepared)
+		}
+		n, err := w.storePrepared(work, cur)
+		<-prepared
+		w.mu.Unlock()
 		var transient *transientError
 		switch {
 		case errors.As(err, &transient):
@@ -174,9 +225,17 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			return 0
 		}
 		backoff = 0
-		if n < w.batchSize {
-			break
+		if err := w.resolveChanged(work); err != nil {
+			w.log.Error("pipeline batch failed", "err", err)
+			return 0
 		}
+		if n < len(cur.rows) {
+			next = nil // rows of this batch are left: keep the inbox's order
+		}
+		if n < w.batchSize && next == nil {
+			return 0
+		}
+		ahead = next
 	}
 	return 0
 }
@@ -235,14 +294,36 @@ func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow, parsed []pars
 func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	rows, err := w.db.PendingInbox(ctx, w.batchSize)
+	b, err := w.prepareBatch(ctx, 0)
 	if err != nil {
 		return 0, err
 	}
-	if len(rows) == 0 {
-		return 0, nil
+	return w.storePrepared(ctx, b)
+}
+
+// preparedBatch is a batch of inbox rows parsed, symbolicated and encoded,
+// ready to be stored.
+type preparedBatch struct {
+	rows     []db.InboxRow
+	events   []db.NewEvent
+	rejected []db.RejectedInbox
+	started  time.Time
+	// interruptions is Worker.interruptions when it was prepared.
+	interruptions uint64
+}
+
+// prepareBatch reads up to a batch of the oldest inbox rows after the row
+// afterID (0: from the oldest) and prepares them. It stores nothing, so it
+// can run while another batch is being stored.
+func (w *Worker) prepareBatch(ctx context.Context, afterID int64) (*preparedBatch, error) {
+	rows, err := w.db.PendingInboxAfter(ctx, afterID, w.batchSize)
+	if err != nil {
+		return nil, err
 	}
-	started := time.Now()
+	b := &preparedBatch{rows: rows, started: time.Now()}
+	if len(rows) == 0 {
+		return b, nil
+	}
 	// Each row is parsed once, on every CPU, for both the prefetch and prepare.
 	parsed := make([]parsedRow, len(rows))
 	onEveryCPU(len(rows), func(i int) { parsed[i] = parseRow(rows[i]) })
@@ -250,32 +331,39 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	prepared := make([]db.NewEvent, len(rows))
 	errs := make([]error, len(rows))
 	onEveryCPU(len(rows), func(i int) { prepared[i], errs[i] = w.prepare(ctx, rows[i], parsed[i]) })
-	var events []db.NewEvent
-	var rejected []db.RejectedInbox
 	for i, row := range rows {
 		if err := errs[i]; err != nil {
 			w.log.Warn("inbox row rejected", "inbox_id", row.ID, "err", err)
-			rejected = append(rejected, db.RejectedInbox{Row: row, Err: err.Error()})
+			b.rejected = append(b.rejected, db.RejectedInbox{Row: row, Err: err.Error()})
 			continue
 		}
-		events = append(events, prepared[i])
+		b.events = append(b.events, prepared[i])
 	}
-	stored, err := w.db.StoreBatch(ctx, events, rejected)
+	return b, nil
+}
+
+// storePrepared stores a prepared batch and removes its rows from the inbox;
+// it tells how many of them it took out.
+func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch) (int, error) {
+	if len(b.rows) == 0 {
+		return 0, nil
+	}
+	stored, err := w.db.StoreBatch(ctx, b.events, b.rejected)
 	if db.Transient(err) {
 		// The database, not the rows, is in trouble (busy, disk full, I/O):
 		// everything stays in the inbox and is tried again after a pause.
-		return 0, &transientError{rows: len(rows), err: err}
+		return 0, &transientError{rows: len(b.rows), err: err}
 	}
 	if err != nil {
 		// One bad row must not hold up the others: store them one at a time,
 		// rejecting only the rows whose own error is permanent.
-		w.log.Warn("batch store failed, storing one by one", "rows", len(rows), "err", err)
-		return w.storeOneByOne(ctx, rows, events, rejected, started)
+		w.log.Warn("batch store failed, storing one by one", "rows", len(b.rows), "err", err)
+		return w.storeOneByOne(ctx, b.rows, b.events, b.rejected, b.started)
 	}
-	w.logRejected(rejected)
-	w.batchDone(rows, len(events), len(rejected), started)
-	w.notify(ctx, events, stored)
-	return len(rows), nil
+	w.logRejected(b.rejected)
+	w.batchDone(b.rows, len(b.events), len(b.rejected), b.started)
+	w.notify(ctx, b.events, stored)
+	return len(b.rows), nil
 }
 
 // transientError is a batch that could not be stored for a reason that may

@@ -6,7 +6,7 @@ import "context"
 // worker never writes an event for a project that is gone, then drops the
 // cached parses of its symbol sets, which nothing will ask for again.
 func (w *Worker) DeleteProject(ctx context.Context, projectID int64) error {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	sets, err := w.db.SymbolSetIDsOfProject(ctx, projectID)
 	if err != nil {

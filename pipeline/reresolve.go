@@ -18,7 +18,7 @@ type ReresolveReport = symbols.ReresolveReport
 // events holding those frames again and merges issues whose fingerprints
 // now agree, so old events show and group by the new result.
 func (w *Worker) ResolveSymbolSetAgain(ctx context.Context, projectID, symbolSetID int64) (ReresolveReport, error) {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	frames, err := w.symbols.Reresolve(ctx, projectID, symbolSetID)
 	if err != nil {
@@ -30,7 +30,7 @@ func (w *Worker) ResolveSymbolSetAgain(ctx context.Context, projectID, symbolSet
 // DeleteSymbolSet deletes a symbol set through remove, then resolves its
 // frames again without it.
 func (w *Worker) DeleteSymbolSet(ctx context.Context, projectID, symbolSetID int64, remove func(context.Context) error) (ReresolveReport, error) {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	frames, err := w.db.FramesOfSymbolSet(ctx, projectID, symbolSetID)
 	if err != nil {
@@ -115,7 +115,7 @@ func (w *Worker) RetryRateLimitedFrames(ctx context.Context) error {
 }
 
 func (w *Worker) resolveFramesAgain(ctx context.Context, projectID int64, frames []event.Frame) error {
-	w.mu.Lock()
+	w.lock()
 	defer w.mu.Unlock()
 	frames, err := w.symbols.ResolveFrames(ctx, projectID, frames)
 	if err != nil {

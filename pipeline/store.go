@@ -18,9 +18,12 @@ type Store interface {
 
 // Inbox is the drained side of the inbox.
 type Inbox interface {
-	// PendingInbox returns up to limit of the oldest inbox rows. They are
-	// not claimed: the one worker of the one process is their only reader.
-	PendingInbox(ctx context.Context, limit int) ([]db.InboxRow, error)
+	// PendingInboxAfter returns up to limit of the oldest inbox rows after
+	// the row afterID (0: from the oldest). They are not claimed: the one
+	// worker of the one process is their only reader. The worker reads the
+	// next batch with it while it stores one, so a read after a row must
+	// not wait for the writer's transaction.
+	PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]db.InboxRow, error)
 	// StoreBatch stores the events, groups them into issues (triage.Group
 	// decides), queues their notices, keeps the rejected rows, and removes
 	// all their inbox rows, in one transaction.

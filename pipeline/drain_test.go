@@ -1,0 +1,91 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stacklens/stacklens/db"
+)
+
+// watchedStore is the real store, counting how the worker reads the inbox
+// and telling when a batch is being stored.
+type watchedStore struct {
+	*db.DB
+	readsAhead atomic.Int64 // reads of the rows after a batch, while it is stored
+	storing    atomic.Bool
+	stores     atomic.Int64
+	onStore    func(n int64) // called inside the n-th StoreBatch (from 1)
+}
+
+func (s *watchedStore) PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]db.InboxRow, error) {
+	if afterID > 0 {
+		s.readsAhead.Add(1)
+	}
+	return s.DB.PendingInboxAfter(ctx, afterID, limit)
+}
+
+func (s *watchedStore) StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error) {
+	s.storing.Store(true)
+	defer s.storing.Store(false)
+	if n := s.stores.Add(1); s.onStore != nil {
+		s.onStore(n)
+	}
+	return s.DB.StoreBatch(ctx, events, rejected)
+}
+
+// TestDrainStoresEveryRowOnceWhilePreparingAhead: the drain prepares the
+// next batch while it stores one; every row is still stored exactly once
+// and in one piece, also when something takes the worker's lock between two
+// batches (the batch prepared ahead is then read and prepared again), and
+// what holds the lock never runs while a batch is stored.
+func TestDrainStoresEveryRowOnceWhilePreparingAhead(t *testing.T) {
+	h := newHarness(t, false)
+	store := &watchedStore{DB: h.store}
+	h.worker.db = store
+	h.worker.batchSize = 10
+	const rows = 57
+	var payloads [][]byte
+	for i := range rows {
+		payloads = append(payloads, exceptionPayload(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), fmt.Sprintf("error %d", i%7)))
+	}
+	// Two rows repeat an earlier event (a client's retry): stored once.
+	payloads = append(payloads, payloads[3], payloads[15])
+	appendInbox(t, h.store, payloads...)
+
+	var exclusive sync.WaitGroup
+	var ranDuringStore atomic.Bool
+	var ran atomic.Int64
+	store.onStore = func(n int64) {
+		if n%2 == 0 { // retention, say, wants the worker between two batches
+			exclusive.Add(1)
+			go func() {
+				defer exclusive.Done()
+				_ = h.worker.Exclusive(func() error {
+					ran.Add(1)
+					if store.storing.Load() {
+						ranDuringStore.Store(true)
+					}
+					return nil
+				})
+			}()
+		}
+	}
+	h.worker.drain(context.Background(), 0)
+	exclusive.Wait()
+
+	if left, _ := h.store.CountInbox(context.Background()); left != 0 {
+		t.Fatalf("%d rows left in the inbox", left)
+	}
+	if got := countStoredEvents(t, h); got != rows {
+		t.Errorf("%d events stored, want %d", got, rows)
+	}
+	if store.readsAhead.Load() == 0 {
+		t.Error("the drain never read a batch ahead while storing one")
+	}
+	if ran.Load() == 0 || ranDuringStore.Load() {
+		t.Errorf("exclusive work ran %d times, during a store: %v", ran.Load(), ranDuringStore.Load())
+	}
+}

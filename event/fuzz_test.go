@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,11 @@ func FuzzDecodePostHog(f *testing.F) {
 			}
 			if len(e.Exceptions) == 0 || len(Fingerprint(e)) != 64 {
 				t.Fatalf("parsed event without exceptions or fingerprint: %+v", e)
+			}
+			// The pipeline's parse, which picks properties by key, reads the same event.
+			lean, err := ParsePostHogWithoutProperties(ev.JSON, now)
+			if lean.Properties = e.Properties; err != nil || !reflect.DeepEqual(lean, e) {
+				t.Fatalf("parsed without properties: %+v (%v), with: %+v\n%s", lean, err, e, ev.JSON)
 			}
 		}
 	})

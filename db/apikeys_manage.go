@@ -21,12 +21,9 @@ type APIKey struct {
 // CreateAPIKey stores a new personal API key of userID by its hash.
 func (d *DB) CreateAPIKey(ctx context.Context, userID int64, label, keyHash, mask string) (APIKey, error) {
 	now := time.Now()
-	res, err := d.write.ExecContext(ctx, `INSERT INTO api_keys(user_id, label, key_hash, mask, created_at) VALUES (?, ?, ?, ?, ?)`,
-		userID, label, keyHash, mask, millis(now))
-	if err != nil {
-		return APIKey{}, fmt.Errorf("create api key: %w", err)
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err := d.write.QueryRowContext(ctx, `INSERT INTO api_keys(user_id, label, key_hash, mask, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		userID, label, keyHash, mask, millis(now)).Scan(&id)
 	if err != nil {
 		return APIKey{}, fmt.Errorf("create api key: %w", err)
 	}

@@ -1,6 +1,9 @@
-// Package db owns stacklens's storage: opening SQLite with a writer pool and
-// a reader pool, the embedded migrations, and one file of queries per table.
-// Every SQL statement of the program lives in this package.
+// Package db owns stacklens's storage: opening SQLite (a writer pool and a
+// reader pool) or PostgreSQL (one pgx pool), each engine's embedded
+// migrations, and one file of queries per table. Every SQL statement of the
+// program lives in this package. The statements are shared by both engines
+// and written with ? placeholders; what must differ lives in files ending
+// _sqlite.go and _postgres.go.
 package db
 
 import (
@@ -19,20 +22,23 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres
 var migrationFiles embed.FS
 
-// DB is the database: one writer connection (SQLite allows one writer at a
-// time; a single connection turns contention into queueing in Go instead of
-// SQLITE_BUSY) and a pool of read-only connections that WAL lets run beside it.
+// DB is the database. On SQLite: one writer connection (SQLite allows one
+// writer at a time; a single connection turns contention into queueing in Go
+// instead of SQLITE_BUSY) and a pool of read-only connections that WAL lets
+// run beside it. On PostgreSQL: one pool behind both, whose write
+// transactions take an advisory lock instead (see writeLockKey).
 type DB struct {
-	write *sql.DB
-	read  *sql.DB
-	path  string
-	blobs blobCodec
-	raws  blobCodec // raw events (events.raw)
-	stmts *stmtCache
-	inbox inboxLoad
+	write   *pool
+	read    *pool
+	dialect dialect
+	path    string // the SQLite file; "" on PostgreSQL
+	blobs   blobCodec
+	raws    blobCodec // raw events (events.raw)
+	stmts   *stmtCache
+	inbox   inboxLoad
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -58,7 +64,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	d := &DB{write: write, path: path, blobs: blobs, raws: raws, stmts: newStmtCache(write)}
+	sqlite := newDialect(engineSQLite)
+	d := &DB{write: &pool{db: write, dialect: sqlite, writer: true}, dialect: sqlite, path: path,
+		blobs: blobs, raws: raws, stmts: newStmtCache(write, false)}
 	if err := d.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -74,7 +82,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	d.read = read
+	d.read = &pool{db: read, dialect: sqlite}
 	return d, nil
 }
 
@@ -98,10 +106,10 @@ func dsn(path string, readOnly bool) string {
 func (d *DB) Close() error {
 	d.stmts.close()
 	var first error
-	if d.read != nil {
-		first = d.read.Close()
+	if d.read != nil && d.read.db != d.write.db {
+		first = d.read.db.Close()
 	}
-	if err := d.write.Close(); err != nil && first == nil {
+	if err := d.write.db.Close(); err != nil && first == nil {
 		first = err
 	}
 	return first
@@ -117,7 +125,12 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (d *DB) migrate(ctx context.Context) error { return d.migrateUpTo(ctx, math.MaxInt) }
+func (d *DB) migrate(ctx context.Context) error {
+	if d.dialect.postgres() {
+		return d.migratePostgres(ctx)
+	}
+	return d.migrateUpTo(ctx, math.MaxInt)
+}
 
 // migrateUpTo applies the migrations not yet applied, up to and including
 // version last (tests use it to build a database as an older stacklens left it).
@@ -160,7 +173,7 @@ func (d *DB) applyMigration(ctx context.Context, version int, name string) error
 		return fmt.Errorf("migration %s: %w", name, err)
 	}
 	// One connection for the pragma and the transaction: the pragma is per connection.
-	conn, err := d.write.Conn(ctx)
+	conn, err := d.write.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
 	}

@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 )
 
-// errNoStatfs says free space cannot be measured on this system (statfs is
-// not wired up for it): checks that need the figure are skipped.
+// errNoStatfs says free space cannot be measured here (statfs is not wired
+// up for this system, or the database is a PostgreSQL server's, on a disk
+// its operator watches): checks that need the figure are skipped.
 var errNoStatfs = errors.New("free disk space cannot be measured on this system")
 
 // dir is the directory holding the database file (and its WAL).
@@ -19,6 +20,9 @@ func (d *DB) dir() string {
 // FreeDiskBytes measures the free space, available to this process, on the
 // file system that holds the database.
 func (d *DB) FreeDiskBytes() (uint64, error) {
+	if d.dialect.postgres() {
+		return 0, errNoStatfs
+	}
 	free, err := freeBytes(d.dir())
 	if err != nil {
 		return 0, fmt.Errorf("measure free disk space under %s: %w", d.dir(), err)
@@ -30,6 +34,9 @@ func (d *DB) FreeDiskBytes() (uint64, error) {
 // database: a read-only remount or a full disk fails here, where SQLite
 // would only fail at the next commit.
 func (d *DB) CheckDiskWritable() error {
+	if d.dialect.postgres() {
+		return nil // the server's own disk; a commit that fails there still answers 503
+	}
 	f, err := os.CreateTemp(d.dir(), ".stacklens-write-check-*")
 	if err != nil {
 		return fmt.Errorf("create a file beside the database in %s: %w", d.dir(), err)

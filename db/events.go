@@ -152,13 +152,14 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals
 		if searchText = withTerms("", ev.searchTerms()); searchText == "\n" {
 			searchText = ""
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
-			occurrences, created_at, updated_at, search_text) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?, ?)`,
-			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now, searchText)
+		var newID int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO issues(project_id, name, description, status, first_seen, last_seen,
+			occurrences, created_at, updated_at, search_text) VALUES (?, ?, ?, 'active', ?, ?, 0, ?, ?, ?) RETURNING id`,
+			ev.ProjectID, ev.IssueName, ev.IssueDescription, ts, ts, now, now, searchText).Scan(&newID)
 		if err != nil {
 			return st, err
 		}
-		st.IssueID, _ = res.LastInsertId()
+		st.IssueID = newID
 		if _, err := tx.ExecContext(ctx, "INSERT INTO issue_fingerprints(project_id, fingerprint, issue_id, created_at) VALUES (?, ?, ?, ?)",
 			ev.ProjectID, ev.Fingerprint, st.IssueID, now); err != nil {
 			return st, err
@@ -174,15 +175,16 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals
 	if !outcome.KeepsEvent() {
 		return st, nil
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
+	var newID int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
 		distinct_id, url, lib, lib_version, release, browser, os, environment, tags, data, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		ev.ProjectID, st.IssueID, ev.UUID, ev.Fingerprint, ts, millis(ev.ReceivedAt),
-		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Environment, tagsColumn(ev.Tags), ev.Data, ev.Raw)
+		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Environment, tagsColumn(ev.Tags), ev.Data, ev.Raw).Scan(&newID)
 	if err != nil {
 		return st, err
 	}
-	eventID, _ := res.LastInsertId()
+	eventID := newID
 	for _, f := range ev.ResolvedFrames {
 		// Frames tied to a symbol set, or to a ref that has none yet (a fetch
 		// deferred by the hourly cap), are resolved again later: remember

@@ -41,7 +41,7 @@ func openAtVersion(t *testing.T, path string, last int) *sql.DB {
 		t.Fatal(err)
 	}
 	write.SetMaxOpenConns(1)
-	old := &DB{write: write}
+	old := &DB{write: &pool{db: write, dialect: newDialect(engineSQLite), writer: true}, dialect: newDialect(engineSQLite)}
 	if err := old.migrateUpTo(context.Background(), last); err != nil {
 		t.Fatalf("migrate to %d: %v", last, err)
 	}
@@ -220,7 +220,7 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 	defer d.Close()
 
 	for _, table := range tables {
-		if got := count(t, d.write, "SELECT count(*) FROM "+table); got != counts[table] && table != "schema_migrations" {
+		if got := count(t, d.write.db, "SELECT count(*) FROM "+table); got != counts[table] && table != "schema_migrations" {
 			t.Errorf("%s has %d rows after the migration, had %d", table, got, counts[table])
 		}
 		after := afterSchema[table]
@@ -242,7 +242,7 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 	if err := d.write.QueryRow("SELECT name, assignee_id FROM issues WHERE id = 3").Scan(&name, &assignee); err != nil || name.String != "Issue3" || assignee.String != "2" {
 		t.Errorf("issue 3 after the migration: %v %v %v", name, assignee, err)
 	}
-	if n := count(t, d.write, "SELECT count(*) FROM inbox WHERE length(uuid) = 36"); n != 1 {
+	if n := count(t, d.write.db, "SELECT count(*) FROM inbox WHERE length(uuid) = 36"); n != 1 {
 		t.Errorf("%d waiting inbox rows got a uuid, want 1", n)
 	}
 	var fk int
@@ -259,7 +259,7 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]int64{"issues": stored[0].IssueID}
-	got["events"] = count(t, d.write, "SELECT id FROM events WHERE uuid = 'uuid-new'")
+	got["events"] = count(t, d.write.db, "SELECT id FROM events WHERE uuid = 'uuid-new'")
 	key, err := d.CreateAPIKey(ctx, 1, "new", "hash-new", "phx_…")
 	if err != nil {
 		t.Fatal(err)
@@ -278,10 +278,10 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 	}
 	stop()
 	<-done
-	got["inbox"] = count(t, d.write, "SELECT max(id) FROM inbox")
+	got["inbox"] = count(t, d.write.db, "SELECT max(id) FROM inbox")
 	for _, table := range []string{"users", "symbol_sets", "symbol_set_uploads", "notification_deliveries", "notification_outbox", "inbox_rejected", "issue_activity"} {
-		mustExec(t, d.write, insertRow[table], ms)
-		got[table] = count(t, d.write, "SELECT max(id) FROM "+table)
+		mustExec(t, d.write.db, insertRow[table], ms)
+		got[table] = count(t, d.write.db, "SELECT max(id) FROM "+table)
 	}
 	for _, table := range idTables {
 		if got[table] <= highest[table] {
@@ -290,24 +290,24 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 	}
 	// And from now on a deleted newest row's id does not come back either.
 	for _, table := range idTables {
-		newest := count(t, d.write, "SELECT max(id) FROM "+table)
-		mustExec(t, d.write, "DELETE FROM "+table+" WHERE id = ?", newest)
-		mustExec(t, d.write, insertRow[table], ms)
-		if next := count(t, d.write, "SELECT max(id) FROM "+table); next <= newest {
+		newest := count(t, d.write.db, "SELECT max(id) FROM "+table)
+		mustExec(t, d.write.db, "DELETE FROM "+table+" WHERE id = ?", newest)
+		mustExec(t, d.write.db, insertRow[table], ms)
+		if next := count(t, d.write.db, "SELECT max(id) FROM "+table); next <= newest {
 			t.Errorf("%s: after deleting row %d the next row got id %d", table, newest, next)
 		}
 	}
 
 	// The foreign keys still act: deleting project 1 takes everything of it along.
-	mustExec(t, d.write, "INSERT INTO projects(id, name, token, created_at) VALUES (3, 'Three', 'phc_three', ?)", ms)
-	mustExec(t, d.write, "DELETE FROM projects WHERE id = 1")
+	mustExec(t, d.write.db, "INSERT INTO projects(id, name, token, created_at) VALUES (3, 'Three', 'phc_three', ?)", ms)
+	mustExec(t, d.write.db, "DELETE FROM projects WHERE id = 1")
 	for _, table := range []string{"issues", "events", "event_frames", "issue_values", "symbol_sets", "notification_channels", "inbox"} {
-		if n := count(t, d.write, "SELECT count(*) FROM "+table); n != 0 {
+		if n := count(t, d.write.db, "SELECT count(*) FROM "+table); n != 0 {
 			t.Errorf("%s keeps %d rows of a deleted project: foreign keys lost in the rebuild", table, n)
 		}
 	}
-	mustExec(t, d.write, "DELETE FROM users WHERE id = 1")
-	if n := count(t, d.write, "SELECT count(*) FROM sessions"); n != 0 {
+	mustExec(t, d.write.db, "DELETE FROM users WHERE id = 1")
+	if n := count(t, d.write.db, "SELECT count(*) FROM sessions"); n != 0 {
 		t.Errorf("sessions keeps %d rows of a deleted user", n)
 	}
 }
@@ -395,7 +395,7 @@ func TestIDsNotReusedAfterDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, d.write, "DELETE FROM api_keys WHERE id = ?", key.ID) // keys are revoked, not deleted, today
+	mustExec(t, d.write.db, "DELETE FROM api_keys WHERE id = ?", key.ID) // keys are revoked, not deleted, today
 	again, err := d.CreateAPIKey(ctx, 1, "k", "h2", "m")
 	if err != nil || again.ID <= key.ID {
 		t.Errorf("api key after deleting #%d got #%d (%v)", key.ID, again.ID, err)

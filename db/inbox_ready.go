@@ -17,7 +17,7 @@ func (w *InboxWriter) checkDisk() error {
 	if w.limits.MinFreeDiskBytes == 0 {
 		return nil
 	}
-	free, err := freeBytes(w.db.dir())
+	free, err := w.db.FreeDiskBytes()
 	if err != nil {
 		return nil
 	}
@@ -59,11 +59,11 @@ func (w *InboxWriter) Ready(ctx context.Context) Readiness {
 	if (w.limits.MaxEvents > 0 && r.Inbox.Events >= w.limits.MaxEvents) || (w.limits.MaxBytes > 0 && r.Inbox.Bytes >= w.limits.MaxBytes) {
 		return notReady(RefusedInboxFull, fmt.Sprintf("The inbox holds %d events (%d bytes), as many as this server is set to hold (STACKLENS_INBOX_MAX_EVENTS, STACKLENS_INBOX_MAX_BYTES).", r.Inbox.Events, r.Inbox.Bytes))
 	}
-	free, err := freeBytes(w.db.dir())
+	free, err := w.db.FreeDiskBytes()
 	switch {
 	case errors.Is(err, errNoStatfs):
 	case err != nil:
-		return notReady("disk_unmeasurable", fmt.Sprintf("The free space under %s could not be measured: %v.", w.db.dir(), err))
+		return notReady("disk_unmeasurable", fmt.Sprintf("The free space could not be measured: %v.", err))
 	default:
 		r.FreeDiskBytes = free
 		if free < w.limits.MinFreeDiskBytes {

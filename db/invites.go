@@ -56,12 +56,13 @@ func (d *DB) CreateInvite(ctx context.Context, tokenHash, email string, admin bo
 	if _, err := tx.ExecContext(ctx, "UPDATE invites SET revoked_at = ? WHERE email = ? AND "+pendingInvite, now, email, now); err != nil {
 		return Invite{}, fmt.Errorf("create invite: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO invites(token_hash, email, is_admin, invited_by, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, tokenHash, email, admin, invitedBy, now, millis(expires))
+	var newID int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO invites(token_hash, email, is_admin, invited_by, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, tokenHash, email, admin, invitedBy, now, millis(expires)).Scan(&newID)
 	if err != nil {
 		return Invite{}, fmt.Errorf("create invite: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id := newID
 	in, err := scanInvite(tx.QueryRowContext(ctx, "SELECT "+inviteColumns+" FROM invites WHERE id = ?", id))
 	if err != nil {
 		return Invite{}, fmt.Errorf("create invite: %w", err)
@@ -123,12 +124,13 @@ func (d *DB) AcceptInvite(ctx context.Context, tokenHash, passwordHash string, n
 	if users > 0 {
 		return User{}, ErrExists
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO users(email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)",
-		in.Email, passwordHash, in.IsAdmin, millis(now))
+	var newID int64
+	err = tx.QueryRowContext(ctx, "INSERT INTO users(email, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+		in.Email, passwordHash, in.IsAdmin, millis(now)).Scan(&newID)
 	if err != nil {
 		return User{}, fmt.Errorf("accept invite: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id := newID
 	if _, err := tx.ExecContext(ctx, "UPDATE invites SET accepted_at = ? WHERE id = ?", millis(now), in.ID); err != nil {
 		return User{}, fmt.Errorf("accept invite: %w", err)
 	}

@@ -40,7 +40,7 @@ func (d *DB) MergeIssuesBy(ctx context.Context, projectID, into int64, from []in
 }
 
 // mergeForTriageTx is mergeIssuesTx keeping search text and value counts right.
-func mergeForTriageTx(ctx context.Context, tx *sql.Tx, projectID, into int64, from []int64) (int, error) {
+func mergeForTriageTx(ctx context.Context, tx *txn, projectID, into int64, from []int64) (int, error) {
 	if err := joinSearchTextTx(ctx, tx, projectID, into, from); err != nil {
 		if err == sql.ErrNoRows {
 			return 0, ErrNotFound

@@ -160,7 +160,7 @@ func addSearchTextTx(ctx context.Context, tx txRunner, issueID int64, current st
 }
 
 // joinSearchTextTx gives into the search text of the issues merged into it.
-func joinSearchTextTx(ctx context.Context, tx *sql.Tx, projectID, into int64, from []int64) error {
+func joinSearchTextTx(ctx context.Context, tx *txn, projectID, into int64, from []int64) error {
 	var text string
 	if err := tx.QueryRowContext(ctx, "SELECT search_text FROM issues WHERE project_id = ? AND id = ?", projectID, into).Scan(&text); err != nil {
 		return err

@@ -57,7 +57,7 @@ func (d *DB) ChangeIssuesStatus(ctx context.Context, projectID int64, ids []int6
 	return changed, nil
 }
 
-func changeStatusTx(ctx context.Context, tx *sql.Tx, projectID, id int64, ch StatusChange, now time.Time) (bool, error) {
+func changeStatusTx(ctx context.Context, tx *txn, projectID, id int64, ch StatusChange, now time.Time) (bool, error) {
 	var status, release string
 	err := tx.QueryRowContext(ctx, "SELECT status, resolved_in_release FROM issues WHERE project_id = ? AND id = ?", projectID, id).Scan(&status, &release)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -105,7 +104,7 @@ func tagsColumn(tags map[string]string) any {
 
 // recountValuesTx counts an issue's values again from its stored events,
 // after a merge brought it another issue's events.
-func recountValuesTx(ctx context.Context, tx *sql.Tx, issueID int64) error {
+func recountValuesTx(ctx context.Context, tx *txn, issueID int64) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM issue_values WHERE issue_id = ?", issueID); err != nil {
 		return fmt.Errorf("recount values of issue %d: %w", issueID, err)
 	}

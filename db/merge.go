@@ -27,7 +27,7 @@ func (d *DB) MergeIssues(ctx context.Context, projectID, into int64, from []int6
 	return n, nil
 }
 
-func mergeIssuesTx(ctx context.Context, tx *sql.Tx, projectID, into int64, from []int64) (int, error) {
+func mergeIssuesTx(ctx context.Context, tx *txn, projectID, into int64, from []int64) (int, error) {
 	var exists int
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM issues WHERE project_id = ? AND id = ?", projectID, into).Scan(&exists); err != nil {
 		return 0, fmt.Errorf("merge issues: %w", err)

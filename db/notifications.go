@@ -82,14 +82,15 @@ func scanChannel(row interface{ Scan(...any) error }) (NotificationChannel, erro
 // CreateNotificationChannel stores a new channel and returns its id.
 func (d *DB) CreateNotificationChannel(ctx context.Context, ch NotificationChannel) (int64, error) {
 	now := millis(time.Now())
-	res, err := d.write.ExecContext(ctx, `INSERT INTO notification_channels(project_id, name, kind, url, format, email_to,
-		on_new_issue, on_regression, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var newID int64
+	err := d.write.QueryRowContext(ctx, `INSERT INTO notification_channels(project_id, name, kind, url, format, email_to,
+		on_new_issue, on_regression, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		ch.ProjectID, ch.Name, ch.Kind, ch.URL, ch.Format, strings.Join(ch.EmailTo, ","),
-		ch.OnNewIssue, ch.OnRegression, ch.Enabled, now, now)
+		ch.OnNewIssue, ch.OnRegression, ch.Enabled, now, now).Scan(&newID)
 	if err != nil {
 		return 0, fmt.Errorf("create notification channel: %w", err)
 	}
-	return res.LastInsertId()
+	return newID, nil
 }
 
 // UpdateNotificationChannel saves a channel's settings (its kind never changes).
@@ -209,13 +210,14 @@ func (d *DB) RecordNotificationDelivery(ctx context.Context, dl NotificationDeli
 		return 0, fmt.Errorf("record notification delivery: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO notification_deliveries(project_id, channel_id, trigger, issue_id, issue_name,
-		attempt, ok, status, error, attempted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		dl.ProjectID, dl.ChannelID, dl.Trigger, issueID, dl.IssueName, dl.Attempt, dl.OK, dl.Status, dl.Error, millis(dl.AttemptedAt))
+	var newID int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO notification_deliveries(project_id, channel_id, trigger, issue_id, issue_name,
+		attempt, ok, status, error, attempted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		dl.ProjectID, dl.ChannelID, dl.Trigger, issueID, dl.IssueName, dl.Attempt, dl.OK, dl.Status, dl.Error, millis(dl.AttemptedAt)).Scan(&newID)
 	if err != nil {
 		return 0, fmt.Errorf("record notification delivery: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id := newID
 	if _, err := tx.ExecContext(ctx, `DELETE FROM notification_deliveries WHERE channel_id = ? AND id <= (
 		SELECT id FROM notification_deliveries WHERE channel_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
 		dl.ChannelID, dl.ChannelID, deliveriesKeptPerChannel); err != nil {

@@ -107,7 +107,7 @@ func (d *DB) changeReleases(ctx context.Context, projectIDs []int64, version str
 	return rows, created, nil
 }
 
-func applyReleaseChange(ctx context.Context, tx *sql.Tx, projectID int64, version string, c ReleaseChange) error {
+func applyReleaseChange(ctx context.Context, tx *txn, projectID int64, version string, c ReleaseChange) error {
 	set := func(column string, value any) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET "+column+" = ? WHERE project_id = ? AND version = ?", value, projectID, version); err != nil {
 			return fmt.Errorf("update release %s: %w", version, err)
@@ -221,13 +221,10 @@ func (d *DB) AddDeploys(ctx context.Context, releaseIDs []int64, dep Deploy) (De
 	now := millis(time.Now())
 	for _, id := range releaseIDs {
 		dep.ReleaseID = id
-		res, err := tx.ExecContext(ctx, `INSERT INTO release_deploys(release_id, environment, name, url, started_at, finished_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, dep.ReleaseID, dep.Environment, dep.Name, dep.URL, optionalMillis(&dep.StartedAt),
-			millis(dep.FinishedAt), now)
+		err := tx.QueryRowContext(ctx, `INSERT INTO release_deploys(release_id, environment, name, url, started_at, finished_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, dep.ReleaseID, dep.Environment, dep.Name, dep.URL, optionalMillis(&dep.StartedAt),
+			millis(dep.FinishedAt), now).Scan(&dep.ID)
 		if err != nil {
-			return dep, fmt.Errorf("record deploy of release %d: %w", dep.ReleaseID, err)
-		}
-		if dep.ID, err = res.LastInsertId(); err != nil {
 			return dep, fmt.Errorf("record deploy of release %d: %w", dep.ReleaseID, err)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// txRunner is what statements inside a write transaction need. *sql.Tx has
+// txRunner is what statements inside a write transaction need. *txn has
 // it, and so does cachedTx, which the ingest path uses.
 type txRunner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -24,18 +24,22 @@ type txRunner interface {
 // seen inside a transaction runs unprepared and is prepared after commit.
 type stmtCache struct {
 	db     *sql.DB
+	off    bool // PostgreSQL: pgx keeps its own per-connection statement cache
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt
 	wanted map[string]bool
 }
 
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+func newStmtCache(db *sql.DB, off bool) *stmtCache {
+	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 }
 
 // get returns the prepared statement for query, or nil (and remembers to
 // prepare it) when it is not prepared yet.
 func (c *stmtCache) get(query string) *sql.Stmt {
+	if c.off {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.m[query]; ok {
@@ -72,7 +76,7 @@ func (c *stmtCache) close() {
 
 // cachedTx is a write transaction whose statements come from the cache.
 type cachedTx struct {
-	*sql.Tx
+	*txn
 	stmts *stmtCache
 }
 
@@ -81,33 +85,33 @@ func (d *DB) beginCached(ctx context.Context) (*cachedTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachedTx{Tx: tx, stmts: d.stmts}, nil
+	return &cachedTx{txn: tx, stmts: d.stmts}, nil
 }
 
 func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := t.stmts.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		return t.txn.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
-	return t.Tx.ExecContext(ctx, query, args...)
+	return t.txn.ExecContext(ctx, query, args...)
 }
 
 func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if s := t.stmts.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+		return t.txn.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
-	return t.Tx.QueryContext(ctx, query, args...)
+	return t.txn.QueryContext(ctx, query, args...)
 }
 
 func (t *cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if s := t.stmts.get(query); s != nil {
-		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+		return t.txn.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
-	return t.Tx.QueryRowContext(ctx, query, args...)
+	return t.txn.QueryRowContext(ctx, query, args...)
 }
 
 // Commit commits, then prepares the statements this transaction ran unprepared.
 func (t *cachedTx) Commit() error {
-	if err := t.Tx.Commit(); err != nil {
+	if err := t.txn.Commit(); err != nil {
 		return err
 	}
 	// A failure here only loses the optimisation: the statements keep running unprepared.

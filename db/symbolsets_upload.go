@@ -34,7 +34,7 @@ func (d *DB) InUploadTx(ctx context.Context, fn func(symbols.UploadTx) error) er
 // uploadTx is symbols.UploadTx over one transaction.
 type uploadTx struct {
 	d  *DB
-	tx *sql.Tx
+	tx *txn
 }
 
 func (t uploadTx) SymbolSet(ctx context.Context, projectID int64, ref string) (symbols.SymbolSet, error) {
@@ -75,12 +75,13 @@ func (t uploadTx) CreatePendingUpload(ctx context.Context, projectID, symbolSetI
 	if _, err := t.tx.ExecContext(ctx, "DELETE FROM symbol_set_uploads WHERE expires_at < ?", millis(now)); err != nil {
 		return 0, fmt.Errorf("drop expired uploads: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO symbol_set_uploads(project_id, symbol_set_id, release, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`, projectID, symbolSetID, release, millis(now), millis(expires))
+	var newID int64
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO symbol_set_uploads(project_id, symbol_set_id, release, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?) RETURNING id`, projectID, symbolSetID, release, millis(now), millis(expires)).Scan(&newID)
 	if err != nil {
 		return 0, fmt.Errorf("start upload of symbol set %d: %w", symbolSetID, err)
 	}
-	return res.LastInsertId()
+	return newID, nil
 }
 
 func (t uploadTx) FinishPendingUploads(ctx context.Context, projectID, symbolSetID int64) error {

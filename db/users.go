@@ -59,12 +59,13 @@ func (d *DB) CreateFirstAdmin(ctx context.Context, email, passwordHash string) (
 	if n > 0 {
 		return User{}, ErrExists
 	}
-	res, err := tx.ExecContext(ctx, "INSERT INTO users(email, password_hash, is_admin, created_at) VALUES (?, ?, 1, ?)",
-		email, passwordHash, millis(time.Now()))
+	var newID int64
+	err = tx.QueryRowContext(ctx, "INSERT INTO users(email, password_hash, is_admin, created_at) VALUES (?, ?, 1, ?) RETURNING id",
+		email, passwordHash, millis(time.Now())).Scan(&newID)
 	if err != nil {
 		return User{}, fmt.Errorf("create first admin: %w", err)
 	}
-	id, _ := res.LastInsertId()
+	id := newID
 	if err := tx.Commit(); err != nil {
 		return User{}, fmt.Errorf("create first admin: %w", err)
 	}
@@ -103,7 +104,7 @@ func (d *DB) FirstAdmin(ctx context.Context) (User, error) {
 var ErrLastAdmin = errors.New("the last admin cannot be removed or made a member")
 
 // otherAdmins counts the admins other than id, inside tx.
-func otherAdmins(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
+func otherAdmins(ctx context.Context, tx *txn, id int64) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE is_admin = 1 AND id <> ?", id).Scan(&n)
 	return n, err

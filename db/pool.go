@@ -1,0 +1,219 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// engine names the database behind a DB. The Go code and almost every
+// statement are shared; what differs lives in files ending _sqlite.go and
+// _postgres.go, chosen by the dialect.
+type engine string
+
+const (
+	engineSQLite   engine = "sqlite"
+	enginePostgres engine = "postgres"
+)
+
+// dialect is what one engine needs from the shared code: its placeholders
+// and how a write transaction excludes other writers.
+type dialect struct {
+	engine engine
+	// rebound caches statements with ? placeholders turned into $n (PostgreSQL).
+	rebound *sync.Map
+}
+
+func newDialect(e engine) dialect { return dialect{engine: e, rebound: &sync.Map{}} }
+
+func (d dialect) postgres() bool { return d.engine == enginePostgres }
+
+// writeLockKey is the advisory lock every PostgreSQL write transaction takes
+// first. It gives several stacklens processes what SQLite gives one: a single
+// writer at a time, so the reads a transaction does before it writes (does
+// this fingerprint have an issue yet? is this name free?) stay true until it
+// commits, and rows are committed in the order of their ids. Readers never
+// wait for it.
+const writeLockKey = 0x537461636b4c656e // "StackLen"
+
+// query returns q in the engine's syntax: ? placeholders become $1, $2, ...
+// on PostgreSQL. Question marks inside quotes or comments are left alone.
+func (d dialect) query(q string) string {
+	if !d.postgres() || !strings.Contains(q, "?") {
+		return q
+	}
+	if out, ok := d.rebound.Load(q); ok {
+		return out.(string)
+	}
+	out := rebind(q)
+	d.rebound.Store(q, out)
+	return out
+}
+
+func rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			end := strings.IndexByte(q[i+1:], c)
+			if end < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+end+2])
+			i += end + 1
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			end := strings.IndexByte(q[i:], '\n')
+			if end < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+end+1])
+			i += end
+		case c == '?':
+			// ?NNN names an argument by number, as $NNN does.
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			b.WriteByte('$')
+			if j > i+1 {
+				b.WriteString(q[i+1 : j])
+				i = j - 1
+				continue
+			}
+			n++
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// args adapts arguments to the engine: SQLite stores Go booleans as 0 and 1,
+// and the schema keeps those integer columns on PostgreSQL too.
+func (d dialect) args(args []any) []any {
+	if !d.postgres() {
+		return args
+	}
+	var out []any // a copy only when something changes: args may be the caller's slice
+	for i, a := range args {
+		if v, ok := a.(bool); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = int64(0)
+			if v {
+				out[i] = int64(1)
+			}
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// pool is one of a DB's connection pools (the writer or the readers), in
+// the engine's dialect. On PostgreSQL both are the same pgx pool; the writer
+// pool's transactions take the write lock.
+type pool struct {
+	db      *sql.DB
+	dialect dialect
+	writer  bool
+}
+
+func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, p.dialect.query(q), p.dialect.args(args)...)
+}
+
+func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return p.db.QueryContext(ctx, p.dialect.query(q), p.dialect.args(args)...)
+}
+
+func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return p.db.QueryRowContext(ctx, p.dialect.query(q), p.dialect.args(args)...)
+}
+
+func (p *pool) Query(q string, args ...any) (*sql.Rows, error) {
+	return p.QueryContext(context.Background(), q, args...)
+}
+
+func (p *pool) QueryRow(q string, args ...any) *sql.Row {
+	return p.QueryRowContext(context.Background(), q, args...)
+}
+
+func (p *pool) Exec(q string, args ...any) (sql.Result, error) {
+	return p.ExecContext(context.Background(), q, args...)
+}
+
+// BeginTx starts a transaction; on PostgreSQL's writer pool it first waits
+// for the write lock (see writeLockKey).
+func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
+	tx, err := p.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	t := &txn{tx: tx, dialect: p.dialect}
+	if p.writer && p.dialect.postgres() {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(writeLockKey)); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("wait for the write lock: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// txn is a transaction in the engine's dialect.
+type txn struct {
+	tx      *sql.Tx
+	dialect dialect
+}
+
+func (t *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.dialect.query(q), t.dialect.args(args)...)
+}
+
+func (t *txn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.dialect.query(q), t.dialect.args(args)...)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.dialect.query(q), t.dialect.args(args)...)
+}
+
+// PrepareContext prepares q for repeated use inside the transaction; the
+// statement's arguments are passed through args by its caller's stmt.
+func (t *txn) PrepareContext(ctx context.Context, q string) (*txStmt, error) {
+	s, err := t.tx.PrepareContext(ctx, t.dialect.query(q))
+	if err != nil {
+		return nil, err
+	}
+	return &txStmt{stmt: s, dialect: t.dialect}, nil
+}
+
+func (t *txn) StmtContext(ctx context.Context, s *sql.Stmt) *sql.Stmt {
+	return t.tx.StmtContext(ctx, s)
+}
+
+func (t *txn) Commit() error   { return t.tx.Commit() }
+func (t *txn) Rollback() error { return t.tx.Rollback() }
+
+// txStmt is a statement prepared inside a transaction.
+type txStmt struct {
+	stmt    *sql.Stmt
+	dialect dialect
+}
+
+func (s *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return s.stmt.ExecContext(ctx, s.dialect.args(args)...)
+}
+
+func (s *txStmt) Close() error { return s.stmt.Close() }

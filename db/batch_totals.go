@@ -133,6 +133,7 @@ func (b *batchTotals) stored(ev NewEvent, issueID int64, ts int64, terms []strin
 
 // write applies the totals in the batch's transaction.
 func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
+	stmts := tx.statements()
 	for i, k := range b.frameSeq {
 		if err := saveFrameResolutions(ctx, tx, k.projectID, b.frameFound[i:i+1]); err != nil {
 			return err
@@ -161,19 +162,20 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 			args = append(args, v.projectID, k.issue, k.key, k.value, v.count, v.first, v.last)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-			VALUES `+rows+` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`, args...); err != nil {
+			VALUES `+rows+` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_values.count + excluded.count,
+			first_seen = `+stmts.least("issue_values.first_seen", "excluded.first_seen")+`,
+			last_seen = `+stmts.greatest("issue_values.last_seen", "excluded.last_seen"), args...); err != nil {
 			return fmt.Errorf("count values: %w", err)
 		}
 	}
 	if err := insertRows(ctx, tx, len(b.hourSeq), 3, "INSERT INTO issue_hourly(issue_id, hour, count) VALUES ",
-		" ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count", func(i int, args []any) []any {
+		" ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count", func(i int, args []any) []any {
 			h := b.hourSeq[i]
 			return append(args, h.issue, h.hour, b.hours[h])
 		}); err != nil {
 		return fmt.Errorf("count hours: %w", err)
 	}
-	if err := insertRows(ctx, tx, len(b.eventFrames), 3, "INSERT OR IGNORE INTO event_frames(project_id, raw_id, event_id) VALUES ", "",
+	if err := insertRows(ctx, tx, len(b.eventFrames), 3, "INSERT INTO event_frames(project_id, raw_id, event_id) VALUES ", " ON CONFLICT DO NOTHING",
 		func(i int, args []any) []any {
 			f := b.eventFrames[i]
 			return append(args, f.projectID, f.rawID, f.eventID)
@@ -182,7 +184,7 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 	}
 	for _, t := range b.issues {
 		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, users_affected = users_affected + ?,
-			last_seen = max(last_seen, ?), first_seen = min(first_seen, ?) WHERE id = ?`,
+			last_seen = `+stmts.greatest("last_seen", "?")+`, first_seen = `+stmts.least("first_seen", "?")+` WHERE id = ?`,
 			t.occurrences, newUsers[t.id], t.last, t.first, t.id); err != nil {
 			return fmt.Errorf("count events of issue %d: %w", t.id, err)
 		}
@@ -198,6 +200,7 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 // countUsers upserts the batch's user values, several rows per statement,
 // and says per issue how many of them the issue had not seen before.
 func (b *batchTotals) countUsers(ctx context.Context, tx txRunner, users []issueValue) (map[int64]int64, error) {
+	stmts := tx.statements()
 	newUsers := map[int64]int64{}
 	for start := 0; start < len(users); start += rowsPerStatement {
 		chunk := users[start:min(len(users), start+rowsPerStatement)]
@@ -208,8 +211,9 @@ func (b *batchTotals) countUsers(ctx context.Context, tx txRunner, users []issue
 		}
 		rows, err := tx.QueryContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
 			VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", len(chunk)), ",")+`
-			ON CONFLICT (issue_id, key, value) DO UPDATE SET count = count + excluded.count,
-			first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+			ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_values.count + excluded.count,
+			first_seen = `+stmts.least("issue_values.first_seen", "excluded.first_seen")+`,
+			last_seen = `+stmts.greatest("issue_values.last_seen", "excluded.last_seen")+`
 			RETURNING issue_id, value, count`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("count users: %w", err)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -255,6 +256,9 @@ func nullMillis(ms sql.NullInt64) time.Time {
 
 // Backup writes a consistent copy of the whole database to a new file.
 func (d *DB) Backup(ctx context.Context, dest string) error {
+	if d.dialect.postgres() {
+		return errors.New("a PostgreSQL database is backed up with pg_dump, not by stacklens")
+	}
 	if _, err := d.write.ExecContext(ctx, "VACUUM INTO ?", dest); err != nil {
 		return fmt.Errorf("back up to %s: %w", dest, err)
 	}

@@ -32,7 +32,7 @@ func (q IssueQuery) Events() EventFilter {
 
 // where is the filter as " AND …" conditions on the events table (columns
 // unqualified), "" for the zero filter.
-func (f EventFilter) where() (string, []any) {
+func (f EventFilter) where(stmts *engineSQL) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Release != "" {
@@ -42,12 +42,12 @@ func (f EventFilter) where() (string, []any) {
 		conds, args = append(conds, "lib = ?"), append(args, f.Lib)
 	}
 	if f.Environment != "" {
-		// As counted in issue_values (see storedEnvironment); values are cut there.
-		conds, args = append(conds, "substr("+storedEnvironment+", 1, ?) = ?"), append(args, maxValueLen, f.Environment)
+		// As counted in issue_values (see engineSQL.storedEnvironment); values are cut there.
+		conds, args = append(conds, "substr("+stmts.storedEnvironment+", 1, ?) = ?"), append(args, maxValueLen, f.Environment)
 	}
 	if f.TagKey != "" {
-		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(`+storedTags+`) t
-			WHERE t.key = ? AND t.type = 'text' AND (? = '' OR substr(t.value, 1, ?) = ?))`)
+		conds = append(conds, `EXISTS (SELECT 1 FROM `+stmts.tagRows+`
+			WHERE t.key = ? AND `+stmts.tagIsText+` AND (CAST(? AS TEXT) = '' OR substr(t.value, 1, ?) = ?))`)
 		args = append(args, f.TagKey, f.TagValue, maxValueLen, f.TagValue)
 	}
 	if !f.Since.IsZero() {
@@ -74,7 +74,7 @@ func (d *DB) IssuesEventCounts(ctx context.Context, projectID int64, ids []int64
 	if len(ids) == 0 {
 		return out, nil
 	}
-	query, args := eventCountsQuery(projectID, ids, f)
+	query, args := eventCountsQuery(d.dialect.sql, projectID, ids, f)
 	rows, err := d.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count filtered events: %w", err)
@@ -91,8 +91,8 @@ func (d *DB) IssuesEventCounts(ctx context.Context, projectID int64, ids []int64
 	return out, rows.Err()
 }
 
-func eventCountsQuery(projectID int64, ids []int64, f EventFilter) (string, []any) {
-	cond, condArgs := f.where()
+func eventCountsQuery(stmts *engineSQL, projectID int64, ids []int64, f EventFilter) (string, []any) {
+	cond, condArgs := f.where(stmts)
 	marks := make([]string, len(ids))
 	args := []any{projectID}
 	for i, id := range ids {
@@ -110,7 +110,7 @@ func (d *DB) FilteredTopValues(ctx context.Context, projectID, issueID int64, ke
 	if !ok {
 		return nil, 0, fmt.Errorf("top %s of issue %d under a filter: not an event column", key, issueID)
 	}
-	cond, condArgs := f.where()
+	cond, condArgs := f.where(d.dialect.sql)
 	args := append([]any{projectID, issueID}, condArgs...)
 	var total int64
 	if err := d.read.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE project_id = ? AND issue_id = ? AND "+col+" != ''"+cond,

@@ -103,13 +103,13 @@ func TestEventFilterCountsTheEventsItKeeps(t *testing.T) {
 func TestFilteredCountsReadOnlyThePageIssuesEvents(t *testing.T) {
 	d := openTest(t)
 	for _, f := range []EventFilter{{Release: "1.0.0"}, {Environment: "production"}, {TagKey: "route", TagValue: "/cart"}, {Since: time.Now()}} {
-		query, args := eventCountsQuery(1, []int64{1, 2, 3}, f)
+		query, args := eventCountsQuery(&sqliteSQL, 1, []int64{1, 2, 3}, f)
 		plan := explain(t, d, query, args...)
 		if !strings.Contains(plan, "events_issue_time") || strings.Contains(plan, "SCAN events") {
 			t.Errorf("counting under %+v does not go through events_issue_time:\n%s", f, plan)
 		}
 	}
-	where, args := IssueQuery{ProjectID: 1, Status: StatusActive}.filter()
+	where, args := IssueQuery{ProjectID: 1, Status: StatusActive}.filter(&sqliteSQL)
 	if plan := explain(t, d, "SELECT i.id FROM issues i WHERE "+where+" ORDER BY i.last_seen DESC, i.id DESC LIMIT 51", args...); strings.Contains(plan, "events") {
 		t.Errorf("the unfiltered list reads events:\n%s", plan)
 	}
@@ -124,7 +124,7 @@ func TestFilteredCountsReadOnlyThePageIssuesEvents(t *testing.T) {
 func TestFilteredEventQueriesUseTheIssueTimeIndex(t *testing.T) {
 	d := openTest(t)
 	for _, f := range []EventFilter{{}, {Release: "1.0.0"}, {TagKey: "route"}} {
-		cond, condArgs := f.where()
+		cond, condArgs := f.where(&sqliteSQL)
 		args := append([]any{0, 1, 1, 0, 10, 1, 2}, condArgs...)
 		spark := explain(t, d, `SELECT issue_id, (timestamp - ?) / ? AS bucket, count(*) FROM events
 		WHERE project_id = ? AND timestamp >= ? AND timestamp < ? AND issue_id IN (?,?)`+cond+`

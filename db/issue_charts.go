@@ -57,7 +57,7 @@ func (d *DB) IssuesOccurrences(ctx context.Context, projectID int64, ids []int64
 		marks[i] = "?"
 		args = append(args, id)
 	}
-	cond, condArgs := f.where()
+	cond, condArgs := f.where(d.dialect.sql)
 	args = append(args, condArgs...)
 	rows, err := d.read.QueryContext(ctx, `SELECT issue_id, (timestamp - ?) / ? AS bucket, count(*) FROM events
 		WHERE project_id = ? AND timestamp >= ? AND timestamp < ? AND issue_id IN (`+strings.Join(marks, ",")+`)`+cond+`

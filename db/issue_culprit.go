@@ -28,12 +28,7 @@ func (d *DB) IssuesCrashFrames(ctx context.Context, projectID int64, ids []int64
 	// The latest event comes from events_issue_time. From plain JSON data
 	// SQLite reads only the one frame; compressed data (events stored since
 	// migration 0018) comes back whole and is read here.
-	rows, err := d.read.QueryContext(ctx, `SELECT i.id,
-			CASE WHEN json_valid(CAST(e.data AS TEXT)) THEN coalesce(
-				(SELECT f.value FROM json_each(CAST(e.data AS TEXT), '$.exception_list[0].frames') f
-					WHERE json_extract(f.value, '$.in_app') = 1 ORDER BY f.key DESC LIMIT 1),
-				json_extract(CAST(e.data AS TEXT), '$.exception_list[0].frames[#-1]')) END,
-			CASE WHEN NOT json_valid(CAST(e.data AS TEXT)) THEN e.data END
+	rows, err := d.read.QueryContext(ctx, `SELECT i.id, `+d.dialect.sql.crashFrame+`
 		FROM issues i JOIN events e ON e.id = (SELECT id FROM events WHERE issue_id = i.id ORDER BY timestamp DESC, id DESC LIMIT 1)
 		WHERE i.project_id = ? AND i.id IN (`+strings.Join(marks, ",")+`)`, args...)
 	if err != nil {

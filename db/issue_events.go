@@ -33,7 +33,7 @@ func (d *DB) IssueEventSummaries(ctx context.Context, projectID, issueID int64, 
 	if limit <= 0 || limit > 200 {
 		limit = 25
 	}
-	cond, condArgs := f.where()
+	cond, condArgs := f.where(d.dialect.sql)
 	where, args := "project_id = ? AND issue_id = ?"+cond, append([]any{projectID, issueID}, condArgs...)
 	if after != nil {
 		ts := millis(after.Timestamp)
@@ -106,7 +106,7 @@ type EventNeighbors struct {
 // id), among those f keeps.
 func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, e StoredEvent, f EventFilter) (EventNeighbors, error) {
 	var n EventNeighbors
-	cond, condArgs := f.where()
+	cond, condArgs := f.where(d.dialect.sql)
 	ts := millis(e.Timestamp)
 	queries := []struct {
 		into  *string
@@ -139,7 +139,7 @@ func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, 
 // LatestIssueEvent is the newest of an issue's stored events that f keeps;
 // ErrNotFound when there is none.
 func (d *DB) LatestIssueEvent(ctx context.Context, projectID, issueID int64, f EventFilter) (StoredEvent, error) {
-	cond, condArgs := f.where()
+	cond, condArgs := f.where(d.dialect.sql)
 	e, err := d.scanStoredEvent(d.read.QueryRowContext(ctx, "SELECT "+storedEventColumns+" FROM events WHERE project_id = ? AND issue_id = ?"+cond+
 		" ORDER BY timestamp DESC, id DESC LIMIT 1", append([]any{projectID, issueID}, condArgs...)...))
 	if err != nil && !errors.Is(err, ErrNotFound) {

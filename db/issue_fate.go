@@ -40,7 +40,7 @@ func (d *DB) IssueFate(ctx context.Context, projectID, id int64) (IssueFate, err
 	for range maxMergeHops {
 		var into int64
 		err := d.read.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges
-			WHERE merged_issue_id = ? AND (? = 0 OR project_id = ?) ORDER BY merged_at DESC, rowid DESC LIMIT 1`,
+			WHERE merged_issue_id = ? AND (? = 0 OR project_id = ?) ORDER BY `+d.dialect.sql.newestMergeFirst+` LIMIT 1`,
 			current, projectID, projectID).Scan(&into)
 		if errors.Is(err, sql.ErrNoRows) {
 			break
@@ -56,7 +56,7 @@ func (d *DB) IssueFate(ctx context.Context, projectID, id int64) (IssueFate, err
 		current = into
 	}
 	var handedOut int64
-	err = d.read.QueryRowContext(ctx, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'issues'), 0)").Scan(&handedOut)
+	err = d.read.QueryRowContext(ctx, d.dialect.sql.issueIDsHandedOut).Scan(&handedOut)
 	if err != nil {
 		return IssueFate{}, fmt.Errorf("find issue %d: %w", id, err)
 	}

@@ -154,7 +154,7 @@ func TestIssueListPlansUseIndexes(t *testing.T) {
 		{Status: StatusActive, Search: "payment declined"}, {Status: StatusActive, Sort: SortOccurrences, Search: "checkout"},
 	} {
 		q.ProjectID = 1
-		where, args := q.filter()
+		where, args := q.filter(d.dialect.sql)
 		order := sortColumn(q.Sort) + " DESC, i.id DESC"
 		for _, sql := range []string{"SELECT i.id" + issueFrom + "WHERE " + where + " ORDER BY " + order + " LIMIT 51",
 			"SELECT count(*) FROM issues i WHERE " + where} {

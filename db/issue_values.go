@@ -73,23 +73,6 @@ func cutValue(v string) string {
 // TagKey is the issue_values key that counts the values of tag name.
 func TagKey(name string) string { return tagKeyPrefix + name }
 
-// storedEnvironment is the environment of a stored event, NULL when it has
-// none: its environment column; for rows stored before the column (NULL
-// there, data plain JSON), read from data: its own, else, for PostHog events
-// stored before events had one, the $environment or environment property
-// (as migration 0014 reads it). CASE keeps SQLite from reading compressed
-// data as JSON.
-const storedEnvironment = `CASE WHEN environment IS NOT NULL THEN nullif(environment, '')
-	WHEN json_valid(CAST(data AS TEXT)) THEN coalesce(nullif(json_extract(CAST(data AS TEXT), '$.environment'), ''),
-	nullif(json_extract(CAST(data AS TEXT), '$.properties."$environment"'), ''),
-	nullif(json_extract(CAST(data AS TEXT), '$.properties.environment'), '')) END`
-
-// storedTags is the JSON object of a stored event's tags (columns of events,
-// unqualified), NULL when none: the tags column, or, for rows stored before
-// it, data's tags.
-const storedTags = `CASE WHEN environment IS NOT NULL THEN tags
-	WHEN json_valid(CAST(data AS TEXT)) THEN json_extract(CAST(data AS TEXT), '$.tags') END`
-
 // tagsColumn is the tags column of a new event: their JSON object, NULL when none.
 func tagsColumn(tags map[string]string) any {
 	if len(tags) == 0 {
@@ -111,24 +94,25 @@ func recountValuesTx(ctx context.Context, tx *txn, issueID int64) error {
 	for key, column := range map[string]string{ValueURL: "url", ValueBrowser: "browser", ValueOS: "os",
 		ValueRelease: "release", ValueLib: "lib", valueUser: "distinct_id"} {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-			SELECT project_id, issue_id, ?, substr(`+column+`, 1, ?), count(*), min(timestamp), max(timestamp) FROM events
-			WHERE issue_id = ? AND `+column+` != '' GROUP BY substr(`+column+`, 1, ?)`, key, maxValueLen, issueID, maxValueLen); err != nil {
+			SELECT project_id, issue_id, ?1, substr(`+column+`, 1, ?2), count(*), min(timestamp), max(timestamp) FROM events
+			WHERE issue_id = ?3 AND `+column+` != '' GROUP BY project_id, issue_id, substr(`+column+`, 1, ?2)`, key, maxValueLen, issueID); err != nil {
 			return fmt.Errorf("recount %s of issue %d: %w", key, issueID, err)
 		}
 	}
 	// Environment and tags of rows stored before they had columns are read
-	// from the stored events' JSON (see storedEnvironment, storedTags).
+	// from the stored events' JSON (see engineSQL.storedEnvironment, tagRows).
+	stmts := tx.dialect.sql
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-		SELECT project_id, issue_id, ?, substr(env, 1, ?), count(*), min(timestamp), max(timestamp) FROM
-			(SELECT project_id, issue_id, timestamp, `+storedEnvironment+` AS env FROM events WHERE issue_id = ?)
-		WHERE typeof(env) = 'text' GROUP BY substr(env, 1, ?)`, ValueEnvironment, maxValueLen, issueID, maxValueLen); err != nil {
+		SELECT project_id, issue_id, ?1, substr(env, 1, ?2), count(*), min(timestamp), max(timestamp) FROM
+			(SELECT project_id, issue_id, timestamp, `+stmts.storedEnvironment+` AS env FROM events WHERE issue_id = ?3) stored
+		WHERE `+stmts.isText("env")+` GROUP BY project_id, issue_id, substr(env, 1, ?2)`, ValueEnvironment, maxValueLen, issueID); err != nil {
 		return fmt.Errorf("recount environments of issue %d: %w", issueID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
-		SELECT e.project_id, e.issue_id, ? || t.key, substr(t.value, 1, ?), count(*), min(e.timestamp), max(e.timestamp)
-		FROM events e, json_each(`+storedTags+`) t
-		WHERE e.issue_id = ? AND t.type = 'text' AND t.value != '' GROUP BY t.key, substr(t.value, 1, ?)`,
-		tagKeyPrefix, maxValueLen, issueID, maxValueLen); err != nil {
+		SELECT e.project_id, e.issue_id, ?1 || t.key, substr(t.value, 1, ?2), count(*), min(e.timestamp), max(e.timestamp)
+		FROM events e, `+stmts.tagRows+`
+		WHERE e.issue_id = ?3 AND `+stmts.tagIsText+` AND t.value != '' GROUP BY e.project_id, e.issue_id, t.key, substr(t.value, 1, ?2)`,
+		tagKeyPrefix, maxValueLen, issueID); err != nil {
 		return fmt.Errorf("recount tags of issue %d: %w", issueID, err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE issues SET users_affected = (SELECT count(*) FROM issue_values

@@ -93,7 +93,7 @@ func TestListIssuesFiltersByEnvironmentAndTag(t *testing.T) {
 func TestEnvironmentAndTagFiltersUseAnIndex(t *testing.T) {
 	d := openTest(t)
 	for _, q := range []IssueQuery{{ProjectID: 1, Environment: "production"}, {ProjectID: 1, TagKey: "route", TagValue: "/cart"}, {ProjectID: 1, TagKey: "route"}} {
-		where, args := q.filter()
+		where, args := q.filter(d.dialect.sql)
 		rows, err := d.read.Query("EXPLAIN QUERY PLAN SELECT i.id FROM issues i WHERE "+where, args...)
 		if err != nil {
 			t.Fatal(err)

@@ -139,28 +139,16 @@ type IssuePage struct {
 }
 
 // filter is the WHERE clause (and its arguments) of everything but the cursor.
-func (q IssueQuery) filter() (string, []any) {
+func (q IssueQuery) filter(stmts *engineSQL) (string, []any) {
 	where := []string{"i.project_id = ?"}
 	args := []any{q.ProjectID}
 	if q.Status != "" && q.Status != "all" {
 		where = append(where, "i.status = ?")
 		args = append(args, q.Status)
 	}
-	terms := ParseSearch(q.Search)
-	if match := searchMatch(terms); match != "" {
-		// The trigram index matches terms of 3 or more characters as
-		// substrings, case-insensitively (Unicode letters too, where LIKE
-		// folds only ASCII).
-		where = append(where, "i.id IN (SELECT rowid FROM issue_search WHERE issue_search MATCH ?)")
-		args = append(args, match)
-	}
-	for _, term := range terms {
-		if !shortTerm(term) {
-			continue
-		}
-		// Too short for trigrams: read the issues' text.
-		where = append(where, `(i.name || char(10) || i.description || char(10) || i.search_text) LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(term)+"%")
+	if terms := ParseSearch(q.Search); len(terms) > 0 {
+		conds, condArgs := stmts.search(terms)
+		where, args = append(where, conds...), append(args, condArgs...)
 	}
 	if q.Release != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM issue_values v WHERE v.issue_id = i.id AND v.key = 'release' AND v.value = ?)")
@@ -196,7 +184,7 @@ func (d *DB) ListIssues(ctx context.Context, q IssueQuery) (IssuePage, error) {
 	if q.Limit <= 0 || q.Limit > 500 {
 		q.Limit = 50
 	}
-	filterWhere, filterArgs := q.filter()
+	filterWhere, filterArgs := q.filter(d.dialect.sql)
 	where, args := filterWhere, append([]any(nil), filterArgs...)
 	col := sortColumn(q.Sort)
 	order := col + " DESC, i.id DESC"

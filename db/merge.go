@@ -57,14 +57,14 @@ func mergeIssuesTx(ctx context.Context, tx *txn, projectID, into int64, from []i
 			// The hourly counts go along before the issue's own are deleted with it.
 			`INSERT INTO issue_hourly(issue_id, hour, count) SELECT ?, h.hour, h.count FROM issue_hourly h
 				JOIN issues i ON i.id = h.issue_id WHERE i.project_id = ? AND h.issue_id = ?
-				ON CONFLICT (issue_id, hour) DO UPDATE SET count = count + excluded.count`,
+				ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, into, projectID, id); err != nil {
 				return 0, fmt.Errorf("merge issue %d into %d: %w", id, into, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, first_seen = min(first_seen, ?),
-			last_seen = max(last_seen, ?), updated_at = ? WHERE id = ?`, occurrences, first, last, now, into); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, first_seen = `+tx.statements().least("first_seen", "?")+`,
+			last_seen = `+tx.statements().greatest("last_seen", "?")+`, updated_at = ? WHERE id = ?`, occurrences, first, last, now, into); err != nil {
 			return 0, fmt.Errorf("merge issue %d into %d: %w", id, into, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_merges(project_id, issue_id, merged_issue_id, merged_name, merged_occurrences, merged_at)

@@ -23,11 +23,18 @@ const (
 // and how a write transaction excludes other writers.
 type dialect struct {
 	engine engine
+	sql    *engineSQL
 	// rebound caches statements with ? placeholders turned into $n (PostgreSQL).
 	rebound *sync.Map
 }
 
-func newDialect(e engine) dialect { return dialect{engine: e, rebound: &sync.Map{}} }
+func newDialect(e engine) dialect {
+	statements := &sqliteSQL
+	if e == enginePostgres {
+		statements = &postgresSQL
+	}
+	return dialect{engine: e, sql: statements, rebound: &sync.Map{}}
+}
 
 func (d dialect) postgres() bool { return d.engine == enginePostgres }
 
@@ -142,6 +149,8 @@ func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.
 	return p.db.QueryRowContext(ctx, p.dialect.query(q), p.dialect.args(args)...)
 }
 
+func (p *pool) statements() *engineSQL { return p.dialect.sql }
+
 func (p *pool) Query(q string, args ...any) (*sql.Rows, error) {
 	return p.QueryContext(context.Background(), q, args...)
 }
@@ -203,6 +212,8 @@ func (t *txn) StmtContext(ctx context.Context, s *sql.Stmt) *sql.Stmt {
 	return t.tx.StmtContext(ctx, s)
 }
 
+func (t *txn) statements() *engineSQL { return t.dialect.sql }
+
 func (t *txn) Commit() error   { return t.tx.Commit() }
 func (t *txn) Rollback() error { return t.tx.Rollback() }
 
@@ -217,3 +228,33 @@ func (s *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, erro
 }
 
 func (s *txStmt) Close() error { return s.stmt.Close() }
+
+// engineSQL holds the pieces of statements that each engine spells its own
+// way; the shared statements are built around them.
+type engineSQL struct {
+	// storedEnvironment is the environment of a stored event (columns of
+	// events, unqualified), NULL when it has none.
+	storedEnvironment string
+	// isText is a condition that expr (a storedEnvironment) holds a text value.
+	isText func(expr string) string
+	// tagRows is a FROM item t(key, value) over a stored event's tags
+	// (columns of events, unqualified), and tagIsText the condition keeping
+	// the text values.
+	tagRows, tagIsText string
+	// jsonField reads field (a top-level key) of the JSON in column, as
+	// text; blob says the column holds the JSON as bytes.
+	jsonField func(column string, blob bool, field string) string
+	// crashFrame is two columns of a stored event e: its crash frame as
+	// JSON when the database can read it from plain JSON data, else the
+	// (compressed) data itself for Go to read.
+	crashFrame string
+	// newestMergeFirst orders issue_merges rows, the latest first.
+	newestMergeFirst string
+	// issueIDsHandedOut is a query for the highest issue id ever given out.
+	issueIDsHandedOut string
+	// greatest and least are the larger and the smaller of two values.
+	greatest, least func(a, b string) string
+	// search is the conditions (on issues i) finding the issues that hold
+	// every term, lower-cased, as a substring.
+	search func(terms []string) (conds []string, args []any)
+}

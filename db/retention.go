@@ -173,7 +173,7 @@ func (d *DB) DeleteOrphanFrameResolutions(ctx context.Context, projectID int64, 
 		return 0, "", nil
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM frame_resolutions WHERE project_id = ? AND raw_id > ? AND raw_id <= ?
-		AND (symbol_set_id IS NOT NULL OR coalesce(json_extract(CAST(resolution AS TEXT), '$.symbol_set_ref'), '') != '')
+		AND (symbol_set_id IS NOT NULL OR coalesce(`+tx.statements().jsonField("resolution", true, "symbol_set_ref")+`, '') != '')
 		AND NOT EXISTS (SELECT 1 FROM event_frames ef WHERE ef.project_id = frame_resolutions.project_id AND ef.raw_id = frame_resolutions.raw_id)`,
 		projectID, after, last.String)
 	if err != nil {

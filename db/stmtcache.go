@@ -13,6 +13,8 @@ type txRunner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	// statements is the engine's part of the statements that differ.
+	statements() *engineSQL
 }
 
 // stmtCache keeps statements prepared on the writer connection. SQLite

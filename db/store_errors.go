@@ -2,7 +2,11 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -21,6 +25,17 @@ func Transient(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return transientPostgres(pgErr.Code)
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
 	var sqliteErr *sqlite.Error
 	if !errors.As(err, &sqliteErr) {
 		return false
@@ -30,6 +45,24 @@ func Transient(err error) bool {
 		sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_INTERRUPT,
 		sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOLFS, sqlite3.SQLITE_ABORT:
 		return true
+	}
+	return false
+}
+
+// transientPostgres tells which PostgreSQL errors are conditions of the
+// server rather than of the rows (by SQLSTATE class): connection trouble
+// (08), a transaction rolled back by a serialization failure or deadlock
+// (40), too little disk, memory or connections (53), an operator or crash
+// shutting the server down (57), a system error (58), and a read-only
+// transaction (25006, a replica or a failover in progress).
+func transientPostgres(code string) bool {
+	if code == "25006" {
+		return true
+	}
+	for _, class := range []string{"08", "40", "53", "57", "58"} {
+		if strings.HasPrefix(code, class) {
+			return true
+		}
 	}
 	return false
 }

@@ -46,7 +46,7 @@ func (d *DB) CountURLSymbolSetsSince(ctx context.Context, projectID int64, since
 // whose failure has the code.
 func (d *DB) SymbolSetsWithFailure(ctx context.Context, code string, limit int) ([]symbols.SymbolSet, error) {
 	rows, err := d.read.QueryContext(ctx, "SELECT "+symbolSetColumns+` FROM symbol_sets
-		WHERE state = 'missing' AND json_extract(failure, '$.code') = ? ORDER BY id LIMIT ?`, code, limit)
+		WHERE state = 'missing' AND `+d.dialect.sql.jsonField("failure", false, "code")+` = ? ORDER BY id LIMIT ?`, code, limit)
 	if err != nil {
 		return nil, fmt.Errorf("symbol sets failing with %s: %w", code, err)
 	}
@@ -67,7 +67,7 @@ func (d *DB) SymbolSetsWithFailure(ctx context.Context, code string, limit int) 
 // code, those looked at longest ago first.
 func (d *DB) FramesWithFailure(ctx context.Context, code string, limit int) (map[int64][]event.Frame, error) {
 	rows, err := d.read.QueryContext(ctx, `SELECT project_id, frame FROM frame_resolutions
-		WHERE symbol_set_id IS NULL AND json_extract(CAST(resolution AS TEXT), '$.failure_code') = ?
+		WHERE symbol_set_id IS NULL AND `+d.dialect.sql.jsonField("resolution", true, "failure_code")+` = ?
 		ORDER BY updated_at LIMIT ?`, code, limit)
 	if err != nil {
 		return nil, fmt.Errorf("frames failing with %s: %w", code, err)
@@ -97,8 +97,8 @@ func (d *DB) FramesWithFailure(ctx context.Context, code string, limit int) (map
 func (d *DB) SymbolSetsWaitedOn(ctx context.Context, code string) ([]symbols.SymbolSetRef, error) {
 	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT fr.project_id, fr.symbol_set_id FROM frame_resolutions fr
 		JOIN symbol_sets s ON s.id = fr.symbol_set_id
-		WHERE json_extract(CAST(fr.resolution AS TEXT), '$.failure_code') = ?
-		AND (s.state = 'stored' OR coalesce(json_extract(s.failure, '$.code'), '') <> ?)`, code, code)
+		WHERE `+d.dialect.sql.jsonField("fr.resolution", true, "failure_code")+` = ?
+		AND (s.state = 'stored' OR coalesce(`+d.dialect.sql.jsonField("s.failure", false, "code")+`, '') <> ?)`, code, code)
 	if err != nil {
 		return nil, fmt.Errorf("symbol sets frames wait on: %w", err)
 	}

@@ -70,15 +70,17 @@ type withExtra struct {
 
 func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }
 
-const symbolSetUsage = `,
+func symbolSetUsage(stmts *engineSQL) string {
+	return `,
 	s.release, s.upload_hash,
 	(SELECT COUNT(*) FROM frame_resolutions f WHERE f.symbol_set_id = s.id),
 	(SELECT COUNT(DISTINCT e.issue_id) FROM frame_resolutions f
 		JOIN event_frames ef ON ef.project_id = f.project_id AND ef.raw_id = f.raw_id
 		JOIN events e ON e.id = ef.event_id
 		WHERE f.symbol_set_id = s.id),
-	coalesce((SELECT coalesce(nullif(json_extract(f.frame, '$.abs_path'), ''), json_extract(f.frame, '$.filename'), '')
+	coalesce((SELECT coalesce(nullif(` + stmts.jsonField("f.frame", true, "abs_path") + `, ''), ` + stmts.jsonField("f.frame", true, "filename") + `, '')
 		FROM frame_resolutions f WHERE f.symbol_set_id = s.id LIMIT 1), '')`
+}
 
 func scanSymbolSetRow(row interface{ Scan(...any) error }) (SymbolSetRow, error) {
 	var r SymbolSetRow
@@ -132,7 +134,7 @@ func (d *DB) ListSymbolSets(ctx context.Context, q SymbolSetQuery) ([]SymbolSetR
 	if err := d.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM symbol_sets s WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count symbol sets: %w", err)
 	}
-	query := "SELECT " + qualified(symbolSetColumns) + symbolSetUsage + " FROM symbol_sets s WHERE " + cond + " ORDER BY " + order
+	query := "SELECT " + qualified(symbolSetColumns) + symbolSetUsage(d.dialect.sql) + " FROM symbol_sets s WHERE " + cond + " ORDER BY " + order
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, max(q.Offset, 0))
 	}
@@ -154,7 +156,7 @@ func (d *DB) ListSymbolSets(ctx context.Context, q SymbolSetQuery) ([]SymbolSetR
 
 // SymbolSetRowByID loads one symbol set of a project with its usage.
 func (d *DB) SymbolSetRowByID(ctx context.Context, projectID, id int64) (SymbolSetRow, error) {
-	r, err := scanSymbolSetRow(d.read.QueryRowContext(ctx, "SELECT "+qualified(symbolSetColumns)+symbolSetUsage+
+	r, err := scanSymbolSetRow(d.read.QueryRowContext(ctx, "SELECT "+qualified(symbolSetColumns)+symbolSetUsage(d.dialect.sql)+
 		" FROM symbol_sets s WHERE s.project_id = ? AND s.id = ?", projectID, id))
 	if errors.Is(err, ErrNotFound) {
 		return r, symbols.ErrNoSymbolSet

@@ -36,6 +36,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fs.Usage()
 		return errUsage
 	}
+	if getenv("STACKLENS_DATABASE_URL") != "" {
+		return errors.New("STACKLENS_DATABASE_URL is set: a PostgreSQL database is backed up with pg_dump (see the README), not with stacklens backup")
+	}
 	dest := fs.Arg(0)
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("%s exists already: choose a new file name", dest)

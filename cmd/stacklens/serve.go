@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 type serveConfig struct {
 	Addr             string
 	DBPath           string
+	DatabaseURL      string // postgres://...: PostgreSQL instead of the SQLite file
 	AdminEmail       string
 	AdminPassword    string
 	ProjectToken     string
@@ -84,6 +86,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 	var cfg serveConfig
 	fs.StringVar(&cfg.Addr, "addr", env("STACKLENS_ADDR", "127.0.0.1:8000"), "listen address (STACKLENS_ADDR)")
 	fs.StringVar(&cfg.DBPath, "db", env("STACKLENS_DB", "./stacklens.db"), "SQLite database file (STACKLENS_DB)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env("STACKLENS_DATABASE_URL", ""),
+		"PostgreSQL database, postgres://user:password@host:5432/name; set it to run several stacklens processes on one database (STACKLENS_DATABASE_URL)")
 	fs.StringVar(&cfg.AdminEmail, "admin-email", env("STACKLENS_ADMIN_EMAIL", ""), "create this admin at start if no user exists (STACKLENS_ADMIN_EMAIL)")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", env("STACKLENS_ADMIN_PASSWORD", ""), "password of that admin (STACKLENS_ADMIN_PASSWORD)")
 	fs.StringVar(&cfg.ProjectToken, "project-token", env("STACKLENS_PROJECT_TOKEN", ""), "capture token of the default project; generated when empty (STACKLENS_PROJECT_TOKEN)")
@@ -171,7 +175,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	// One set of counters for the whole process, read by GET /metrics.
 	counters := metrics.New()
-	store, err := db.Open(ctx, cfg.DBPath)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -375,5 +379,28 @@ Point an SDK at it:
   posthog-node:  new PostHog('%s', { host: '%s', enableExceptionAutocapture: true })
   Sentry SDKs:   Sentry.init({ dsn: '%s' })
 
-`, base, cfg.DBPath, token, token, base, token, base, event.SentryDSN(base, token, project.ID))
+`, base, databaseName(cfg), token, token, base, token, base, event.SentryDSN(base, token, project.ID))
+}
+
+// openStore opens PostgreSQL when a database URL is set, else the SQLite file.
+func openStore(ctx context.Context, cfg serveConfig) (*db.DB, error) {
+	if cfg.DatabaseURL != "" {
+		if !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+			return nil, errors.New("STACKLENS_DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/name")
+		}
+		return db.OpenPostgres(ctx, cfg.DatabaseURL)
+	}
+	return db.Open(ctx, cfg.DBPath)
+}
+
+// databaseName says which database the server uses, without its password.
+func databaseName(cfg serveConfig) string {
+	if cfg.DatabaseURL == "" {
+		return cfg.DBPath
+	}
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		return "PostgreSQL"
+	}
+	return "PostgreSQL " + u.Redacted()
 }

@@ -80,7 +80,7 @@ func (h *Handlers) BulkUploadPreview(c echo.Context) error {
 		}
 		files = append(files, symbols.UploadFile{Name: name, Data: b})
 	}
-	batch, err := h.uploads.KeepBatch(symbols.BatchOwner{ProjectID: project.ID, UserID: currentUser(c).ID}, files)
+	batch, err := h.uploads.KeepBatch(ctx, symbols.BatchOwner{ProjectID: project.ID, UserID: currentUser(c).ID}, files)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (h *Handlers) BulkUploadConfirm(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	batch := c.FormValue("batch")
-	files, err := h.uploads.LoadBatch(batch, symbols.BatchOwner{ProjectID: project.ID, UserID: currentUser(c).ID})
+	files, err := h.uploads.LoadBatch(ctx, batch, symbols.BatchOwner{ProjectID: project.ID, UserID: currentUser(c).ID})
 	if errors.Is(err, symbols.ErrBatchGone) {
 		v, verr := h.bulkView(ctx, project.ID)
 		if verr != nil {
@@ -123,7 +123,10 @@ func (h *Handlers) BulkUploadConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.uploads.DropBatch(batch)
+	if err := h.uploads.DropBatch(ctx, batch); err != nil {
+		// The files are stored; the batch expires within the hour anyway.
+		h.log.Warn("bulk upload stored, but its batch stays", "project", project.ID, "err", err)
+	}
 	q := reportQuery("bulk", report)
 	q.Set("stored", strconv.Itoa(stored))
 	return c.Redirect(http.StatusSeeOther, inProject("/settings/symbol-sets", project.ID, q))

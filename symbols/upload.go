@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
@@ -19,7 +18,6 @@ type Uploads struct {
 	store     UploadStore
 	reresolve Reresolver
 	maxBytes  int64
-	batchDir  string
 	now       func() time.Time
 }
 
@@ -27,15 +25,13 @@ type Uploads struct {
 type UploadConfig struct {
 	// MaxBytes caps one symbol set's files together; 0 means DefaultMaxUploadBytes.
 	MaxBytes int64
-	// BatchDir is where a bulk upload's files wait for the person's
-	// confirmation; "" means the system's temporary directory.
-	BatchDir string
 }
 
 // UploadStore is the storage uploads need; db implements it. Methods
 // outside InUploadTx read committed state; they must not be called from
 // inside fn (the writer is held by the transaction).
 type UploadStore interface {
+	BatchStore
 	// InUploadTx runs fn in one write transaction: everything fn writes
 	// through tx commits together when fn returns nil, and nothing does
 	// when it returns an error.
@@ -133,10 +129,7 @@ func NewUploads(store UploadStore, reresolve Reresolver, cfg UploadConfig) *Uplo
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxUploadBytes
 	}
-	if cfg.BatchDir == "" {
-		cfg.BatchDir = os.TempDir()
-	}
-	return &Uploads{store: store, reresolve: reresolve, maxBytes: cfg.MaxBytes, batchDir: cfg.BatchDir, now: time.Now}
+	return &Uploads{store: store, reresolve: reresolve, maxBytes: cfg.MaxBytes, now: time.Now}
 }
 
 // MaxBytes is the cap on one symbol set's files together.

@@ -1,29 +1,27 @@
 package symbols
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 )
 
 // A bulk upload is two requests: the files arrive and the pairing is shown,
-// then the person confirms. Between the two the files wait in a directory
-// named by an unguessable batch token (re-submitting them in a hidden form
-// would send up to hundreds of MiB through the browser twice); directories
-// older than BatchLifetime are removed at the next upload.
+// then the person confirms. Between the two the files wait in the database
+// (BatchStore), named by an unguessable batch token, so that the confirmation
+// may reach any process (re-submitting them in a hidden form would send up
+// to hundreds of MiB through the browser twice); batches older than
+// BatchLifetime are removed at the next upload.
 const (
 	BatchLifetime = time.Hour
 	// BatchMaxFiles caps the files of one bulk upload.
-	BatchMaxFiles  = 500
-	batchDirPrefix = "stacklens-bulk-"
+	BatchMaxFiles = 500
 )
 
 // ErrBatchGone is returned for a batch that expired, was confirmed already,
@@ -34,108 +32,83 @@ var batchToken = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // BatchOwner is whose a batch is: only they may confirm it.
 type BatchOwner struct {
-	ProjectID int64 `json:"project_id"`
-	UserID    int64 `json:"user_id"`
+	ProjectID int64
+	UserID    int64
 }
 
-type batchManifest struct {
-	BatchOwner
-	Names []string `json:"names"`
+// KeptBatch is a bulk upload waiting for its confirmation, as a BatchStore keeps it.
+type KeptBatch struct {
+	TokenHash string // SHA-256 hex of the batch token; the token itself is not kept
+	Owner     BatchOwner
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Files     []UploadFile
 }
 
-func (u *Uploads) batchPath(batch string) string {
-	return filepath.Join(u.batchDir, batchDirPrefix+batch)
+// BatchStore keeps bulk uploads between their preview and their
+// confirmation; db implements it.
+type BatchStore interface {
+	// SaveUploadBatch keeps a batch and its files.
+	SaveUploadBatch(ctx context.Context, b KeptBatch) error
+	// UploadBatch loads a batch with its files by the hash of its token;
+	// ErrBatchGone when there is none.
+	UploadBatch(ctx context.Context, tokenHash string) (KeptBatch, error)
+	// DeleteUploadBatch removes a batch; removing one that is gone is no error.
+	DeleteUploadBatch(ctx context.Context, tokenHash string) error
+	// DeleteUploadBatchesExpiredBefore removes the batches whose ExpiresAt is before t.
+	DeleteUploadBatchesExpiredBefore(ctx context.Context, t time.Time) error
+}
+
+func batchTokenHash(batch string) string {
+	sum := sha256.Sum256([]byte(batch))
+	return hex.EncodeToString(sum[:])
 }
 
 // KeepBatch keeps a bulk upload's files until it is confirmed or expires,
 // and returns the batch token that names them.
-func (u *Uploads) KeepBatch(owner BatchOwner, files []UploadFile) (string, error) {
-	u.removeOldBatches()
+func (u *Uploads) KeepBatch(ctx context.Context, owner BatchOwner, files []UploadFile) (string, error) {
+	now := u.now()
+	if err := u.store.DeleteUploadBatchesExpiredBefore(ctx, now); err != nil {
+		return "", err
+	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("batch token: %w", err)
 	}
 	batch := base64.RawURLEncoding.EncodeToString(b)
-	dir := u.batchPath(batch)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return "", fmt.Errorf("keep uploaded files: %w", err)
-	}
-	m := batchManifest{BatchOwner: owner}
-	for i, f := range files {
-		m.Names = append(m.Names, f.Name)
-		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), f.Data, 0o600); err != nil {
-			return "", fmt.Errorf("keep uploaded file %s: %w", f.Name, err)
-		}
-	}
-	mb, err := json.Marshal(m)
-	if err != nil {
-		return "", fmt.Errorf("keep uploaded files: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), mb, 0o600); err != nil {
-		return "", fmt.Errorf("keep uploaded files: %w", err)
+	if err := u.store.SaveUploadBatch(ctx, KeptBatch{TokenHash: batchTokenHash(batch), Owner: owner,
+		CreatedAt: now, ExpiresAt: now.Add(BatchLifetime), Files: files}); err != nil {
+		return "", err
 	}
 	return batch, nil
 }
 
 // LoadBatch returns the files of a batch kept for owner; ErrBatchGone when
-// there is no such batch for them.
-func (u *Uploads) LoadBatch(batch string, owner BatchOwner) ([]UploadFile, error) {
+// there is no such batch for them. An expired batch is removed.
+func (u *Uploads) LoadBatch(ctx context.Context, batch string, owner BatchOwner) ([]UploadFile, error) {
 	if !batchToken.MatchString(batch) {
 		return nil, ErrBatchGone
 	}
-	dir := u.batchPath(batch)
-	info, err := os.Stat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrBatchGone
-	}
+	kept, err := u.store.UploadBatch(ctx, batchTokenHash(batch))
 	if err != nil {
-		return nil, fmt.Errorf("load uploaded files: %w", err)
+		return nil, err
 	}
-	if u.now().Sub(info.ModTime()) > BatchLifetime {
-		_ = os.RemoveAll(dir)
-		return nil, ErrBatchGone
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		return nil, ErrBatchGone // still being written, or removed meanwhile
-	}
-	var m batchManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("load uploaded files: %w", err)
-	}
-	if m.BatchOwner != owner {
-		return nil, ErrBatchGone
-	}
-	files := make([]UploadFile, 0, len(m.Names))
-	for i, name := range m.Names {
-		data, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(i)))
-		if err != nil {
-			return nil, fmt.Errorf("load uploaded file %s: %w", name, err)
+	if u.now().After(kept.ExpiresAt) {
+		if err := u.store.DeleteUploadBatch(ctx, kept.TokenHash); err != nil {
+			return nil, err
 		}
-		files = append(files, UploadFile{Name: name, Data: data})
+		return nil, ErrBatchGone
 	}
-	return files, nil
+	if kept.Owner != owner {
+		return nil, ErrBatchGone
+	}
+	return kept.Files, nil
 }
 
-// DropBatch removes a batch's files once they are stored.
-func (u *Uploads) DropBatch(batch string) {
-	if batchToken.MatchString(batch) {
-		_ = os.RemoveAll(u.batchPath(batch))
+// DropBatch removes a batch once its files are stored.
+func (u *Uploads) DropBatch(ctx context.Context, batch string) error {
+	if !batchToken.MatchString(batch) {
+		return nil
 	}
-}
-
-// removeOldBatches deletes batch directories nobody confirmed in time.
-func (u *Uploads) removeOldBatches() {
-	entries, err := os.ReadDir(u.batchDir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), batchDirPrefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && u.now().Sub(info.ModTime()) > BatchLifetime {
-			_ = os.RemoveAll(filepath.Join(u.batchDir, e.Name()))
-		}
-	}
+	return u.store.DeleteUploadBatch(ctx, batchTokenHash(batch))
 }

@@ -40,10 +40,14 @@ func newUploadEnv(t *testing.T) *uploadEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &uploadEnv{ctx: ctx, db: d, path: path, project: p.ID, uploads: newUploads(d)}
+}
+
+// newUploads builds the upload service over d as the server does, with the real worker.
+func newUploads(d *db.DB) *symbols.Uploads {
 	resolver := symbols.NewResolver(d, symbols.ResolverConfig{})
 	worker := pipeline.New(d, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return &uploadEnv{ctx: ctx, db: d, path: path, project: p.ID,
-		uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{BatchDir: t.TempDir()})}
+	return symbols.NewUploads(d, worker, symbols.UploadConfig{})
 }
 
 // count runs a COUNT(*) query on the database file itself.

@@ -14,8 +14,14 @@ import (
 // Files are stored compressed: they are mostly source maps, which shrink
 // several times.
 
-// SaveUploadBatch keeps a batch and its files in one transaction.
+// SaveUploadBatch keeps a batch and its files in one transaction. The
+// files are compressed before it begins: compressing a batch at the size
+// cap takes seconds, which would hold the one writer from storing events.
 func (d *DB) SaveUploadBatch(ctx context.Context, b symbols.KeptBatch) error {
+	packed := make([][]byte, len(b.Files))
+	for i, f := range b.Files {
+		packed[i] = d.blobs.compress(f.Data)
+	}
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("keep uploaded files: %w", err)
@@ -28,7 +34,7 @@ func (d *DB) SaveUploadBatch(ctx context.Context, b symbols.KeptBatch) error {
 	}
 	for i, f := range b.Files {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO upload_batch_files(batch_id, position, name, data) VALUES (?, ?, ?, ?)",
-			id, i, f.Name, d.blobs.compress(f.Data)); err != nil {
+			id, i, f.Name, packed[i]); err != nil {
 			return fmt.Errorf("keep uploaded file %s: %w", f.Name, err)
 		}
 	}

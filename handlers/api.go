@@ -58,7 +58,7 @@ func (h *Handlers) apiProject(c echo.Context) (db.Project, error) {
 	if err != nil {
 		return db.Project{}, apiError(http.StatusNotFound, "not_found", "There is no such project.")
 	}
-	p, err := h.db.Project(c.Request().Context(), id)
+	p, err := h.projects.Project(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, apiError(http.StatusNotFound, "not_found", "There is no such project.")
 	}
@@ -79,7 +79,7 @@ func (h *Handlers) APIIssues(c echo.Context) error {
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
 	q.ProjectID, q.Limit, q.Before = p.ID, limit, nil
-	page, err := h.db.ListIssues(c.Request().Context(), q)
+	page, err := h.issues.ListIssues(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (h *Handlers) apiIssue(c echo.Context) (db.Issue, error) {
 	if err != nil {
 		return db.Issue{}, apiError(http.StatusNotFound, "not_found", "There is no such issue.")
 	}
-	is, err := h.db.Issue(c.Request().Context(), p.ID, id)
+	is, err := h.issues.Issue(c.Request().Context(), p.ID, id)
 	if errors.Is(err, db.ErrNotFound) {
 		return h.apiMissingIssue(c, p.ID, id)
 	}
@@ -128,7 +128,7 @@ func (h *Handlers) apiIssue(c echo.Context) (db.Issue, error) {
 func (h *Handlers) apiMissingIssue(c echo.Context, projectID, id int64) (db.Issue, error) {
 	err := h.missingIssue(c, projectID, id)
 	if into, ok := mergedInto(err); ok {
-		is, err := h.db.Issue(c.Request().Context(), projectID, into)
+		is, err := h.issues.Issue(c.Request().Context(), projectID, into)
 		if err != nil {
 			return db.Issue{}, fmt.Errorf("load issue %d that issue %d was merged into: %w", into, id, err)
 		}
@@ -201,21 +201,21 @@ func (h *Handlers) APIUpdateIssue(c echo.Context) error {
 		if body.ResolvedInRelease != nil {
 			ch.ResolvedInRelease = *body.ResolvedInRelease
 		}
-		if err := h.db.ChangeIssueStatus(ctx, is.ProjectID, is.ID, ch); err != nil {
+		if err := h.triage.ChangeIssueStatus(ctx, is.ProjectID, is.ID, ch); err != nil {
 			return err
 		}
 	}
 	if body.Name != nil || body.Description != nil {
-		if err := h.db.EditIssue(ctx, is.ProjectID, is.ID, name, desc, actor); err != nil {
+		if err := h.triage.EditIssue(ctx, is.ProjectID, is.ID, name, desc, actor); err != nil {
 			return err
 		}
 	}
 	if assign {
-		if err := h.db.AssignIssue(ctx, is.ProjectID, is.ID, assignee, actor); err != nil {
+		if err := h.triage.AssignIssue(ctx, is.ProjectID, is.ID, assignee, actor); err != nil {
 			return err
 		}
 	}
-	is, err = h.db.Issue(ctx, is.ProjectID, is.ID)
+	is, err = h.issues.Issue(ctx, is.ProjectID, is.ID)
 	if err != nil {
 		return err
 	}
@@ -233,14 +233,14 @@ func (h *Handlers) apiAssignee(c echo.Context, raw json.RawMessage) (userID int6
 	}
 	var id int64
 	if json.Unmarshal(raw, &id) == nil {
-		if _, err := h.db.UserByID(c.Request().Context(), id); err != nil {
+		if _, err := h.accounts.UserByID(c.Request().Context(), id); err != nil {
 			return 0, false, errors.New("assignee: there is no user with id " + strconv.FormatInt(id, 10) + ".")
 		}
 		return id, true, nil
 	}
 	var email string
 	if json.Unmarshal(raw, &email) == nil {
-		u, err := h.db.UserByEmail(c.Request().Context(), email)
+		u, err := h.accounts.UserByEmail(c.Request().Context(), email)
 		if err != nil {
 			return 0, false, errors.New("assignee: there is no user " + strconv.Quote(email) + ".")
 		}
@@ -302,7 +302,7 @@ func (h *Handlers) APIIssueEvents(c echo.Context) error {
 		return err
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	stored, err := h.db.IssueEvents(c.Request().Context(), is.ProjectID, is.ID, limit)
+	stored, err := h.issues.IssueEvents(c.Request().Context(), is.ProjectID, is.ID, limit)
 	if err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (h *Handlers) APIIssueEvents(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := h.db.ApplyCurrentResolutions(c.Request().Context(), is.ProjectID, &ev); err != nil {
+		if err := h.issues.ApplyCurrentResolutions(c.Request().Context(), is.ProjectID, &ev); err != nil {
 			return err
 		}
 		props := ev.Properties

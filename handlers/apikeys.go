@@ -28,7 +28,7 @@ func maskAPIKey(key string) string {
 
 // apiKeysView lists the signed-in user's keys for the project page.
 func (h *Handlers) apiKeysView(c echo.Context) (views.APIKeysView, error) {
-	keys, err := h.db.APIKeys(c.Request().Context(), currentUser(c).ID)
+	keys, err := h.accounts.APIKeys(c.Request().Context(), currentUser(c).ID)
 	if err != nil {
 		return views.APIKeysView{}, err
 	}
@@ -51,7 +51,7 @@ func (h *Handlers) CreateAPIKey(c echo.Context) error {
 		})
 	}
 	key := apiKeyPrefix + randomToken()
-	if _, err := h.db.CreateAPIKey(c.Request().Context(), currentUser(c).ID, label, HashSecret(key), maskAPIKey(key)); err != nil {
+	if _, err := h.accounts.CreateAPIKey(c.Request().Context(), currentUser(c).ID, label, HashSecret(key), maskAPIKey(key)); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
@@ -67,7 +67,7 @@ func (h *Handlers) RevokeAPIKey(c echo.Context) error {
 	if err != nil || id <= 0 {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key.")
 	}
-	owner, err := h.db.APIKeyOwner(c.Request().Context(), id)
+	owner, err := h.accounts.APIKeyOwner(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key, or it was revoked already.")
 	}
@@ -80,7 +80,7 @@ func (h *Handlers) RevokeAPIKey(c echo.Context) error {
 			return err
 		}
 	}
-	err = h.db.RevokeAPIKey(c.Request().Context(), owner, id)
+	err = h.accounts.RevokeAPIKey(c.Request().Context(), owner, id)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such API key, or it was revoked already.")
 	}

@@ -64,7 +64,7 @@ func currentUser(c echo.Context) db.User {
 func (h *Handlers) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if cookie, err := c.Cookie(sessionCookie); err == nil && cookie.Value != "" {
-			_, user, err := h.db.SessionUser(c.Request().Context(), HashSecret(cookie.Value), time.Now())
+			_, user, err := h.accounts.SessionUser(c.Request().Context(), HashSecret(cookie.Value), time.Now())
 			if err == nil {
 				c.Set(userContextKey, user)
 				return next(c)
@@ -73,7 +73,7 @@ func (h *Handlers) RequireSession(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		n, err := h.db.CountUsers(c.Request().Context())
+		n, err := h.accounts.CountUsers(c.Request().Context())
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func inMinutes(wait time.Duration) string {
 
 // LoginForm shows the login page.
 func (h *Handlers) LoginForm(c echo.Context) error {
-	n, err := h.db.CountUsers(c.Request().Context())
+	n, err := h.accounts.CountUsers(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (h *Handlers) Login(c echo.Context) error {
 			Email: email, CSRF: csrfToken(c), Next: next,
 			Error: "Too many failed sign-ins for this account or from your network. Wait " + inMinutes(wait) + " and try again."}))
 	}
-	user, err := h.db.UserByEmail(c.Request().Context(), email)
+	user, err := h.accounts.UserByEmail(c.Request().Context(), email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
@@ -189,7 +189,7 @@ func (h *Handlers) Login(c echo.Context) error {
 func (h *Handlers) startSession(c echo.Context, user db.User) error {
 	token := randomToken()
 	expires := time.Now().Add(sessionLifetime)
-	if err := h.db.CreateSession(c.Request().Context(), db.Session{TokenHash: HashSecret(token), UserID: user.ID, ExpiresAt: expires}); err != nil {
+	if err := h.accounts.CreateSession(c.Request().Context(), db.Session{TokenHash: HashSecret(token), UserID: user.ID, ExpiresAt: expires}); err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
@@ -200,7 +200,7 @@ func (h *Handlers) startSession(c echo.Context, user db.User) error {
 // Logout ends the session.
 func (h *Handlers) Logout(c echo.Context) error {
 	if cookie, err := c.Cookie(sessionCookie); err == nil {
-		if err := h.db.DeleteSession(c.Request().Context(), HashSecret(cookie.Value)); err != nil {
+		if err := h.accounts.DeleteSession(c.Request().Context(), HashSecret(cookie.Value)); err != nil {
 			return err
 		}
 	}
@@ -211,7 +211,7 @@ func (h *Handlers) Logout(c echo.Context) error {
 
 // SetupForm shows the first-run form; once a user exists it sends people to /login.
 func (h *Handlers) SetupForm(c echo.Context) error {
-	n, err := h.db.CountUsers(c.Request().Context())
+	n, err := h.accounts.CountUsers(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (h *Handlers) Setup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	user, err := h.db.CreateFirstAdmin(c.Request().Context(), email, hash)
+	user, err := h.accounts.CreateFirstAdmin(c.Request().Context(), email, hash)
 	if errors.Is(err, db.ErrExists) {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
@@ -260,14 +260,14 @@ func (h *Handlers) RequireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return apiError(http.StatusUnauthorized, "authentication_required",
 				"Send a personal API key as `Authorization: Bearer <key>`.")
 		}
-		user, err := h.db.UserByAPIKey(c.Request().Context(), HashSecret(key))
+		user, err := h.accounts.UserByAPIKey(c.Request().Context(), HashSecret(key))
 		if errors.Is(err, db.ErrNotFound) {
 			return apiError(http.StatusUnauthorized, "authentication_failed", "This personal API key is not valid.")
 		}
 		if err != nil {
 			return err
 		}
-		if err := h.db.TouchAPIKey(c.Request().Context(), HashSecret(key)); err != nil {
+		if err := h.accounts.TouchAPIKey(c.Request().Context(), HashSecret(key)); err != nil {
 			h.log.Warn("record api key use", "err", err)
 		}
 		c.Set(userContextKey, user)

@@ -52,7 +52,7 @@ func (h *Handlers) capture(c echo.Context, v1 bool) error {
 	if token == "" { // no events at all
 		return captureOK(c, v1)
 	}
-	project, err := h.db.ProjectByToken(req.Context(), token)
+	project, err := h.ingest.ProjectByToken(req.Context(), token)
 	if errors.Is(err, db.ErrNotFound) {
 		return apiError(http.StatusUnauthorized, "invalid_api_key",
 			"The project token is not known to this server. Copy the token from Project settings.")

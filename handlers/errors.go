@@ -101,7 +101,7 @@ func (h *Handlers) ErrorNav(c echo.Context) *views.Nav {
 	}
 	ctx := c.Request().Context()
 	if !ok {
-		if _, user, err = h.db.SessionUser(ctx, HashSecret(cookie.Value), time.Now()); err != nil {
+		if _, user, err = h.accounts.SessionUser(ctx, HashSecret(cookie.Value), time.Now()); err != nil {
 			return nil
 		}
 	}
@@ -109,10 +109,10 @@ func (h *Handlers) ErrorNav(c echo.Context) *views.Nav {
 	// The error may be about the project asked for: fall back to the first one.
 	p, err := h.selectedProject(c)
 	if err != nil {
-		p, _ = h.db.FirstProject(ctx)
+		p, _ = h.projects.FirstProject(ctx)
 	}
 	nav.ProjectID, nav.ProjectName = p.ID, p.Name
-	if projects, err := h.db.Projects(ctx); err == nil {
+	if projects, err := h.projects.Projects(ctx); err == nil {
 		for _, o := range projects {
 			nav.Projects = append(nav.Projects, views.ProjectOption{ID: o.ID, Name: o.Name})
 		}

@@ -172,7 +172,7 @@ func clientContext(f event.Frame) []views.CodeLine {
 // set's own message (what was fetched, what answered) when there is one.
 func (h *Handlers) failureSentence(ctx context.Context, projectID int64, info frameInfo) string {
 	if info.SymbolSetID != 0 {
-		set, err := h.db.SymbolSetByID(ctx, projectID, info.SymbolSetID)
+		set, err := h.symbolSets.SymbolSetByID(ctx, projectID, info.SymbolSetID)
 		if err == nil && set.Failure != nil && set.Failure.Message != "" {
 			return strings.TrimSpace(sentence(set.Failure.Message) + " " + symbols.AdviceFor(set.Failure))
 		}

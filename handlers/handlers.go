@@ -1,5 +1,6 @@
 // Package handlers holds stacklens's HTTP handlers, one file per page or API
-// area. Handlers are thin: parse the request, call db / pipeline, render a view.
+// area. Handlers are thin: parse the request, call storage (the interfaces in
+// stores.go) and domain packages, render a view.
 package handlers
 
 import (
@@ -61,8 +62,18 @@ type Options struct {
 
 // Handlers carries what every handler needs. Build it with New.
 type Handlers struct {
-	db     *db.DB
-	inbox  *db.InboxWriter
+	// Storage, one field per resource (stores.go).
+	ingest        IngestStore
+	health        HealthStore
+	issues        IssueStore
+	triage        TriageStore
+	projects      ProjectStore
+	accounts      AccountStore
+	notifications NotificationStore
+	releases      ReleaseStore
+	symbolSets    SymbolSetStore
+
+	inbox  Inbox
 	worker *pipeline.Worker
 	// symbols gives pages the original sources of resolved frames.
 	symbols *symbols.Resolver
@@ -82,13 +93,16 @@ type Handlers struct {
 }
 
 // New wires the handlers.
-func New(d *db.DB, inbox *db.InboxWriter, worker *pipeline.Worker, resolver *symbols.Resolver, opts Options, log *slog.Logger) *Handlers {
+func New(store Store, inbox Inbox, worker *pipeline.Worker, resolver *symbols.Resolver, opts Options, log *slog.Logger) *Handlers {
 	if opts.SignInLimits == (signin.Limits{}) {
 		opts.SignInLimits = signin.DefaultLimits()
 	}
-	return &Handlers{db: d, inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
-		uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{MaxBytes: opts.MaxUploadBytes}),
-		bundles: artifactbundle.New(d, artifactbundle.Config{MaxUploadBytes: opts.MaxUploadBytes}),
+	return &Handlers{
+		ingest: store, health: store, issues: store, triage: store, projects: store,
+		accounts: store, notifications: store, releases: store, symbolSets: store,
+		inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
+		uploads: symbols.NewUploads(store, worker, symbols.UploadConfig{MaxBytes: opts.MaxUploadBytes}),
+		bundles: artifactbundle.New(store, artifactbundle.Config{MaxUploadBytes: opts.MaxUploadBytes}),
 		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
 		crossOrigin: newCrossOriginProtection(opts.PublicURL)}
 }

@@ -10,7 +10,7 @@ import (
 // query that reads it. It stays 200 when capture is refused (disk full, inbox
 // full): restarting the process would not help; /readyz tells that apart.
 func (h *Handlers) Healthz(c echo.Context) error {
-	if err := h.db.Ping(c.Request().Context()); err != nil {
+	if err := h.health.Ping(c.Request().Context()); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database_unusable", "detail": err.Error()})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -44,7 +44,7 @@ func (h *Handlers) Readyz(c echo.Context) error {
 		out.WriterRoundTrip = r.WriterRoundTrip.String()
 	}
 	if r.Ready {
-		if err := h.db.Ping(ctx); err != nil {
+		if err := h.health.Ping(ctx); err != nil {
 			out.Reason, out.Detail = "database_unusable", "The database does not answer: "+err.Error()
 			r.Ready = false
 		}

@@ -21,7 +21,7 @@ func (m issueMerged) Error() string { return fmt.Sprintf("merged into issue %d",
 // when it was merged or deleted. Ids are never given out again, so an old
 // link cannot land on an unrelated issue.
 func (h *Handlers) missingIssue(c echo.Context, projectID, id int64) error {
-	fate, err := h.db.IssueFate(c.Request().Context(), projectID, id)
+	fate, err := h.issues.IssueFate(c.Request().Context(), projectID, id)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")

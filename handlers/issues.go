@@ -55,7 +55,7 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	q.ProjectID, q.Limit, q.TextChars = project.ID, issuesPerPage, views.ListChars
-	page, err := h.db.ListIssues(ctx, q)
+	page, err := h.issues.ListIssues(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -67,27 +67,27 @@ func (h *Handlers) IssuesPage(c echo.Context) error {
 	for i, is := range page.Issues {
 		ids[i] = is.ID
 	}
-	sparks, err := h.db.IssuesOccurrences(ctx, project.ID, ids, buckets, q.Events())
+	sparks, err := h.issues.IssuesOccurrences(ctx, project.ID, ids, buckets, q.Events())
 	if err != nil {
 		return err
 	}
-	crashes, err := h.db.IssuesCrashFrames(ctx, project.ID, ids)
+	crashes, err := h.issues.IssuesCrashFrames(ctx, project.ID, ids)
 	if err != nil {
 		return err
 	}
-	releases, err := h.db.ProjectValues(ctx, project.ID, db.ValueRelease)
+	releases, err := h.issues.ProjectValues(ctx, project.ID, db.ValueRelease)
 	if err != nil {
 		return err
 	}
-	libs, err := h.db.ProjectValues(ctx, project.ID, db.ValueLib)
+	libs, err := h.issues.ProjectValues(ctx, project.ID, db.ValueLib)
 	if err != nil {
 		return err
 	}
-	environments, err := h.db.ProjectValues(ctx, project.ID, db.ValueEnvironment)
+	environments, err := h.issues.ProjectValues(ctx, project.ID, db.ValueEnvironment)
 	if err != nil {
 		return err
 	}
-	tags, err := h.db.ProjectTags(ctx, project.ID, tagSuggestions)
+	tags, err := h.issues.ProjectTags(ctx, project.ID, tagSuggestions)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (h *Handlers) loadIssue(c echo.Context, projectID int64) (db.Issue, error) 
 	if err != nil {
 		return db.Issue{}, err
 	}
-	is, err := h.db.Issue(c.Request().Context(), projectID, id)
+	is, err := h.issues.Issue(c.Request().Context(), projectID, id)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Issue{}, echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
 	}
@@ -221,7 +221,7 @@ func (h *Handlers) SetIssueStatus(c echo.Context) error {
 	if len(release) > maxFilterLen {
 		return echo.NewHTTPError(http.StatusBadRequest, "A release name is limited to 500 characters.")
 	}
-	err = h.db.ChangeIssueStatus(c.Request().Context(), project.ID, id,
+	err = h.triage.ChangeIssueStatus(c.Request().Context(), project.ID, id,
 		db.StatusChange{Status: status, ResolvedInRelease: release, Actor: currentUser(c).Email})
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")

@@ -36,7 +36,7 @@ func (h *Handlers) BulkIssues(c echo.Context) error {
 	action := c.FormValue("action")
 	ctx := c.Request().Context()
 	if status, ok := bulkStatus[action]; ok {
-		n, err := h.db.ChangeIssuesStatus(ctx, project.ID, ids, db.StatusChange{Status: status, Actor: currentUser(c).Email})
+		n, err := h.triage.ChangeIssuesStatus(ctx, project.ID, ids, db.StatusChange{Status: status, Actor: currentUser(c).Email})
 		if errors.Is(err, db.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusBadRequest, "One of the ticked issues no longer exists; nothing was changed. Reload the list and try again.")
 		}
@@ -56,7 +56,7 @@ func (h *Handlers) BulkIssues(c echo.Context) error {
 	}
 	v := views.MergeView{ActionURL: "/issues/merge", ReturnURL: back, CSRF: nav.CSRF}
 	for _, id := range ids {
-		is, err := h.db.Issue(ctx, project.ID, id)
+		is, err := h.issues.Issue(ctx, project.ID, id)
 		if errors.Is(err, db.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Issue #%d no longer exists. Reload the list and try again.", id))
 		}
@@ -124,7 +124,7 @@ func (h *Handlers) merge(c echo.Context, projectID int64, ids []int64, back stri
 	if len(from) == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "Tick at least two issues to merge.")
 	}
-	_, err = h.db.MergeIssuesBy(c.Request().Context(), projectID, into, from, currentUser(c).Email)
+	_, err = h.triage.MergeIssuesBy(c.Request().Context(), projectID, into, from, currentUser(c).Email)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusBadRequest, "One of these issues no longer exists; nothing was merged. Go back to "+back+" and try again.")
 	}
@@ -154,7 +154,7 @@ func (h *Handlers) EditIssue(c echo.Context) error {
 	case len(description) > 5000:
 		return echo.NewHTTPError(http.StatusBadRequest, "The description is limited to 5,000 characters.")
 	}
-	err = h.db.EditIssue(c.Request().Context(), project.ID, id, name, description, currentUser(c).Email)
+	err = h.triage.EditIssue(c.Request().Context(), project.ID, id, name, description, currentUser(c).Email)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such issue.")
 	}
@@ -181,7 +181,7 @@ func (h *Handlers) AssignIssue(c echo.Context) error {
 			return echo.NewHTTPError(http.StatusBadRequest, "The assignee must be a user id, or empty for nobody.")
 		}
 	}
-	err = h.db.AssignIssue(c.Request().Context(), project.ID, is.ID, userID, currentUser(c).Email)
+	err = h.triage.AssignIssue(c.Request().Context(), project.ID, is.ID, userID, currentUser(c).Email)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusBadRequest, "There is no such user.")
 	}

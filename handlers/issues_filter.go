@@ -139,7 +139,7 @@ func (h *Handlers) countUnderFilter(ctx context.Context, projectID int64, issues
 	for i, is := range issues {
 		ids[i] = is.ID
 	}
-	counts, err := h.db.IssuesEventCounts(ctx, projectID, ids, f)
+	counts, err := h.issues.IssuesEventCounts(ctx, projectID, ids, f)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 		StatusURL: fmt.Sprintf("/issues/%d/status", is.ID), EditURL: fmt.Sprintf("/issues/%d/edit", is.ID),
 		AssignURL: fmt.Sprintf("/issues/%d/assignee", is.ID), AssigneeID: is.AssigneeID}
 	if ef.Any() {
-		counts, err := h.db.IssuesEventCounts(ctx, project.ID, []int64{is.ID}, ef)
+		counts, err := h.issues.IssuesEventCounts(ctx, project.ID, []int64{is.ID}, ef)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (h *Handlers) IssuePage(c echo.Context) error {
 		return err
 	}
 	buckets := db.BucketsEndingAt(time.Now(), chart.Step, chart.N)
-	counts, err := h.db.IssueOccurrences(ctx, project.ID, is.ID, buckets, ef)
+	counts, err := h.issues.IssueOccurrences(ctx, project.ID, is.ID, buckets, ef)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	var se db.StoredEvent
 	if uuid != "" {
 		var err error
-		se, err = h.db.IssueEvent(ctx, is.ProjectID, is.ID, uuid)
+		se, err = h.issues.IssueEvent(ctx, is.ProjectID, is.ID, uuid)
 		if errors.Is(err, db.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, "Issue "+strconv.FormatInt(is.ID, 10)+" has no event "+strconv.Quote(uuid)+".")
 		}
@@ -139,7 +139,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 			return err
 		}
 	} else {
-		latest, err := h.db.LatestIssueEvent(ctx, is.ProjectID, is.ID, f)
+		latest, err := h.issues.LatestIssueEvent(ctx, is.ProjectID, is.ID, f)
 		if errors.Is(err, db.ErrNotFound) {
 			return nil // none stored (counted while suppressed), or none the filter keeps
 		}
@@ -152,7 +152,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	if err != nil {
 		return err
 	}
-	if err := h.db.ApplyCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
+	if err := h.issues.ApplyCurrentResolutions(ctx, is.ProjectID, &ev); err != nil {
 		return err
 	}
 	limits := views.DefaultLimits()
@@ -162,7 +162,7 @@ func (h *Handlers) fillEvent(ctx context.Context, v *views.IssueView, is db.Issu
 	v.Event = h.eventView(ctx, is.ProjectID, ev, se, limits)
 	v.Event.ShowingAll = showAll
 	v.Event.RawURL = eventURL(is.ID, se.UUID) + "/raw"
-	n, err := h.db.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se, f)
+	n, err := h.issues.IssueEventNeighbors(ctx, is.ProjectID, is.ID, se, f)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (h *Handlers) IssueEventRaw(c echo.Context) error {
 		return err
 	}
 	uuid := c.Param("uuid")
-	se, err := h.db.IssueEvent(c.Request().Context(), project.ID, is.ID, uuid)
+	se, err := h.issues.IssueEvent(c.Request().Context(), project.ID, is.ID, uuid)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "Issue "+strconv.FormatInt(is.ID, 10)+" has no event "+strconv.Quote(uuid)+".")
 	}
@@ -235,7 +235,7 @@ func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.
 			cursor = &db.EventCursor{Timestamp: time.UnixMilli(m), ID: i}
 		}
 	}
-	list, more, err := h.db.IssueEventSummaries(ctx, is.ProjectID, is.ID, cursor, eventsPerPage, f)
+	list, more, err := h.issues.IssueEventSummaries(ctx, is.ProjectID, is.ID, cursor, eventsPerPage, f)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (h *Handlers) fillEventList(ctx context.Context, v *views.IssueView, is db.
 // fillFacets adds the releases seen, the top values and the people to assign.
 // Under a filter the top values are those of the events it keeps.
 func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Issue, f db.EventFilter) error {
-	releases, err := h.db.IssueReleases(ctx, is.ProjectID, is.ID)
+	releases, err := h.issues.IssueReleases(ctx, is.ProjectID, is.ID)
 	if err != nil {
 		return err
 	}
@@ -265,9 +265,9 @@ func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Iss
 	for _, g := range []struct{ key, title string }{
 		{db.ValueURL, "URL"}, {db.ValueBrowser, "Browser"}, {db.ValueOS, "OS"}, {db.ValueRelease, "Release"},
 	} {
-		values, total, err := h.db.TopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown)
+		values, total, err := h.issues.TopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown)
 		if f.Any() {
-			values, total, err = h.db.FilteredTopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown, f)
+			values, total, err = h.issues.FilteredTopValues(ctx, is.ProjectID, is.ID, g.key, topValuesShown, f)
 		}
 		if err != nil {
 			return err
@@ -278,7 +278,7 @@ func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Iss
 		}
 		v.TopValues = append(v.TopValues, group)
 	}
-	users, err := h.db.Users(ctx)
+	users, err := h.accounts.Users(ctx)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (h *Handlers) fillFacets(ctx context.Context, v *views.IssueView, is db.Iss
 
 // fillHistory adds the timeline and the issues merged into this one.
 func (h *Handlers) fillHistory(ctx context.Context, v *views.IssueView, is db.Issue) error {
-	timeline, err := h.db.IssueTimeline(ctx, is.ProjectID, is.ID)
+	timeline, err := h.issues.IssueTimeline(ctx, is.ProjectID, is.ID)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (h *Handlers) NotificationsPage(c echo.Context) error {
 	}
 	v.Notice = doneNotices[c.QueryParam("done")]
 	if id, err := strconv.ParseInt(c.QueryParam("test"), 10, 64); err == nil {
-		dl, err := h.db.NotificationDelivery(c.Request().Context(), p.ID, id)
+		dl, err := h.notifications.NotificationDelivery(c.Request().Context(), p.ID, id)
 		switch {
 		case err == nil:
 			row := deliveryRow(dl)
@@ -53,19 +53,19 @@ func (h *Handlers) NotificationsPage(c echo.Context) error {
 
 func (h *Handlers) notificationsView(c echo.Context, projectID int64) (views.NotificationsView, error) {
 	ctx := c.Request().Context()
-	channels, err := h.db.NotificationChannels(ctx, projectID)
+	channels, err := h.notifications.NotificationChannels(ctx, projectID)
 	if err != nil {
 		return views.NotificationsView{}, err
 	}
-	last, err := h.db.LastNotificationDeliveries(ctx, projectID)
+	last, err := h.notifications.LastNotificationDeliveries(ctx, projectID)
 	if err != nil {
 		return views.NotificationsView{}, err
 	}
-	failures, err := h.db.RecentNotificationDeliveries(ctx, projectID, true, 10)
+	failures, err := h.notifications.RecentNotificationDeliveries(ctx, projectID, true, 10)
 	if err != nil {
 		return views.NotificationsView{}, err
 	}
-	recent, err := h.db.RecentNotificationDeliveries(ctx, projectID, false, 30)
+	recent, err := h.notifications.RecentNotificationDeliveries(ctx, projectID, false, 30)
 	if err != nil {
 		return views.NotificationsView{}, err
 	}
@@ -115,7 +115,7 @@ func (h *Handlers) CreateNotificationChannel(c echo.Context) error {
 		}
 		return render(c, http.StatusBadRequest, views.NotificationsPage(nav, v))
 	}
-	if _, err := h.db.CreateNotificationChannel(c.Request().Context(), ch); err != nil {
+	if _, err := h.notifications.CreateNotificationChannel(c.Request().Context(), ch); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, p.ID, url.Values{"done": {"added"}}))
@@ -140,7 +140,7 @@ func (h *Handlers) channelEditView(c echo.Context, ch db.NotificationChannel, fo
 		EmailConfigured: h.opts.Notifications != nil && h.opts.Notifications.EmailConfigured(),
 		TestURL:         channelURL(ch.ID, "/test"),
 	}
-	recent, err := h.db.RecentNotificationDeliveries(c.Request().Context(), ch.ProjectID, false, 200)
+	recent, err := h.notifications.RecentNotificationDeliveries(c.Request().Context(), ch.ProjectID, false, 200)
 	if err != nil {
 		return v, err
 	}
@@ -167,7 +167,7 @@ func (h *Handlers) UpdateNotificationChannel(c echo.Context) error {
 		}
 		return render(c, http.StatusBadRequest, views.NotificationChannelPage(nav, v))
 	}
-	if err := h.db.UpdateNotificationChannel(c.Request().Context(), ch); err != nil {
+	if err := h.notifications.UpdateNotificationChannel(c.Request().Context(), ch); err != nil {
 		return notFoundChannel(err)
 	}
 	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"done": {"saved"}}))
@@ -183,7 +183,7 @@ func (h *Handlers) SetNotificationChannelEnabled(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "Say enabled=true or enabled=false.")
 	}
-	if err := h.db.SetNotificationChannelEnabled(c.Request().Context(), ch.ProjectID, ch.ID, enabled); err != nil {
+	if err := h.notifications.SetNotificationChannelEnabled(c.Request().Context(), ch.ProjectID, ch.ID, enabled); err != nil {
 		return notFoundChannel(err)
 	}
 	done := "disabled"
@@ -199,7 +199,7 @@ func (h *Handlers) DeleteNotificationChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.db.DeleteNotificationChannel(c.Request().Context(), ch.ProjectID, ch.ID); err != nil {
+	if err := h.notifications.DeleteNotificationChannel(c.Request().Context(), ch.ProjectID, ch.ID); err != nil {
 		return notFoundChannel(err)
 	}
 	return c.Redirect(http.StatusSeeOther, inProject(notificationsPath, ch.ProjectID, url.Values{"done": {"deleted"}}))
@@ -228,7 +228,7 @@ func (h *Handlers) channelFromPath(c echo.Context) (views.Nav, db.NotificationCh
 	if err != nil || id <= 0 {
 		return views.Nav{}, db.NotificationChannel{}, notFoundChannel(db.ErrNotFound)
 	}
-	projectID, err := h.db.ProjectOfNotificationChannel(c.Request().Context(), id)
+	projectID, err := h.notifications.ProjectOfNotificationChannel(c.Request().Context(), id)
 	if err != nil {
 		return views.Nav{}, db.NotificationChannel{}, notFoundChannel(err)
 	}
@@ -236,7 +236,7 @@ func (h *Handlers) channelFromPath(c echo.Context) (views.Nav, db.NotificationCh
 	if err != nil {
 		return nav, db.NotificationChannel{}, err
 	}
-	ch, err := h.db.NotificationChannel(c.Request().Context(), p.ID, id)
+	ch, err := h.notifications.NotificationChannel(c.Request().Context(), p.ID, id)
 	if err != nil {
 		return nav, db.NotificationChannel{}, notFoundChannel(err)
 	}

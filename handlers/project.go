@@ -64,16 +64,16 @@ func (h *Handlers) UpdateProjectSettings(c echo.Context) error {
 		return err
 	}
 	on := c.FormValue("autocapture_exceptions") == "on"
-	if err := h.db.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
+	if err := h.projects.SetAutocaptureExceptions(c.Request().Context(), p.ID, on); err != nil {
 		return err
 	}
 	if limitSent {
-		if err := h.db.SetRateLimit(c.Request().Context(), p.ID, limit); err != nil {
+		if err := h.projects.SetRateLimit(c.Request().Context(), p.ID, limit); err != nil {
 			return err
 		}
 	}
 	if keepSent {
-		if err := h.db.SetProjectRetention(c.Request().Context(), keep); err != nil {
+		if err := h.projects.SetProjectRetention(c.Request().Context(), keep); err != nil {
 			return err
 		}
 	}
@@ -89,7 +89,7 @@ func (h *Handlers) setupHint(c echo.Context, p db.Project) views.SetupHint {
 // rejectedReasons says why accepted events of a project were set aside, the
 // commonest reasons first, each cut to a readable length.
 func (h *Handlers) rejectedReasons(c echo.Context, projectID int64) ([]views.RejectedReason, error) {
-	reasons, err := h.db.RejectedInboxReasons(c.Request().Context(), projectID, 10)
+	reasons, err := h.projects.RejectedInboxReasons(c.Request().Context(), projectID, 10)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func formRetention(c echo.Context, projectID int64) (r db.ProjectRetention, sent
 
 // retentionView fills the settings page's Retention fieldset.
 func (h *Handlers) retentionView(ctx context.Context, projectID int64) (views.RetentionView, error) {
-	own, err := h.db.ProjectRetention(ctx, projectID)
+	own, err := h.projects.ProjectRetention(ctx, projectID)
 	if err != nil {
 		return views.RetentionView{}, fmt.Errorf("retention settings of project %d: %w", projectID, err)
 	}

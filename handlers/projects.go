@@ -37,11 +37,11 @@ func (h *Handlers) ProjectsPage(c echo.Context) error {
 
 func (h *Handlers) projectsView(c echo.Context, shown int64) (views.ProjectsView, error) {
 	ctx := c.Request().Context()
-	projects, err := h.db.Projects(ctx)
+	projects, err := h.projects.Projects(ctx)
 	if err != nil {
 		return views.ProjectsView{}, err
 	}
-	counts, err := h.db.ProjectIssueCounts(ctx)
+	counts, err := h.projects.ProjectIssueCounts(ctx)
 	if err != nil {
 		return views.ProjectsView{}, err
 	}
@@ -68,7 +68,7 @@ func projectRow(p db.Project, issues int64, current, canDelete bool) views.Proje
 func (h *Handlers) CreateProject(c echo.Context) error {
 	name, err := project.CheckName(c.FormValue("name"))
 	if err == nil {
-		p, cerr := h.db.CreateProject(c.Request().Context(), name)
+		p, cerr := h.projects.CreateProject(c.Request().Context(), name)
 		switch {
 		case cerr == nil:
 			return c.Redirect(http.StatusSeeOther, inProject("/settings/project", p.ID, url.Values{"created": {"1"}}))
@@ -100,7 +100,7 @@ func (h *Handlers) projectParam(c echo.Context) (db.Project, error) {
 	if err != nil || id <= 0 {
 		return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no such project.")
 	}
-	p, err := h.db.Project(c.Request().Context(), id)
+	p, err := h.projects.Project(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no such project. It may have been deleted.")
 	}
@@ -124,7 +124,7 @@ func (h *Handlers) RenameProject(c echo.Context) error {
 	}
 	name, err := project.CheckName(c.FormValue("name"))
 	if err == nil {
-		err = h.db.RenameProject(c.Request().Context(), p.ID, name)
+		err = h.projects.RenameProject(c.Request().Context(), p.ID, name)
 		if err == nil {
 			return c.Redirect(http.StatusSeeOther, inProject(projectsPath, p.ID, url.Values{"done": {"renamed"}}))
 		}

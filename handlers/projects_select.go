@@ -38,7 +38,7 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 		if err != nil || id <= 0 {
 			return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no project "+strconv.Quote(raw)+".")
 		}
-		p, err := h.db.Project(ctx, id)
+		p, err := h.projects.Project(ctx, id)
 		if errors.Is(err, db.ErrNotFound) {
 			return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no project "+raw+". It may have been deleted.")
 		}
@@ -49,7 +49,7 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 	}
 	if cookie, err := c.Cookie(projectCookie); err == nil {
 		if id, err := strconv.ParseInt(cookie.Value, 10, 64); err == nil && id > 0 {
-			p, err := h.db.Project(ctx, id)
+			p, err := h.projects.Project(ctx, id)
 			if err == nil {
 				return p, nil
 			}
@@ -58,7 +58,7 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 			}
 		}
 	}
-	p, err := h.db.FirstProject(ctx)
+	p, err := h.projects.FirstProject(ctx)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, echo.NewHTTPError(http.StatusServiceUnavailable, "There is no project yet. Restart stacklens to create the default one.")
 	}
@@ -72,7 +72,7 @@ func (h *Handlers) selectedProject(c echo.Context) (db.Project, error) {
 // projectID (an issue, a symbol set, a channel): it shows that project,
 // whichever is selected, and makes it the selected one.
 func (h *Handlers) navOf(c echo.Context, active string, projectID int64) (views.Nav, db.Project, error) {
-	p, err := h.db.Project(c.Request().Context(), projectID)
+	p, err := h.projects.Project(c.Request().Context(), projectID)
 	if err != nil {
 		return views.Nav{}, db.Project{}, err
 	}
@@ -81,7 +81,7 @@ func (h *Handlers) navOf(c echo.Context, active string, projectID int64) (views.
 
 // navFor builds the chrome showing p and remembers p for the next page.
 func (h *Handlers) navFor(c echo.Context, active string, p db.Project) (views.Nav, db.Project, error) {
-	projects, err := h.db.Projects(c.Request().Context())
+	projects, err := h.projects.Projects(c.Request().Context())
 	if err != nil {
 		return views.Nav{}, db.Project{}, err
 	}
@@ -108,7 +108,7 @@ func (h *Handlers) issueNav(c echo.Context) (views.Nav, db.Project, error) {
 	if err != nil {
 		return views.Nav{}, db.Project{}, err
 	}
-	projectID, err := h.db.ProjectOfIssue(c.Request().Context(), id)
+	projectID, err := h.projects.ProjectOfIssue(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return views.Nav{}, db.Project{}, h.missingIssue(c, 0, id)
 	}
@@ -124,7 +124,7 @@ func (h *Handlers) symbolSetNav(c echo.Context) (views.Nav, db.Project, error) {
 	if err != nil {
 		return views.Nav{}, db.Project{}, err
 	}
-	projectID, err := h.db.ProjectOfSymbolSet(c.Request().Context(), id)
+	projectID, err := h.projects.ProjectOfSymbolSet(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return views.Nav{}, db.Project{}, echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
 	}
@@ -145,7 +145,7 @@ func (h *Handlers) pathSymbolSet(c echo.Context) (views.Nav, db.Project, symbols
 	if err != nil {
 		return nav, project, symbols.SymbolSet{}, err
 	}
-	set, err := h.db.SymbolSetByID(c.Request().Context(), project.ID, id)
+	set, err := h.symbolSets.SymbolSetByID(c.Request().Context(), project.ID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) {
 		return nav, project, set, echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
 	}

@@ -43,7 +43,7 @@ func remoteConfig(p db.Project) map[string]any {
 }
 
 func (h *Handlers) projectForConfig(c echo.Context, token string) (db.Project, error) {
-	p, err := h.db.ProjectByToken(c.Request().Context(), token)
+	p, err := h.ingest.ProjectByToken(c.Request().Context(), token)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, echo.NewHTTPError(http.StatusNotFound, "No project has this token.")
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) Flags(c echo.Context) error {
 	answer := map[string]any{"flags": map[string]any{}, "featureFlags": map[string]any{},
 		"featureFlagPayloads": map[string]any{}, "errorsWhileComputingFlags": false}
 	if token := c.QueryParam("token"); token != "" {
-		if p, err := h.db.ProjectByToken(c.Request().Context(), token); err == nil {
+		if p, err := h.ingest.ProjectByToken(c.Request().Context(), token); err == nil {
 			for k, v := range remoteConfig(p) {
 				if _, taken := answer[k]; !taken {
 					answer[k] = v

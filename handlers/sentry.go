@@ -138,7 +138,7 @@ func answered(writeErr error) error {
 // and checks that the project id in the URL is that project's. When they do
 // not fit it answers the request itself and returns errAnswered.
 func (h *Handlers) sentryProject(c echo.Context, key, pathProject string) (db.Project, error) {
-	p, err := h.db.ProjectByToken(c.Request().Context(), key)
+	p, err := h.ingest.ProjectByToken(c.Request().Context(), key)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.Project{}, answered(sentryError(c, http.StatusForbidden,
 			"The DSN's public key is not known to this server. Copy the DSN from Project settings."))

@@ -32,7 +32,7 @@ func (h *Handlers) SentryAPIRoot(c echo.Context) error {
 	if key == "" {
 		return c.JSON(http.StatusOK, map[string]any{"version": "0", "auth": nil, "user": nil})
 	}
-	user, err := h.db.UserByAPIKey(c.Request().Context(), HashSecret(key))
+	user, err := h.accounts.UserByAPIKey(c.Request().Context(), HashSecret(key))
 	if errors.Is(err, db.ErrNotFound) {
 		return apiError(http.StatusUnauthorized, "authentication_failed", "This token is not a valid stacklens personal API key.")
 	}
@@ -190,7 +190,7 @@ func (h *Handlers) SentryAssembleBundle(c echo.Context) error {
 func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, error) {
 	name = strings.TrimSpace(name)
 	if id, err := strconv.ParseInt(name, 10, 64); err == nil {
-		p, err := h.db.Project(ctx, id)
+		p, err := h.projects.Project(ctx, id)
 		if errors.Is(err, db.ErrNotFound) {
 			return p, apiError(http.StatusBadRequest, "project_not_found", fmt.Sprintf("There is no project %d on this stacklens server: set SENTRY_PROJECT (or --project) to a project's id (the number in its DSN) or its name.", id))
 		}
@@ -199,7 +199,7 @@ func (h *Handlers) cliProject(ctx context.Context, name string) (db.Project, err
 		}
 		return p, nil
 	}
-	all, err := h.db.Projects(ctx)
+	all, err := h.projects.Projects(ctx)
 	if err != nil {
 		return db.Project{}, fmt.Errorf("projects, to find %q named by sentry-cli: %w", name, err)
 	}

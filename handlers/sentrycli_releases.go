@@ -111,7 +111,7 @@ func versionParam(c echo.Context) string {
 // one release, with two queries however many rows there are: the
 // projects, and the deploys of every row.
 func (h *Handlers) toSentryReleases(ctx context.Context, versions [][]db.Release) ([]sentryRelease, error) {
-	projects, err := h.db.Projects(ctx)
+	projects, err := h.projects.Projects(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("projects of releases: %w", err)
 	}
@@ -125,7 +125,7 @@ func (h *Handlers) toSentryReleases(ctx context.Context, versions [][]db.Release
 			releaseIDs = append(releaseIDs, r.ID)
 		}
 	}
-	deploys, err := h.db.DeploysOfReleases(ctx, releaseIDs)
+	deploys, err := h.releases.DeploysOfReleases(ctx, releaseIDs)
 	if err != nil {
 		return nil, fmt.Errorf("deploys of releases: %w", err)
 	}
@@ -221,7 +221,7 @@ func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 		}
 		ids = append(ids, p.ID)
 	}
-	rows, created, err := h.db.SaveReleases(ctx, ids, version, change)
+	rows, created, err := h.releases.SaveReleases(ctx, ids, version, change)
 	if err != nil {
 		return fmt.Errorf("create release %q: %w", version, err)
 	}
@@ -235,7 +235,7 @@ func (h *Handlers) SentryCreateRelease(c echo.Context) error {
 // project has is refused 404.
 func (h *Handlers) existingRelease(c echo.Context) (string, []db.Release, error) {
 	version := versionParam(c)
-	rows, err := h.db.ReleasesOfVersion(c.Request().Context(), version)
+	rows, err := h.releases.ReleasesOfVersion(c.Request().Context(), version)
 	if err != nil {
 		return version, nil, fmt.Errorf("release %q: %w", version, err)
 	}
@@ -278,7 +278,7 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 	for i, r := range rows {
 		ids[i] = r.ProjectID
 	}
-	rows, err = h.db.UpdateReleases(c.Request().Context(), ids, version, change)
+	rows, err = h.releases.UpdateReleases(c.Request().Context(), ids, version, change)
 	if errors.Is(err, db.ErrNotFound) {
 		// Deleted by another request since existingRelease read it.
 		return releaseNotFound(version)
@@ -292,7 +292,7 @@ func (h *Handlers) SentryUpdateRelease(c echo.Context) error {
 // SentryDeleteRelease: DELETE /api/0/organizations/{org}/releases/{version}/ → 204.
 func (h *Handlers) SentryDeleteRelease(c echo.Context) error {
 	version := versionParam(c)
-	err := h.db.DeleteReleaseVersion(c.Request().Context(), version)
+	err := h.releases.DeleteReleaseVersion(c.Request().Context(), version)
 	if errors.Is(err, db.ErrNotFound) {
 		return releaseNotFound(version)
 	}
@@ -320,7 +320,7 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 			}
 		}
 	} else {
-		projects, err := h.db.Projects(ctx)
+		projects, err := h.projects.Projects(ctx)
 		if err != nil {
 			return fmt.Errorf("projects whose releases to list: %w", err)
 		}
@@ -328,7 +328,7 @@ func (h *Handlers) SentryListReleases(c echo.Context) error {
 			ids = append(ids, p.ID)
 		}
 	}
-	rows, err := h.db.Releases(ctx, ids, 1000)
+	rows, err := h.releases.Releases(ctx, ids, 1000)
 	if err != nil {
 		return fmt.Errorf("releases of projects %v: %w", ids, err)
 	}
@@ -408,7 +408,7 @@ func (h *Handlers) SentryCreateDeploy(c echo.Context) error {
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	saved, err := h.db.AddDeploys(c.Request().Context(), ids, dep)
+	saved, err := h.releases.AddDeploys(c.Request().Context(), ids, dep)
 	if err != nil {
 		return fmt.Errorf("deploy of release %q: %w", version, err)
 	}
@@ -425,7 +425,7 @@ func (h *Handlers) SentryListDeploys(c echo.Context) error {
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	deploys, err := h.db.DeploysOfReleases(c.Request().Context(), ids)
+	deploys, err := h.releases.DeploysOfReleases(c.Request().Context(), ids)
 	if err != nil {
 		return fmt.Errorf("deploys of release %q: %w", version, err)
 	}

@@ -45,12 +45,12 @@ func (h *Handlers) SymbolSetsPage(c echo.Context) error {
 	page = max(page, 1)
 	search := strings.TrimSpace(c.QueryParam("q"))
 	ctx := c.Request().Context()
-	rows, total, err := h.db.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: project.ID, Status: status, Search: search,
+	rows, total, err := h.symbolSets.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: project.ID, Status: status, Search: search,
 		Order: order, MissingFirst: status == views.SymbolSetsAll, Limit: symbolSetsPerPage, Offset: (page - 1) * symbolSetsPerPage})
 	if err != nil {
 		return err
 	}
-	_, missing, err := h.db.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: project.ID, Status: db.SymbolSetsMissing, Limit: 1})
+	_, missing, err := h.symbolSets.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: project.ID, Status: db.SymbolSetsMissing, Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func kindLabel(k symbols.RefKind) string {
 
 // symbolSetView is the diagnosis page of a symbol set, without flash or form state.
 func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64, publicURL string) (views.SymbolSetView, error) {
-	set, err := h.db.SymbolSetRowByID(ctx, projectID, id)
+	set, err := h.symbolSets.SymbolSetRowByID(ctx, projectID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) {
 		return views.SymbolSetView{}, echo.NewHTTPError(http.StatusNotFound, "There is no such symbol set. It may have been deleted.")
 	}
@@ -177,7 +177,7 @@ func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64, publi
 		}
 	}
 	if set.Stored {
-		_, minified, err := h.db.SymbolSetFiles(ctx, id)
+		_, minified, err := h.symbolSets.SymbolSetFiles(ctx, id)
 		if err != nil {
 			return v, err
 		}
@@ -188,7 +188,7 @@ func (h *Handlers) symbolSetView(ctx context.Context, projectID, id int64, publi
 	if v.Frames, err = h.symbolSetFrames(ctx, projectID, id); err != nil {
 		return v, err
 	}
-	issues, err := h.db.IssuesOfSymbolSet(ctx, projectID, id)
+	issues, err := h.symbolSets.IssuesOfSymbolSet(ctx, projectID, id)
 	if err != nil {
 		return v, err
 	}
@@ -212,7 +212,7 @@ func issueLinks(refs []db.IssueRef) []views.IssueLink {
 
 // symbolSetFrames lists the frames that use a symbol set with what they resolve to now.
 func (h *Handlers) symbolSetFrames(ctx context.Context, projectID, id int64) ([]views.SymbolSetFrame, error) {
-	frames, err := h.db.FramesOfSymbolSet(ctx, projectID, id)
+	frames, err := h.symbolSets.FramesOfSymbolSet(ctx, projectID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (h *Handlers) symbolSetFrames(ctx context.Context, projectID, id int64) ([]
 	for i, f := range frames {
 		ids[i] = f.RawID
 	}
-	current, err := h.db.FrameResolutions(ctx, projectID, ids)
+	current, err := h.symbolSets.FrameResolutions(ctx, projectID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func (h *Handlers) flashFromQuery(ctx context.Context, projectID int64, q url.Va
 			ids = append(ids, id)
 		}
 	}
-	refs, err := h.db.IssueRefs(ctx, projectID, ids)
+	refs, err := h.symbolSets.IssueRefs(ctx, projectID, ids)
 	if err != nil {
 		return views.Flash{}, err
 	}

@@ -92,7 +92,7 @@ func (h *Handlers) APIListSymbolSets(c echo.Context) error {
 			return apiError(http.StatusBadRequest, "invalid_input", "offset must be a number of 0 or more.")
 		}
 	}
-	rows, total, err := h.db.ListSymbolSets(c.Request().Context(), db.SymbolSetQuery{ProjectID: p.ID, Status: status,
+	rows, total, err := h.symbolSets.ListSymbolSets(c.Request().Context(), db.SymbolSetQuery{ProjectID: p.ID, Status: status,
 		Ref: q.Get("ref"), Search: q.Get("search"), Order: order, Limit: limit, Offset: offset})
 	if err != nil {
 		return err
@@ -128,7 +128,7 @@ func (h *Handlers) apiSymbolSetRow(c echo.Context) (db.SymbolSetRow, error) {
 	if err != nil {
 		return db.SymbolSetRow{}, apiError(http.StatusNotFound, "not_found", "There is no such symbol set.")
 	}
-	r, err := h.db.SymbolSetRowByID(c.Request().Context(), p.ID, id)
+	r, err := h.symbolSets.SymbolSetRowByID(c.Request().Context(), p.ID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) {
 		return r, apiError(http.StatusNotFound, "not_found", "There is no such symbol set.")
 	}
@@ -227,14 +227,14 @@ func (h *Handlers) DownloadSymbolSetBlob(c echo.Context) error {
 	if !ok {
 		return apiError(http.StatusForbidden, "invalid_link", "This download link is invalid or has expired: ask the API for a new one.")
 	}
-	set, err := h.db.SymbolSetByID(ctx, projectID, id)
+	set, err := h.symbolSets.SymbolSetByID(ctx, projectID, id)
 	if errors.Is(err, symbols.ErrNoSymbolSet) || (err == nil && !set.Stored) {
 		return apiError(http.StatusNotFound, "not_found", "This symbol set no longer has a stored file.")
 	}
 	if err != nil {
 		return err
 	}
-	sourceMap, minified, err := h.db.SymbolSetFiles(ctx, id)
+	sourceMap, minified, err := h.symbolSets.SymbolSetFiles(ctx, id)
 	if err != nil {
 		return err
 	}

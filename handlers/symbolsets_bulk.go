@@ -32,7 +32,7 @@ func (h *Handlers) BulkUploadPage(c echo.Context) error {
 }
 
 func (h *Handlers) bulkView(ctx context.Context, projectID int64) (views.BulkUploadView, error) {
-	_, missing, err := h.db.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: projectID, Status: db.SymbolSetsMissing, Limit: 1})
+	_, missing, err := h.symbolSets.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: projectID, Status: db.SymbolSetsMissing, Limit: 1})
 	return views.BulkUploadView{Missing: missing, ConfirmURL: "/settings/symbol-sets/upload/confirm"}, err
 }
 

@@ -16,7 +16,7 @@ import (
 // a map with it was uploaded, and the sentry-cli commands that upload one
 // to this server.
 func (h *Handlers) sentryDebugIDHelp(ctx context.Context, set db.SymbolSetRow, publicURL string) (*views.SentryDebugID, error) {
-	frames, err := h.db.FramesOfSymbolSet(ctx, set.ProjectID, set.ID)
+	frames, err := h.symbolSets.FramesOfSymbolSet(ctx, set.ProjectID, set.ID)
 	if err != nil {
 		return nil, fmt.Errorf("frames of symbol set %d: %w", set.ID, err)
 	}

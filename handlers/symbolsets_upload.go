@@ -184,11 +184,11 @@ func (h *Handlers) DeleteSymbolSetPage(c echo.Context) error {
 }
 
 func (h *Handlers) deleteSymbolSet(ctx context.Context, projectID, id int64) (pipeline.ReresolveReport, error) {
-	if _, err := h.db.SymbolSetByID(ctx, projectID, id); err != nil {
+	if _, err := h.symbolSets.SymbolSetByID(ctx, projectID, id); err != nil {
 		return pipeline.ReresolveReport{}, err
 	}
 	return h.worker.DeleteSymbolSet(ctx, projectID, id, func(ctx context.Context) error {
-		return h.db.DeleteSymbolSet(ctx, projectID, id)
+		return h.symbolSets.DeleteSymbolSet(ctx, projectID, id)
 	})
 }
 
@@ -203,7 +203,7 @@ func (h *Handlers) DownloadSymbolSetFile(c echo.Context) error {
 	if !set.Stored {
 		return echo.NewHTTPError(http.StatusNotFound, "This symbol set has no stored file: it is missing.")
 	}
-	sourceMap, minified, err := h.db.SymbolSetFiles(ctx, id)
+	sourceMap, minified, err := h.symbolSets.SymbolSetFiles(ctx, id)
 	if err != nil {
 		return err
 	}

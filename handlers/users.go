@@ -48,7 +48,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, edit func(*views.User
 		return err
 	}
 	me := currentUser(c)
-	users, err := h.db.Users(ctx)
+	users, err := h.accounts.Users(ctx)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, edit func(*views.User
 		row := views.UserRow{ID: u.ID, Email: u.Email, Admin: u.IsAdmin, You: u.ID == me.ID, Created: u.CreatedAt,
 			RoleURL: fmt.Sprintf("%s/%d/role", usersPath, u.ID), RemoveURL: fmt.Sprintf("%s/%d/delete", usersPath, u.ID)}
 		if me.IsAdmin || u.ID == me.ID {
-			keys, err := h.db.APIKeys(ctx, u.ID)
+			keys, err := h.accounts.APIKeys(ctx, u.ID)
 			if err != nil {
 				return err
 			}
@@ -71,7 +71,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, edit func(*views.User
 		v.Users = append(v.Users, row)
 	}
 	if me.IsAdmin {
-		invites, err := h.db.PendingInvites(ctx, time.Now())
+		invites, err := h.accounts.PendingInvites(ctx, time.Now())
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (h *Handlers) CreateInvite(c echo.Context) error {
 		return fail("Choose the role Admin or Member.")
 	}
 	token := randomToken()
-	_, err := h.db.CreateInvite(c.Request().Context(), HashSecret(token), email, role == "admin", currentUser(c).ID, time.Now().Add(inviteLifetime))
+	_, err := h.accounts.CreateInvite(c.Request().Context(), HashSecret(token), email, role == "admin", currentUser(c).ID, time.Now().Add(inviteLifetime))
 	if errors.Is(err, db.ErrExists) {
 		return fail(email + " already has an account.")
 	}
@@ -149,7 +149,7 @@ func (h *Handlers) RevokeInvite(c echo.Context) error {
 	if err != nil || id <= 0 {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such pending invitation.")
 	}
-	err = h.db.RevokeInvite(c.Request().Context(), id)
+	err = h.accounts.RevokeInvite(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such pending invitation; it may have been accepted, revoked or have expired.")
 	}
@@ -165,7 +165,7 @@ func (h *Handlers) userParam(c echo.Context) (db.User, error) {
 	if err != nil || id <= 0 {
 		return db.User{}, echo.NewHTTPError(http.StatusNotFound, "There is no such user.")
 	}
-	u, err := h.db.UserByID(c.Request().Context(), id)
+	u, err := h.accounts.UserByID(c.Request().Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		return db.User{}, echo.NewHTTPError(http.StatusNotFound, "There is no such user; they may have been removed.")
 	}
@@ -185,7 +185,7 @@ func (h *Handlers) SetUserRole(c echo.Context) error {
 	if role != "admin" && role != "member" {
 		return h.renderUsers(c, http.StatusUnprocessableEntity, func(v *views.UsersView) { v.Error = "Choose the role Admin or Member." })
 	}
-	err = h.db.SetUserAdmin(c.Request().Context(), u.ID, role == "admin")
+	err = h.accounts.SetUserAdmin(c.Request().Context(), u.ID, role == "admin")
 	if errors.Is(err, db.ErrLastAdmin) {
 		return h.renderUsers(c, http.StatusConflict, func(v *views.UsersView) {
 			v.Error = u.Email + " is the only admin: make someone else an admin first."
@@ -211,7 +211,7 @@ func (h *Handlers) RemoveUser(c echo.Context) error {
 			v.Error = "You cannot remove yourself: ask another admin to do it."
 		})
 	}
-	err = h.db.DeleteUser(c.Request().Context(), u.ID)
+	err = h.accounts.DeleteUser(c.Request().Context(), u.ID)
 	if errors.Is(err, db.ErrLastAdmin) {
 		return h.renderUsers(c, http.StatusConflict, func(v *views.UsersView) {
 			v.Error = u.Email + " is the only admin and cannot be removed."
@@ -230,7 +230,7 @@ const inviteGone = "This invitation link has expired, was used already or was re
 
 // InvitePage shows the form behind an invitation link: GET /invite/{token}.
 func (h *Handlers) InvitePage(c echo.Context) error {
-	in, err := h.db.PendingInvite(c.Request().Context(), HashSecret(c.Param("token")), time.Now())
+	in, err := h.accounts.PendingInvite(c.Request().Context(), HashSecret(c.Param("token")), time.Now())
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusGone, inviteGone)
 	}
@@ -255,7 +255,7 @@ func inviteView(c echo.Context, in db.Invite, problem string) views.InviteView {
 func (h *Handlers) AcceptInvite(c echo.Context) error {
 	ctx := c.Request().Context()
 	tokenHash := HashSecret(c.Param("token"))
-	in, err := h.db.PendingInvite(ctx, tokenHash, time.Now())
+	in, err := h.accounts.PendingInvite(ctx, tokenHash, time.Now())
 	if errors.Is(err, db.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusGone, inviteGone)
 	}
@@ -269,7 +269,7 @@ func (h *Handlers) AcceptInvite(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	user, err := h.db.AcceptInvite(ctx, tokenHash, hash, time.Now())
+	user, err := h.accounts.AcceptInvite(ctx, tokenHash, hash, time.Now())
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return echo.NewHTTPError(http.StatusGone, inviteGone)

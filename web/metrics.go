@@ -103,10 +103,19 @@ func countRejections(m *metrics.Metrics, source string) echo.MiddlewareFunc {
 	}
 }
 
+// InboxStats is what /metrics reads about the inbox.
+type InboxStats interface {
+	// InboxLoad is the inbox's size, from counters (no query).
+	InboxLoad() db.InboxLoad
+	// OldestInboxRow tells when the row that has waited longest was
+	// received; ok is false when the inbox is empty.
+	OldestInboxRow(ctx context.Context) (received time.Time, ok bool, err error)
+}
+
 // collectGauges makes /metrics read what others keep: the inbox's size
 // (from the writer's counters), how long its oldest row has waited, and the
 // resolver's cache lookups.
-func collectGauges(m *metrics.Metrics, d *db.DB, resolver *symbols.Resolver) {
+func collectGauges(m *metrics.Metrics, d InboxStats, resolver *symbols.Resolver) {
 	m.Collect(metrics.Gauge, "stacklens_inbox_events", "Events accepted and waiting for the pipeline.", nil,
 		func(context.Context) ([]metrics.Sample, error) {
 			return []metrics.Sample{{Value: float64(d.InboxLoad().Events)}}, nil

@@ -24,17 +24,25 @@ import (
 	"github.com/stacklens/stacklens/views"
 )
 
+// Store is the storage the server needs (*db.DB implements it, asserted in
+// cmd/stacklens/storage.go): the handlers', the inbox writer the server runs,
+// and the inbox's load for /metrics.
+type Store interface {
+	handlers.Store
+	InboxStats
+	NewInboxWriter(limits db.InboxLimits) *db.InboxWriter
+}
+
 // Server is a running stacklens: HTTP, the inbox writer and the pipeline worker.
 type Server struct {
 	echo   *echo.Echo
-	db     *db.DB
 	inbox  *db.InboxWriter
 	worker *pipeline.Worker
 	log    *slog.Logger
 }
 
-// New wires a server over an open database.
-func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts handlers.Options, log *slog.Logger) *Server {
+// New wires a server over open storage.
+func New(d Store, worker *pipeline.Worker, resolver *symbols.Resolver, opts handlers.Options, log *slog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// c.RealIP() believes X-Forwarded-For only from the trusted proxies
@@ -53,7 +61,7 @@ func New(d *db.DB, worker *pipeline.Worker, resolver *symbols.Resolver, opts han
 	}))
 	e.Use(securityHeaders(opts.TrustedProxies))
 	routes(e, h, static.Handler(), opts.Metrics)
-	return &Server{echo: e, db: d, inbox: inbox, worker: worker, log: log}
+	return &Server{echo: e, inbox: inbox, worker: worker, log: log}
 }
 
 // Handler is the HTTP handler, for tests that serve it themselves.

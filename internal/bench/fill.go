@@ -37,17 +37,24 @@ type FillResult struct {
 	Took                       time.Duration
 }
 
+// FillStore is what Fill writes through (*db.DB): the resolver's symbol sets
+// and the pipeline's StoreBatch.
+type FillStore interface {
+	symbols.Store
+	StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error)
+}
+
 // Fill writes cfg.Events realistic events into d quickly: each is a recorded
 // posthog-js exception made unique (uuid, type per issue, user, release,
 // timestamp), parsed, normalised, its frames resolved through one of
 // cfg.SymbolSets stored source maps and fingerprinted as the pipeline does,
-// then stored through db.StoreBatch, the pipeline's own write path. It skips
+// then stored through StoreBatch, the pipeline's own write path. It skips
 // only the inbox and the per-event map lookups (every event of a symbol set
 // has the same frames, so their resolutions are looked up once).
 //
 // The first cfg.Issues events open one issue each; the rest pick an issue by
 // a Zipf law, so a few issues hold most events, as in real projects.
-func Fill(ctx context.Context, d *db.DB, cfg FillConfig, templates []*Template) (FillResult, error) {
+func Fill(ctx context.Context, d FillStore, cfg FillConfig, templates []*Template) (FillResult, error) {
 	if cfg.Events <= 0 || cfg.Issues <= 0 || cfg.SymbolSets <= 0 || len(templates) == 0 {
 		return FillResult{}, errors.New("fill: events, issues, symbol sets and templates must be positive")
 	}
@@ -126,7 +133,7 @@ type resolvedSet struct {
 // resolveTemplates serves the bundle under cfg.SymbolSets URLs and resolves
 // each template's frames through the real resolver, which fetches, validates
 // and stores one symbol set per URL.
-func resolveTemplates(ctx context.Context, d *db.DB, cfg FillConfig, templates []*Template) ([]resolvedSet, error) {
+func resolveTemplates(ctx context.Context, d symbols.Store, cfg FillConfig, templates []*Template) ([]resolvedSet, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("fill: serve bundle: %w", err)

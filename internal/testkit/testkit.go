@@ -1,5 +1,7 @@
 // Package testkit finds what stacklens's tests need: the recorded fixtures in
-// testdata/fixtures, the Node packages in e2e/node_modules and Chromium.
+// testdata/fixtures, the Node packages in e2e/node_modules, Chromium, and a
+// PostgreSQL server (STACKLENS_TEST_POSTGRES) with a fresh database per test;
+// Engine says which storage engine the run tests (STACKLENS_TEST_ENGINE).
 // A missing tool skips the test, unless STACKLENS_E2E_REQUIRED=1 (set by CI),
 // which turns every such skip into a failure. The fixtures are part of the
 // repository, so a missing fixtures folder always fails.

@@ -7,11 +7,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
+// openTest opens a fresh database in the run's engine (testkit.Engine):
+// a SQLite file in the test's folder, or a PostgreSQL database of its own.
 func openTest(t *testing.T) *DB {
 	t.Helper()
-	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "stacklens.db"))
+	d, err := openEngine(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,6 +24,13 @@ func openTest(t *testing.T) *DB {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func openEngine(t testing.TB) (*DB, error) {
+	if testkit.Engine() == testkit.Postgres {
+		return OpenPostgres(context.Background(), testkit.PostgresDatabase(t))
+	}
+	return Open(context.Background(), filepath.Join(t.TempDir(), "stacklens.db"))
 }
 
 func TestOpenTwiceKeepsDataAndMigratesOnce(t *testing.T) {

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,7 @@ func TestEventFilterCountsTheEventsItKeeps(t *testing.T) {
 // scanning the events table; unfiltered, the list's own queries read no
 // events at all (the issues' counters answer).
 func TestFilteredCountsReadOnlyThePageIssuesEvents(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads SQLite query plans")
 	d := openTest(t)
 	for _, f := range []EventFilter{{Release: "1.0.0"}, {Environment: "production"}, {TagKey: "route", TagValue: "/cart"}, {Since: time.Now()}} {
 		query, args := eventCountsQuery(&sqliteSQL, 1, []int64{1, 2, 3}, f)
@@ -122,6 +124,7 @@ func TestFilteredCountsReadOnlyThePageIssuesEvents(t *testing.T) {
 // page's events under a filter go through events_issue_time as the
 // unfiltered queries do; a filter only adds conditions on the rows found.
 func TestFilteredEventQueriesUseTheIssueTimeIndex(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads SQLite query plans")
 	d := openTest(t)
 	for _, f := range []EventFilter{{}, {Release: "1.0.0"}, {TagKey: "route"}} {
 		cond, condArgs := f.where(&sqliteSQL)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -315,6 +316,7 @@ func TestMigrationStopsIDReuse(t *testing.T) {
 // TestEveryIntegerIDIsAutoincrement guards the rule for tables added later:
 // a table whose rows are known by an integer id must not reuse it.
 func TestEveryIntegerIDIsAutoincrement(t *testing.T) {
+	testkit.SQLiteOnly(t, "checks SQLite AUTOINCREMENT (PostgreSQL identities never reuse)")
 	d := openTest(t)
 	rows, err := d.read.Query(`SELECT m.name, m.sql FROM sqlite_master m, pragma_table_info(m.name) c
 		WHERE m.type = 'table' AND c.pk = 1 AND upper(c.type) = 'INTEGER'
@@ -348,6 +350,7 @@ func TestEveryIntegerIDIsAutoincrement(t *testing.T) {
 // TestIDsNotReusedAfterDelete deletes the newest issue (by merging it), symbol
 // set, channel and API key on a new database and checks the next ones get new ids.
 func TestIDsNotReusedAfterDelete(t *testing.T) {
+	testkit.SQLiteOnly(t, "upgrades SQLite files from older migrations")
 	ctx := context.Background()
 	d := openTest(t)
 	if _, err := d.CreateFirstAdmin(ctx, "a@x.test", "h"); err != nil {

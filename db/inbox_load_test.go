@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"testing"
 	"time"
@@ -97,6 +98,7 @@ func TestInboxLimitsCountAppendsAndDrains(t *testing.T) {
 }
 
 func TestDiskChecks(t *testing.T) {
+	testkit.SQLiteOnly(t, "measures the disk under the SQLite file")
 	d := openTest(t)
 	free, err := d.FreeDiskBytes()
 	if err != nil || free == 0 {

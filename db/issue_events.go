@@ -113,18 +113,20 @@ func (d *DB) IssueEventNeighbors(ctx context.Context, projectID, issueID int64, 
 		where string
 		order string
 	}{
-		{&n.First, "1", "timestamp ASC, id ASC"},
+		{&n.First, "", "timestamp ASC, id ASC"},
 		{&n.Previous, "(timestamp < ? OR (timestamp = ? AND id < ?))", "timestamp DESC, id DESC"},
 		{&n.Next, "(timestamp > ? OR (timestamp = ? AND id > ?))", "timestamp ASC, id ASC"},
-		{&n.Latest, "1", "timestamp DESC, id DESC"},
+		{&n.Latest, "", "timestamp DESC, id DESC"},
 	}
 	for _, q := range queries {
 		args := append([]any{projectID, issueID}, condArgs...)
-		if q.where != "1" {
+		where := cond
+		if q.where != "" {
+			where += " AND " + q.where
 			args = append(args, ts, ts, e.ID)
 		}
 		var uuid string
-		err := d.read.QueryRowContext(ctx, "SELECT uuid FROM events WHERE project_id = ? AND issue_id = ?"+cond+" AND "+q.where+
+		err := d.read.QueryRowContext(ctx, "SELECT uuid FROM events WHERE project_id = ? AND issue_id = ?"+where+
 			" ORDER BY "+q.order+" LIMIT 1", args...).Scan(&uuid)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return EventNeighbors{}, fmt.Errorf("events around %s: %w", e.UUID, err)

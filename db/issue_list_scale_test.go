@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"slices"
 	"strings"
 	"testing"
@@ -129,6 +130,7 @@ func TestSearchIndexFollowsRenamesMergesAndNewText(t *testing.T) {
 // count, the sparklines, a search) never scan the issues or events table
 // and never sort: at a million events a scan is seconds.
 func TestIssueListPlansUseIndexes(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads SQLite query plans")
 	d := openTest(t)
 	seedTriage(t, d)
 	explain := func(query string, args ...any) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -181,9 +182,9 @@ type Tag struct {
 // at most limit of them, by key and value.
 func (d *DB) ProjectTags(ctx context.Context, projectID int64, limit int) ([]Tag, error) {
 	// The range on key keeps this on the (project_id, key, value) index.
-	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT substr(key, ?), value FROM issue_values
+	rows, err := d.read.QueryContext(ctx, `SELECT DISTINCT key, value FROM issue_values
 		WHERE project_id = ? AND key >= ? AND key < ? ORDER BY key, value LIMIT ?`,
-		len(tagKeyPrefix)+1, projectID, tagKeyPrefix, tagKeyEnd, limit)
+		projectID, tagKeyPrefix, tagKeyEnd, limit)
 	if err != nil {
 		return nil, fmt.Errorf("tags of project %d: %w", projectID, err)
 	}
@@ -194,6 +195,7 @@ func (d *DB) ProjectTags(ctx context.Context, projectID int64, limit int) ([]Tag
 		if err := rows.Scan(&t.Key, &t.Value); err != nil {
 			return nil, fmt.Errorf("tags of project %d: %w", projectID, err)
 		}
+		t.Key = strings.TrimPrefix(t.Key, tagKeyPrefix)
 		out = append(out, t)
 	}
 	return out, rows.Err()

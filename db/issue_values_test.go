@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,6 +92,7 @@ func TestListIssuesFiltersByEnvironmentAndTag(t *testing.T) {
 // through issue_values' (project_id, key, value) index, not by reading
 // every event or scanning every value.
 func TestEnvironmentAndTagFiltersUseAnIndex(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads SQLite query plans")
 	d := openTest(t)
 	for _, q := range []IssueQuery{{ProjectID: 1, Environment: "production"}, {ProjectID: 1, TagKey: "route", TagValue: "/cart"}, {ProjectID: 1, TagKey: "route"}} {
 		where, args := q.filter(d.dialect.sql)

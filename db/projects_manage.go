@@ -70,8 +70,8 @@ func (d *DB) CreateProject(ctx context.Context, name string) (Project, error) {
 		return Project{}, err
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(id) FROM projects), 0),
-		coalesce((SELECT max(id) FROM deleted_projects), 0)) + 1`).Scan(&id)
+	err = tx.QueryRowContext(ctx, `SELECT `+tx.statements().greatest("coalesce((SELECT max(id) FROM projects), 0)",
+		"coalesce((SELECT max(id) FROM deleted_projects), 0)")+` + 1`).Scan(&id)
 	if err != nil {
 		return Project{}, fmt.Errorf("create project: next id: %w", err)
 	}

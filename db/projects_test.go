@@ -26,7 +26,7 @@ func TestProjectsCreateRenameDelete(t *testing.T) {
 	if err := d.RenameProject(ctx, 99, "Nowhere"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("rename a missing project: %v, want ErrNotFound", err)
 	}
-	if _, err := d.write.ExecContext(ctx, "INSERT INTO inbox_rejected(project_id, format, received_at, payload, error, failed_at) VALUES (2, 'posthog', 0, x'00', 'bad', 0)"); err != nil {
+	if _, err := d.write.ExecContext(ctx, "INSERT INTO inbox_rejected(project_id, format, received_at, payload, error, failed_at) VALUES (2, 'posthog', 0, ?, 'bad', 0)", []byte{0}); err != nil {
 		t.Fatal(err)
 	}
 	id, err := d.CreateNotificationChannel(ctx, NotificationChannel{ProjectID: 2, Name: "Ops", Kind: ChannelEmail, EmailTo: []string{"a@x.test"}, Enabled: true})

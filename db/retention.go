@@ -196,7 +196,12 @@ func (d *DB) DeleteOrphanFrameResolutions(ctx context.Context, projectID int64, 
 // upload is waiting for, in one short transaction. It returns their ids.
 func (d *DB) DeleteUnusedSymbolSets(ctx context.Context, projectID int64, before time.Time, limit int) ([]int64, error) {
 	now := millis(time.Now())
-	rows, err := d.write.QueryContext(ctx, `DELETE FROM symbol_sets WHERE id IN (SELECT s.id FROM symbol_sets s
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("delete unused symbol sets: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `DELETE FROM symbol_sets WHERE id IN (SELECT s.id FROM symbol_sets s
 		WHERE s.project_id = ? AND coalesce(s.last_used_at, s.updated_at) < ?
 		AND NOT EXISTS (SELECT 1 FROM frame_resolutions fr WHERE fr.symbol_set_id = s.id)
 		AND NOT EXISTS (SELECT 1 FROM symbol_set_uploads u WHERE u.symbol_set_id = s.id AND u.expires_at > ?)
@@ -204,14 +209,27 @@ func (d *DB) DeleteUnusedSymbolSets(ctx context.Context, projectID int64, before
 	if err != nil {
 		return nil, fmt.Errorf("delete unused symbol sets: %w", err)
 	}
-	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("delete unused symbol sets: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete unused symbol sets: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := countSymbolSetDeletions(ctx, tx); err != nil {
+		return nil, fmt.Errorf("delete unused symbol sets: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("delete unused symbol sets: %w", err)
+	}
+	return ids, nil
 }

@@ -51,7 +51,7 @@ func (c blobCodec) decompress(b []byte) ([]byte, error) {
 }
 
 const symbolSetColumns = `id, project_id, ref, ref_kind, state, origin, minified_url, map_url, content_hash,
-	size_bytes, failure, created_at, updated_at, last_used_at`
+	size_bytes, failure, created_at, updated_at, last_used_at, version`
 
 func scanSymbolSet(row interface{ Scan(...any) error }) (symbols.SymbolSet, error) {
 	var s symbols.SymbolSet
@@ -60,7 +60,7 @@ func scanSymbolSet(row interface{ Scan(...any) error }) (symbols.SymbolSet, erro
 	var created, updated int64
 	var used sql.NullInt64
 	if err := row.Scan(&s.ID, &s.ProjectID, &s.Ref, &kind, &state, &s.Origin, &s.MinifiedURL, &s.MapURL,
-		&s.ContentHash, &s.SizeBytes, &failure, &created, &updated, &used); err != nil {
+		&s.ContentHash, &s.SizeBytes, &failure, &created, &updated, &used, &s.Version); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return symbols.SymbolSet{}, ErrNotFound
 		}
@@ -116,11 +116,29 @@ func (d *DB) SymbolSetFiles(ctx context.Context, id int64) (sourceMap, minified 
 // SaveSymbolSet creates or replaces the symbol set of (ProjectID, Ref): stored
 // with its files when failure is nil, else missing with the failure.
 func (d *DB) SaveSymbolSet(ctx context.Context, s symbols.SymbolSet, sourceMap, minified []byte) (symbols.SymbolSet, error) {
-	return d.saveSymbolSet(ctx, d.write, s, sourceMap, minified)
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s, fmt.Errorf("save symbol set %s: %w", s.Ref, err)
+	}
+	defer tx.Rollback()
+	saved, err := d.saveSymbolSet(ctx, tx, s, sourceMap, minified)
+	if err != nil {
+		return s, err
+	}
+	if err := tx.Commit(); err != nil {
+		return s, fmt.Errorf("save symbol set %s: %w", s.Ref, err)
+	}
+	return saved, nil
 }
 
+// saveSymbolSet must run in a transaction: the set's new version and the
+// clock that hands it out commit together.
 func (d *DB) saveSymbolSet(ctx context.Context, q txRunner, s symbols.SymbolSet, sourceMap, minified []byte) (symbols.SymbolSet, error) {
 	now := millis(time.Now())
+	version, err := nextSymbolSetVersion(ctx, q)
+	if err != nil {
+		return s, fmt.Errorf("save symbol set %s: %w", s.Ref, err)
+	}
 	state, origin := "stored", s.Origin
 	var failure any
 	var hash string
@@ -136,15 +154,16 @@ func (d *DB) saveSymbolSet(ctx context.Context, q txRunner, s symbols.SymbolSet,
 		hash = hex.EncodeToString(sum[:])
 	}
 	size := int64(len(sourceMap) + len(minified))
-	_, err := q.ExecContext(ctx, `INSERT INTO symbol_sets(project_id, ref, ref_kind, state, origin, minified_url, map_url,
-		minified, sourcemap, content_hash, size_bytes, failure, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = q.ExecContext(ctx, `INSERT INTO symbol_sets(project_id, ref, ref_kind, state, origin, minified_url, map_url,
+		minified, sourcemap, content_hash, size_bytes, failure, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(project_id, ref) DO UPDATE SET ref_kind = excluded.ref_kind, state = excluded.state,
 			origin = excluded.origin, minified_url = excluded.minified_url, map_url = excluded.map_url,
 			minified = excluded.minified, sourcemap = excluded.sourcemap, content_hash = excluded.content_hash,
-			size_bytes = excluded.size_bytes, failure = excluded.failure, updated_at = excluded.updated_at`,
+			size_bytes = excluded.size_bytes, failure = excluded.failure, updated_at = excluded.updated_at,
+			version = excluded.version`,
 		s.ProjectID, s.Ref, string(s.Kind), state, origin, s.MinifiedURL, s.MapURL, d.blobs.compress(minified), d.blobs.compress(sourceMap),
-		hash, size, failure, now, now)
+		hash, size, failure, now, now, version)
 	if err != nil {
 		return s, fmt.Errorf("save symbol set %s: %w", s.Ref, err)
 	}
@@ -289,12 +308,23 @@ func (d *DB) FramesOfSymbolSet(ctx context.Context, projectID, symbolSetID int64
 
 // DeleteSymbolSet removes a symbol set and its files.
 func (d *DB) DeleteSymbolSet(ctx context.Context, projectID, id int64) error {
-	res, err := d.write.ExecContext(ctx, "DELETE FROM symbol_sets WHERE project_id = ? AND id = ?", projectID, id)
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete symbol set %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "DELETE FROM symbol_sets WHERE project_id = ? AND id = ?", projectID, id)
 	if err != nil {
 		return fmt.Errorf("delete symbol set %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return symbols.ErrNoSymbolSet
+	}
+	if err := countSymbolSetDeletions(ctx, tx); err != nil {
+		return fmt.Errorf("delete symbol set %d: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete symbol set %d: %w", id, err)
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ import (
 // None of its methods waits on the network: symbol sets are fetched in the
 // background, and their frames are resolved again when the fetch ends.
 type Symbolicator interface {
+	// Sync brings the caches up to date with the symbol sets in the store
+	// (another process sharing it may have replaced some); once per batch.
+	Sync(ctx context.Context) error
 	// StartFetches starts the background fetches ev's frames need and
 	// returns a channel per fetch it started, closed when that fetch ends.
 	StartFetches(ctx context.Context, projectID int64, ev *event.Event) ([]<-chan struct{}, error)
@@ -323,6 +326,9 @@ func (w *Worker) prepareBatch(ctx context.Context, afterID int64) (*preparedBatc
 	b := &preparedBatch{rows: rows, started: time.Now()}
 	if len(rows) == 0 {
 		return b, nil
+	}
+	if err := w.symbols.Sync(ctx); err != nil {
+		return nil, err
 	}
 	// Each row is parsed once, on every CPU, for both the prefetch and prepare.
 	parsed := make([]parsedRow, len(rows))

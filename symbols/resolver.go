@@ -33,6 +33,22 @@ type Store interface {
 	SymbolSetsWithFailure(ctx context.Context, code string, limit int) ([]SymbolSet, error)
 	// SymbolSetsWaitedOn lists sets whose frames still fail with code although the set no longer does.
 	SymbolSetsWaitedOn(ctx context.Context, code string) ([]SymbolSetRef, error)
+
+	// Several processes may share the store: what they cache is checked
+	// against versions (see Resolver.Sync), and one fetch per ref is claimed.
+
+	// SymbolSetClock reads the last version handed out to a set and the deletions so far.
+	SymbolSetClock(ctx context.Context) (SymbolSetClock, error)
+	// SymbolSetsChangedSince lists the sets written after a version.
+	SymbolSetsChangedSince(ctx context.Context, version int64) ([]ChangedSymbolSet, error)
+	// ClaimSymbolSetFetch claims (or renews) the fetch of a ref for claimant
+	// until a time, unless another claimant holds it; it reports whether
+	// claimant holds it now.
+	ClaimSymbolSetFetch(ctx context.Context, projectID int64, ref, claimant string, until time.Time) (bool, error)
+	// SymbolSetFetchClaimed tells whether anyone holds an unexpired claim on the fetch of a ref.
+	SymbolSetFetchClaimed(ctx context.Context, projectID int64, ref string) (bool, error)
+	// ReleaseSymbolSetFetch gives claimant's claim up.
+	ReleaseSymbolSetFetch(ctx context.Context, projectID int64, ref, claimant string) error
 }
 
 // ResolverConfig tunes a Resolver.
@@ -48,6 +64,11 @@ type ResolverConfig struct {
 	NewRefsPerHour int
 	// Metrics counts fetches by outcome; nil counts nothing.
 	Metrics *metrics.Metrics
+	// FetchClaim is how long this process's claim on a fetch lasts unless
+	// renewed (every third of it while the fetch runs): how long the other
+	// processes sharing the store wait before they take over the fetch of a
+	// process that died. 0 means 30 seconds.
+	FetchClaim time.Duration
 }
 
 // DefaultNewRefsPerHour is the per-project cap on new fetch refs per hour.
@@ -73,6 +94,14 @@ type Resolver struct {
 	retryAfter time.Duration
 	budget     *newRefBudget
 	metrics    *metrics.Metrics
+	// claimant names this resolver in fetch claims; claimFor is how long one lasts.
+	claimant string
+	claimFor time.Duration
+
+	// syncMu serialises Sync; clock is the store's clock at the last one.
+	syncMu sync.Mutex
+	clock  SymbolSetClock
+	synced bool
 
 	// life bounds background fetches; Close ends it and waits for them.
 	life  context.Context
@@ -89,8 +118,8 @@ type Resolver struct {
 	changed []SymbolSetRef
 	// inflight holds the background fetch of each (project, ref) under way.
 	inflight map[setKey]*fetchJob
-	// generation counts Forget calls, so a set record read before one is
-	// not cached after it.
+	// generation counts Forget calls and Syncs that dropped records, so a
+	// set record read before one is not cached after it.
 	generation uint64
 }
 
@@ -100,9 +129,11 @@ type SymbolSetRef struct {
 	ID        int64
 }
 
+// mapKey names a set's content: a set's id is never reused, and its
+// version changes whenever its content is written.
 type mapKey struct {
 	symbolSetID int64
-	contentHash string
+	version     int64
 }
 
 type sourceKey struct {
@@ -126,8 +157,8 @@ type cachedSet struct {
 	fetched time.Time
 }
 
-// setCacheTTL bounds how stale a cached symbol-set record may be (another
-// process may have stored a set meanwhile).
+// setCacheTTL bounds how long a cached symbol-set record is used by callers
+// that do not Sync, and how soon a failed fetch's age is looked at again.
 const setCacheTTL = 30 * time.Second
 
 // parsedSet is a stored symbol set ready for lookups.
@@ -147,12 +178,16 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 	if cfg.NewRefsPerHour == 0 {
 		cfg.NewRefsPerHour = DefaultNewRefsPerHour
 	}
+	if cfg.FetchClaim <= 0 {
+		cfg.FetchClaim = 30 * time.Second
+	}
 	life, stop := context.WithCancel(context.Background())
 	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
 		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4),
 		frames:  newLRU[frameKey, event.Resolution](16 << 20), sets: newLRU[setKey, cachedSet](4 << 20),
 		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter, metrics: cfg.Metrics,
 		budget: newNewRefBudget(store, cfg.NewRefsPerHour), life: life, stop: stop,
+		claimant: newClaimant(), claimFor: cfg.FetchClaim,
 		ended: make(chan struct{}, 1), inflight: map[setKey]*fetchJob{}}
 }
 
@@ -160,7 +195,9 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 // reference (the caller records them with the event). Frames of other
 // platforms, and JavaScript frames with context sent by the client, are left
 // as sent. It never waits on the network: frames whose symbol set is being
-// fetched get fetch_pending (see StartFetches and TakeChanged).
+// fetched get fetch_pending (see StartFetches and TakeChanged). It answers
+// from what the caches held at the last Sync, which a batch of events calls
+// once first.
 func (r *Resolver) Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error {
 	for i := range ev.Exceptions {
 		frames := ev.Exceptions[i].Frames
@@ -207,7 +244,7 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 		return event.Resolution{}, err
 	}
 	line, column := f.Lineno, max(f.Colno-1, 0)
-	key := frameKey{mapKey{set.ID, set.ContentHash}, line, column, f.InApp}
+	key := frameKey{mapKey{set.ID, set.Version}, line, column, f.InApp}
 	if cached, ok := r.frames.get(key); ok {
 		cached.SymbolSetRef = ref
 		return cached, nil
@@ -302,7 +339,7 @@ func (r *Resolver) lookupSet(ctx context.Context, projectID int64, ref string, k
 	case set.Stored || kind != RefURL:
 		return set, nil, nil
 	case set.Failure != nil && set.Failure.Code == FailureFetchPending, time.Since(set.UpdatedAt) > r.retryAfter:
-		return set, r.startedFetch(projectID, ref), nil
+		return set, r.startedFetch(projectID, ref, set.Version), nil
 	}
 	return set, nil, nil
 }
@@ -329,11 +366,11 @@ func (r *Resolver) startNewSet(ctx context.Context, projectID int64, ref string)
 	if set.Stored || set.Failure == nil || set.Failure.Code != FailureFetchPending {
 		return set, nil, nil // someone stored it meanwhile
 	}
-	return set, r.startedFetch(projectID, ref), nil
+	return set, r.startedFetch(projectID, ref, set.Version), nil
 }
 
 func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error) {
-	key := mapKey{set.ID, set.ContentHash}
+	key := mapKey{set.ID, set.Version}
 	if p, ok := r.maps.get(key); ok {
 		return p, nil
 	}
@@ -391,7 +428,7 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 	if !ok {
 		return nil, false, nil
 	}
-	key := sourceKey{mapKey{set.ID, set.ContentHash}, index}
+	key := sourceKey{mapKey{set.ID, set.Version}, index}
 	if lines, ok := r.sources.get(key); ok {
 		return lines, true, nil
 	}
@@ -431,7 +468,7 @@ func (r *Resolver) Refetch(ctx context.Context, projectID, symbolSetID int64) (S
 		return set, fmt.Errorf("symbol set %s is identified by a %s and cannot be fetched: upload its source map", set.Ref, strings.ReplaceAll(string(set.Kind), "_", " "))
 	}
 	r.Forget(set.ID)
-	job, _ := r.startFetch(projectID, set.Ref)
+	job, _ := r.startFetch(projectID, set.Ref, set.Version)
 	if job == nil {
 		return set, errors.New("stacklens is shutting down: retry the fetch after it restarts")
 	}
@@ -461,6 +498,9 @@ func (r *Resolver) Reresolve(ctx context.Context, projectID, symbolSetID int64) 
 // ResolveFrames resolves frames afresh (from the store, fetching where
 // needed), records the answers and returns the frames with them.
 func (r *Resolver) ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error) {
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
 	for i := range frames {
 		res, err := r.resolveFrame(ctx, projectID, frames[i])
 		if err != nil {

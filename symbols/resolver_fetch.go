@@ -60,7 +60,7 @@ func (r *Resolver) ResumeFetches(ctx context.Context) error {
 		return fmt.Errorf("resume pending fetches: %w", err)
 	}
 	for _, s := range sets {
-		r.startFetch(s.ProjectID, s.Ref)
+		r.startFetch(s.ProjectID, s.Ref, s.Version)
 	}
 	ended, err := r.store.SymbolSetsWaitedOn(ctx, FailureFetchPending)
 	if err != nil {
@@ -86,17 +86,20 @@ func (r *Resolver) Close() {
 }
 
 // startedFetch starts the background fetch of ref and returns it, or nil
-// when one was already under way (or the resolver is closed).
-func (r *Resolver) startedFetch(projectID int64, ref string) *fetchJob {
-	if job, started := r.startFetch(projectID, ref); started {
+// when one was already under way (or the resolver is closed). seen is the
+// version of the set the caller found.
+func (r *Resolver) startedFetch(projectID int64, ref string, seen int64) *fetchJob {
+	if job, started := r.startFetch(projectID, ref, seen); started {
 		return job
 	}
 	return nil
 }
 
 // startFetch returns the background fetch of (projectID, ref), starting it
-// unless one is under way. The job is nil once the resolver is closed.
-func (r *Resolver) startFetch(projectID int64, ref string) (job *fetchJob, started bool) {
+// unless one is under way in this process. The job is nil once the resolver
+// is closed. seen is the version of the set the caller found: if another
+// process stores a newer one first, that is the fetch's outcome.
+func (r *Resolver) startFetch(projectID int64, ref string, seen int64) (job *fetchJob, started bool) {
 	key := setKey{projectID, ref}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -109,13 +112,13 @@ func (r *Resolver) startFetch(projectID int64, ref string) (job *fetchJob, start
 	job = &fetchJob{done: make(chan struct{})}
 	r.inflight[key] = job
 	r.jobs.Add(1)
-	go r.runFetch(key, job)
+	go r.runFetch(key, seen, job)
 	return job, true
 }
 
-func (r *Resolver) runFetch(key setKey, job *fetchJob) {
+func (r *Resolver) runFetch(key setKey, seen int64, job *fetchJob) {
 	defer r.jobs.Done()
-	set, err := r.fetchAndSave(r.life, key.projectID, key.ref)
+	set, err := r.fetchOnce(r.life, key, seen)
 	job.set, job.err = set, err
 	if err == nil {
 		r.Forget(set.ID)

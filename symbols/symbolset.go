@@ -31,4 +31,22 @@ type SymbolSet struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	LastUsedAt  time.Time
+	// Version changes whenever the set's content is written (stored,
+	// replaced, failed again): what a cache built from it is checked against.
+	Version int64
+}
+
+// SymbolSetClock says how far the changes of symbol sets have come, in the
+// database all processes share: the last version handed out to a set, and
+// how many sets were deleted so far.
+type SymbolSetClock struct {
+	Version   int64
+	Deletions int64
+}
+
+// ChangedSymbolSet names a symbol set written since some version.
+type ChangedSymbolSet struct {
+	ProjectID int64
+	ID        int64
+	Ref       string
 }

@@ -47,7 +47,7 @@ func openNodes(t *testing.T, n int) ([]node, int64) {
 		t.Cleanup(resolver.Close)
 		worker := pipeline.New(d, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		nodes = append(nodes, node{db: d, resolver: resolver, worker: worker,
-			uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{BatchDir: t.TempDir()})})
+			uploads: symbols.NewUploads(d, worker, symbols.UploadConfig{})})
 	}
 	p, err := nodes[0].db.CreateProject(ctx, "nodes")
 	if err != nil {

@@ -2,8 +2,8 @@ package artifactbundle_test
 
 import (
 	"context"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,12 +15,7 @@ import (
 
 func openDB(t *testing.T) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "stacklens.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return teststore.Open(t)
 }
 
 // split cuts data into chunks of size n as sentry-cli does.

@@ -60,6 +60,11 @@ func (d dialect) query(q string) string {
 	return out
 }
 
+// Rebind turns q's ? placeholders into PostgreSQL's $1, $2, ...: for tests
+// that look into a PostgreSQL database directly, with the statements they
+// use on SQLite.
+func Rebind(q string) string { return rebind(q) }
+
 func rebind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,18 +57,14 @@ func recordedBrowserEvents(t testing.TB, bundleURL string) [][]byte {
 type harness struct {
 	store  *db.DB
 	worker *Worker
-	path   string // the SQLite file
+	loc    teststore.Location
 }
 
 func newHarness(t testing.TB, allowPrivate bool) harness {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
-	store, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	loc := teststore.New(t)
+	store := loc.Open(t)
 	if _, err := store.EnsureDefaultProject(ctx, "phc_x", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +77,7 @@ func newHarness(t testing.TB, allowPrivate bool) harness {
 	// batch started (local ones end in milliseconds, failures within
 	// TotalTimeout), so a loaded machine cannot leave a frame pending.
 	worker.fetchWait = cfg.TotalTimeout + time.Second
-	return harness{store: store, path: path, worker: worker}
+	return harness{store: store, loc: loc, worker: worker}
 }
 
 // ingest puts payloads in the inbox as capture would and runs the worker once.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/testkit"
 	"net/url"
 	"strings"
 	"testing"
@@ -74,12 +75,13 @@ func countStoredEvents(t *testing.T, h harness) int {
 // must stay in the inbox, not be set aside as rejected, and be stored once
 // the lock is gone.
 func TestLockedDatabaseKeepsRowsInTheInbox(t *testing.T) {
+	testkit.SQLiteOnly(t, "locks the SQLite file from another connection")
 	h := newHarness(t, false)
 	ctx := context.Background()
 	appendInbox(t, h.store, exceptionPayload("00000000-0000-4000-8000-000000000001", "one"),
 		exceptionPayload("00000000-0000-4000-8000-000000000002", "two"))
 
-	lock := otherConnection(t, h.path)
+	lock := otherConnection(t, h.loc.Path)
 	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +115,11 @@ func TestLockedDatabaseKeepsRowsInTheInbox(t *testing.T) {
 // not hold up the others: an undecodable payload, and an event the database
 // refuses for its content.
 func TestPermanentErrorsRejectOnlyTheirRows(t *testing.T) {
+	testkit.SQLiteOnly(t, "makes rows fail through the SQLite file's own connection")
 	h := newHarness(t, false)
 	ctx := context.Background()
 	const refused = "00000000-0000-4000-8000-0000000000ff"
-	other := otherConnection(t, h.path)
+	other := otherConnection(t, h.loc.Path)
 	if _, err := other.ExecContext(ctx, `CREATE TRIGGER refuse_event BEFORE INSERT ON events WHEN NEW.uuid = '`+refused+`'
 		BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`); err != nil {
 		t.Fatal(err)

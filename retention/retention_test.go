@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -31,11 +31,7 @@ type fixture struct {
 func newFixture(t *testing.T, defaults Policy) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "stacklens.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := teststore.Open(t)
 	if _, err := d.EnsureDefaultProject(ctx, "phc_retention", "phc_generated"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/symbols"
 )
 
@@ -37,11 +36,7 @@ func TestBulkBatchConfirmedThroughAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, err := db.Open(e.ctx, e.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := e.loc.Open(t)
 	otherUploads := newUploads(other)
 	if _, err := otherUploads.LoadBatch(e.ctx, batch, symbols.BatchOwner{ProjectID: e.project, UserID: user.ID + 1}); !errors.Is(err, symbols.ErrBatchGone) {
 		t.Errorf("someone else's load: %v, want ErrBatchGone", err)

@@ -3,12 +3,11 @@ package symbols_test
 import (
 	"context"
 	"crypto/sha512"
-	"database/sql"
 	"encoding/hex"
 	"errors"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/stacklens/stacklens/db"
@@ -22,7 +21,7 @@ import (
 type uploadEnv struct {
 	ctx     context.Context
 	db      *db.DB
-	path    string
+	loc     teststore.Location
 	uploads *symbols.Uploads
 	project int64
 }
@@ -30,17 +29,13 @@ type uploadEnv struct {
 func newUploadEnv(t *testing.T) *uploadEnv {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "stacklens.db")
-	d, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	loc := teststore.New(t)
+	d := loc.Open(t)
 	p, err := d.CreateProject(ctx, "uploads")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &uploadEnv{ctx: ctx, db: d, path: path, project: p.ID, uploads: newUploads(d)}
+	return &uploadEnv{ctx: ctx, db: d, loc: loc, project: p.ID, uploads: newUploads(d)}
 }
 
 // newUploads builds the upload service over d as the server does, with the real worker.
@@ -53,16 +48,7 @@ func newUploads(d *db.DB) *symbols.Uploads {
 // count runs a COUNT(*) query on the database file itself.
 func (e *uploadEnv) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+e.path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
+	return int(e.loc.Count(t, query, args...))
 }
 
 func blobFor(t *testing.T, name string) ([]byte, string) {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"html"
 	"io"
 	"log/slog"
@@ -19,7 +20,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,10 +57,7 @@ type Server struct {
 func New(t testing.TB, options ...func(*handlers.Options)) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "stacklens.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := teststore.Open(t)
 	if _, err := store.EnsureDefaultProject(ctx, ProjectToken, ""); err != nil {
 		t.Fatal(err)
 	}

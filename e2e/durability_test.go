@@ -21,7 +21,7 @@ func TestAcceptedEventsSurviveKill9(t *testing.T) {
 	postException(t, first, first.Token, events...)
 	first.kill9(t)
 
-	second := startServer(t, serverOptions{DBPath: first.DBPath, Token: first.Token})
+	second := startServer(t, serverOptions{DBPath: first.DBPath, DatabaseURL: first.DatabaseURL, Token: first.Token})
 	a := newAPI(second)
 	waitForEvents(t, a, uuids)
 	issues := waitForIssues(t, a, n)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -369,12 +368,9 @@ func TestNewFetchRefsAreCappedPerProject(t *testing.T) {
 // program in the database file) is set aside without holding up the others,
 // and the project settings page says how many and why.
 func TestRejectedRowsAreCountedOnTheProjectPage(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads the SQLite file directly (writes an inbox row into it)")
 	s := startServer(t, serverOptions{})
-	other, err := sql.Open("sqlite", "file:"+s.DBPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openFile(t, s.DBPath)
 	if _, err := other.ExecContext(t.Context(), `INSERT INTO inbox(project_id, format, received_at, payload, uuid)
 		VALUES (1, 'posthog', ?, '{"event":"$exception", truncated', ?)`, time.Now().UnixMilli(), newUUID()); err != nil {
 		t.Fatal(err)

@@ -145,7 +145,7 @@ func TestUUIDLessEventsAcrossRestart(t *testing.T) {
 	waitForMarkers(t, newAPI(first), markers)
 	first.stop(t)
 
-	second := startServer(t, serverOptions{DBPath: first.DBPath, Token: first.Token})
+	second := startServer(t, serverOptions{DBPath: first.DBPath, DatabaseURL: first.DatabaseURL, Token: first.Token})
 	for i := range 3 {
 		m := fmt.Sprintf("after-%d", i)
 		markers = append(markers, m)
@@ -178,7 +178,7 @@ func (l *killLedger) ackedCount() int {
 func TestEveryAcceptedEventStoredOnceAcrossKills(t *testing.T) {
 	const senders, perBatch, kills, ackedPerRound = 4, 4, 5, 120
 	cur := startServer(t, serverOptions{})
-	token, dbPath := cur.Token, cur.DBPath
+	token, dbPath, databaseURL := cur.Token, cur.DBPath, cur.DatabaseURL
 	var baseURL atomic.Pointer[string]
 	baseURL.Store(&cur.URL)
 
@@ -243,7 +243,7 @@ func TestEveryAcceptedEventStoredOnceAcrossKills(t *testing.T) {
 	for range kills {
 		waitAcked(ledger.ackedCount() + ackedPerRound)
 		cur.kill9(t)
-		cur = startServer(t, serverOptions{DBPath: dbPath, Token: token})
+		cur = startServer(t, serverOptions{DBPath: dbPath, DatabaseURL: databaseURL, Token: token})
 		baseURL.Store(&cur.URL)
 	}
 	waitAcked(ledger.ackedCount() + ackedPerRound)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // captureAnswer is one answer to a capture request.
@@ -295,6 +297,7 @@ func freeDiskBytes(t *testing.T, dir string) uint64 {
 // capture is refused 503 with Retry-After. Then, where tmpfs can be mounted,
 // the same with a disk that really fills up and is freed again.
 func TestDiskFullNotReady(t *testing.T) {
+	testkit.SQLiteOnly(t, "measures the disk under the SQLite file (PostgreSQL's disk is its server's)")
 	dir := t.TempDir()
 	need := freeDiskBytes(t, dir) + 1<<40
 	s := startServer(t, serverOptions{DBPath: filepath.Join(dir, "stacklens.db"), Env: []string{"STACKLENS_MIN_FREE_DISK_BYTES=" + strconv.FormatUint(need, 10)}})

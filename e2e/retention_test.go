@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // the test backdates symbol sets in the server's file
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // Retention is off by default in these tests (0 = keep forever) so that
@@ -85,8 +87,13 @@ func symbolSetRefs(t *testing.T, s *server) []string {
 	return refs
 }
 
+// openFile opens the server's SQLite file beside the running server. A test
+// that calls it begins with testkit.SQLiteOnly.
 func openFile(t *testing.T, path string) *sql.DB {
 	t.Helper()
+	if path == "" {
+		t.Fatal("this test reads the SQLite file, but the server runs on PostgreSQL: begin the test with testkit.SQLiteOnly")
+	}
 	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +117,7 @@ func countFileRows(t *testing.T, d *sql.DB, query string, args ...any) int {
 // frames and symbol sets only deleted events used are gone, the ones a
 // kept event uses stay.
 func TestRetentionFromSettings(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads the SQLite file directly (ages symbol sets, counts frame resolutions)")
 	s := startServer(t, serverOptions{Env: retentionOff})
 	b := newBrowser(t, s)
 	b.login(t)
@@ -242,6 +250,7 @@ func TestRetentionFromSettings(t *testing.T) {
 // transactions while capture requests keep coming: every one is answered
 // 200 within a generous bound, and every event sent meanwhile is stored.
 func TestIngestionAnswersDuringRetention(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts the events left)")
 	s := startServer(t, serverOptions{Env: append(retentionOff, "STACKLENS_RETENTION_BATCH_SIZE=50")})
 	b := newBrowser(t, s)
 	b.login(t)

@@ -89,6 +89,7 @@ func (m *mapRequests) seen() []string {
 // and the event's frames resolve to the original names and code, with no
 // source map fetched from anywhere.
 func TestSentryCLIUploadThenBrowser(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts upload chunks)")
 	build := buildSentryBrowserApp(t)
 	if out, err := sentryCLI(t, build, nil, "sourcemaps", "inject", "."); err != nil {
 		t.Fatalf("sentry-cli sourcemaps inject: %v\n%s", err, out)
@@ -334,6 +335,7 @@ func assemble(t *testing.T, s *server, checksum string, chunks []string, project
 // upload in the recorded form whose content does not match its SHA-1 name
 // is refused, and a recorded request without a valid key gets 401.
 func TestReplaySentryCLIRecording(t *testing.T) {
+	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts upload chunks)")
 	raw, err := os.ReadFile(filepath.Join(testkit.Fixtures(t), "sdk", "sentry-cli", "upload.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -539,9 +541,13 @@ func TestSentryCLIChunksAndAssembly(t *testing.T) {
 }
 
 // countRows asks the server's SQLite file (read-only, beside the running
-// server) for a count: chunks must not outlive their assembly.
+// server) for a count: chunks must not outlive their assembly. A test that
+// calls it begins with testkit.SQLiteOnly.
 func countRows(t *testing.T, s *server, query string) int {
 	t.Helper()
+	if s.DBPath == "" {
+		t.Fatal("this test reads the SQLite file, but the server runs on PostgreSQL: begin the test with testkit.SQLiteOnly")
+	}
 	conn, err := sql.Open("sqlite", "file:"+s.DBPath+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // Credentials every test server is started with.
@@ -35,8 +39,13 @@ const (
 type serverOptions struct {
 	// Token is STACKLENS_PROJECT_TOKEN; defaultToken when empty.
 	Token string
-	// DBPath reuses a database file (for restarts); a fresh one when empty.
-	DBPath string
+	// DBPath reuses an SQLite database file (for restarts). DatabaseURL
+	// reuses a PostgreSQL database (STACKLENS_DATABASE_URL) the same way.
+	// With neither, the server gets a fresh database of the run's engine
+	// (testkit.Engine): a file, or a database of its own on
+	// STACKLENS_TEST_POSTGRES. A restart passes both of the first server's.
+	DBPath      string
+	DatabaseURL string
 	// AssetsURL is STACKLENS_POSTHOG_ASSETS_URL, unset when empty.
 	AssetsURL string
 	// MaxBodyBytes is STACKLENS_MAX_BODY_BYTES, unset (server default) when 0.
@@ -49,7 +58,9 @@ type serverOptions struct {
 type server struct {
 	URL    string
 	Token  string
-	DBPath string
+	DBPath string // the SQLite file; empty on PostgreSQL
+	// DatabaseURL is the PostgreSQL database; empty on SQLite.
+	DatabaseURL string
 
 	cmd     *exec.Cmd
 	logs    *syncBuffer
@@ -67,20 +78,19 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	if opts.Token == "" {
 		opts.Token = defaultToken
 	}
-	if opts.DBPath == "" {
-		opts.DBPath = filepath.Join(t.TempDir(), "stacklens.db")
-	}
+	database := chooseDatabase(t, &opts)
 	addr := freeLoopbackAddr(t)
 	s := &server{
-		URL:    "http://" + addr,
-		Token:  opts.Token,
-		DBPath: opts.DBPath,
-		logs:   &syncBuffer{},
-		exited: make(chan struct{}),
+		URL:         "http://" + addr,
+		Token:       opts.Token,
+		DBPath:      opts.DBPath,
+		DatabaseURL: opts.DatabaseURL,
+		logs:        &syncBuffer{},
+		exited:      make(chan struct{}),
 	}
 	env := []string{
 		"STACKLENS_ADDR=" + addr,
-		"STACKLENS_DB=" + opts.DBPath,
+		database,
 		"STACKLENS_ADMIN_EMAIL=" + adminEmail,
 		"STACKLENS_ADMIN_PASSWORD=" + adminPassword,
 		"STACKLENS_PROJECT_TOKEN=" + opts.Token,
@@ -110,7 +120,56 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	if err := s.waitHealthy(); err != nil {
 		t.Fatalf("stacklens did not become healthy at %s: %v\nserver output:\n%s", s.URL, err, s.logs.String())
 	}
+	if s.DatabaseURL != "" {
+		requireSchemaIn(t, s.DatabaseURL)
+	}
 	return s
+}
+
+// chooseDatabase settles which database the server runs on (see
+// serverOptions) and returns the setting that names it to the binary.
+func chooseDatabase(t *testing.T, opts *serverOptions) string {
+	t.Helper()
+	switch {
+	case opts.DBPath != "" && opts.DatabaseURL != "":
+		t.Fatalf("serverOptions names both an SQLite file (%s) and a PostgreSQL database; a server runs on one", opts.DBPath)
+	case opts.DatabaseURL != "":
+	case opts.DBPath != "":
+		if testkit.Engine() == testkit.Postgres {
+			t.Fatalf("serverOptions names the SQLite file %s in the PostgreSQL run: a restart passes the first server's "+
+				"DatabaseURL as well, and a test of the SQLite file itself begins with testkit.SQLiteOnly", opts.DBPath)
+		}
+	case testkit.Engine() == testkit.Postgres:
+		opts.DatabaseURL = testkit.PostgresDatabase(t)
+	default:
+		opts.DBPath = filepath.Join(t.TempDir(), "stacklens.db")
+	}
+	if opts.DatabaseURL != "" {
+		return "STACKLENS_DATABASE_URL=" + opts.DatabaseURL
+	}
+	return "STACKLENS_DB=" + opts.DBPath
+}
+
+// requireSchemaIn fails the test unless a healthy server's PostgreSQL
+// database holds tables: a binary that ignored STACKLENS_DATABASE_URL and
+// ran on a SQLite file would otherwise pass the PostgreSQL run unseen.
+func requireSchemaIn(t *testing.T, databaseURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatalf("connect to the server's PostgreSQL database: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM information_schema.tables
+		WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables); err != nil {
+		t.Fatalf("count the tables of the server's PostgreSQL database: %v", err)
+	}
+	if tables == 0 {
+		t.Fatalf("stacklens is healthy but its PostgreSQL database has no tables: did it use STACKLENS_DATABASE_URL?")
+	}
 }
 
 // baseEnv is the environment the binary inherits: enough to run, nothing of

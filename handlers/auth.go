@@ -159,7 +159,11 @@ func (h *Handlers) Login(c echo.Context) error {
 	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	ip, now := c.RealIP(), time.Now()
-	if ok, wait := h.signins.Allow(email, ip, now); !ok {
+	ok, wait, err := h.signins.Allow(c.Request().Context(), email, ip, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 		return render(c, http.StatusTooManyRequests, views.LoginPage(views.LoginView{
 			Email: email, CSRF: csrfToken(c), Next: next,
@@ -175,11 +179,15 @@ func (h *Handlers) Login(c echo.Context) error {
 		hash = []byte(user.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
-		h.signins.Fail(email, ip, now)
+		if err := h.signins.Fail(c.Request().Context(), email, ip, now); err != nil {
+			return err
+		}
 		return render(c, http.StatusUnauthorized, views.LoginPage(views.LoginView{
 			Email: email, Error: "Wrong email or password.", CSRF: csrfToken(c), Next: next}))
 	}
-	h.signins.Succeed(email)
+	if err := h.signins.Succeed(c.Request().Context(), email, now); err != nil {
+		return err
+	}
 	if err := h.startSession(c, user); err != nil {
 		return err
 	}

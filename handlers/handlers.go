@@ -83,7 +83,7 @@ type Handlers struct {
 	bundles *artifactbundle.Service
 	opts    Options
 	log     *slog.Logger
-	// signins counts failed sign-ins per account and client address.
+	// signins counts failed sign-ins per account and client address, in the database.
 	signins *signin.Limiter
 	// dummyPasswordHash is checked against when an email is unknown, so
 	// that answer takes as long as a wrong password for a real account.
@@ -103,7 +103,7 @@ func New(store Store, inbox Inbox, worker *pipeline.Worker, resolver *symbols.Re
 		inbox: inbox, worker: worker, symbols: resolver, opts: opts, log: log,
 		uploads: symbols.NewUploads(store, worker, symbols.UploadConfig{MaxBytes: opts.MaxUploadBytes}),
 		bundles: artifactbundle.New(store, artifactbundle.Config{MaxUploadBytes: opts.MaxUploadBytes}),
-		signins: signin.NewLimiter(opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
+		signins: signin.NewLimiter(store, opts.SignInLimits), dummyPasswordHash: dummyPasswordHash(),
 		crossOrigin: newCrossOriginProtection(opts.PublicURL)}
 }
 

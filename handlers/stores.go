@@ -7,6 +7,7 @@ import (
 	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/signin"
 	"github.com/stacklens/stacklens/symbols"
 )
 
@@ -36,6 +37,8 @@ type Store interface {
 	symbols.UploadStore
 	// artifactbundle.Service keeps sentry-cli's chunks and assemblies in it.
 	artifactbundle.Store
+	// signin.Limiter counts failed sign-ins in it.
+	signin.Store
 }
 
 // Inbox takes capture requests' events (db.InboxWriter, which commits

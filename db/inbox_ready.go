@@ -35,9 +35,12 @@ type Readiness struct {
 	// disk_not_writable, disk_unmeasurable, writer_stuck, writer_stopped.
 	Reason string
 	// Detail is a sentence a person understands.
-	Detail          string
-	Inbox           InboxLoad
-	Limits          InboxLimits
+	Detail string
+	Inbox  InboxLoad
+	Limits InboxLimits
+	// DiskMeasured says FreeDiskBytes was measured: not where statfs is
+	// missing, nor on PostgreSQL, whose disk is the database server's.
+	DiskMeasured    bool
 	FreeDiskBytes   uint64
 	WriterRoundTrip time.Duration
 }
@@ -65,7 +68,7 @@ func (w *InboxWriter) Ready(ctx context.Context) Readiness {
 	case err != nil:
 		return notReady("disk_unmeasurable", fmt.Sprintf("The free space could not be measured: %v.", err))
 	default:
-		r.FreeDiskBytes = free
+		r.DiskMeasured, r.FreeDiskBytes = true, free
 		if free < w.limits.MinFreeDiskBytes {
 			return notReady(RefusedDiskLow, fmt.Sprintf("The disk holding the database has %d bytes free, less than the %d this server keeps free (STACKLENS_MIN_FREE_DISK_BYTES).", free, w.limits.MinFreeDiskBytes))
 		}

@@ -168,7 +168,8 @@ func (d *DB) BundleAssembly(ctx context.Context, key string) (artifactbundle.Ass
 func (d *DB) ClaimBundleAssembly(ctx context.Context, key string, at, claimedAfter, resultAfter time.Time) (bool, error) {
 	res, err := d.write.ExecContext(ctx, `INSERT INTO bundle_assemblies(bundle_key, state, detail, updated_at) VALUES (?, 'created', '', ?)
 		ON CONFLICT(bundle_key) DO UPDATE SET state = 'created', detail = '', updated_at = excluded.updated_at
-		WHERE (state = 'created' AND updated_at <= ?) OR (state <> 'created' AND updated_at <= ?)`,
+		WHERE (bundle_assemblies.state = 'created' AND bundle_assemblies.updated_at <= ?)
+			OR (bundle_assemblies.state <> 'created' AND bundle_assemblies.updated_at <= ?)`,
 		key, millis(at), millis(claimedAfter), millis(resultAfter))
 	if err != nil {
 		return false, fmt.Errorf("claim assembly of %s: %w", key, err)

@@ -22,13 +22,15 @@ type readiness struct {
 	Reason string `json:"reason,omitempty"`
 	Detail string `json:"detail,omitempty"`
 	// What was measured, so an operator sees how close to the limits it runs.
-	InboxEvents     int64  `json:"inbox_events"`
-	InboxBytes      int64  `json:"inbox_bytes"`
-	InboxMaxEvents  int64  `json:"inbox_max_events"`
-	InboxMaxBytes   int64  `json:"inbox_max_bytes"`
-	FreeDiskBytes   uint64 `json:"free_disk_bytes"`
-	MinFreeDisk     uint64 `json:"min_free_disk_bytes"`
-	WriterRoundTrip string `json:"writer_round_trip,omitempty"`
+	InboxEvents    int64 `json:"inbox_events"`
+	InboxBytes     int64 `json:"inbox_bytes"`
+	InboxMaxEvents int64 `json:"inbox_max_events"`
+	InboxMaxBytes  int64 `json:"inbox_max_bytes"`
+	// The disk under the database, when this process can measure it (not
+	// on PostgreSQL, whose disk belongs to the database server).
+	FreeDiskBytes   *uint64 `json:"free_disk_bytes,omitempty"`
+	MinFreeDisk     *uint64 `json:"min_free_disk_bytes,omitempty"`
+	WriterRoundTrip string  `json:"writer_round_trip,omitempty"`
 }
 
 // Readyz is readiness: 200 when capture can be accepted now (inbox not full,
@@ -38,8 +40,10 @@ func (h *Handlers) Readyz(c echo.Context) error {
 	ctx := c.Request().Context()
 	r := h.inbox.Ready(ctx)
 	out := readiness{Status: "ready", Reason: r.Reason, Detail: r.Detail,
-		InboxEvents: r.Inbox.Events, InboxBytes: r.Inbox.Bytes, InboxMaxEvents: r.Limits.MaxEvents, InboxMaxBytes: r.Limits.MaxBytes,
-		FreeDiskBytes: r.FreeDiskBytes, MinFreeDisk: r.Limits.MinFreeDiskBytes}
+		InboxEvents: r.Inbox.Events, InboxBytes: r.Inbox.Bytes, InboxMaxEvents: r.Limits.MaxEvents, InboxMaxBytes: r.Limits.MaxBytes}
+	if r.DiskMeasured {
+		out.FreeDiskBytes, out.MinFreeDisk = &r.FreeDiskBytes, &r.Limits.MinFreeDiskBytes
+	}
 	if r.WriterRoundTrip > 0 {
 		out.WriterRoundTrip = r.WriterRoundTrip.String()
 	}

@@ -166,7 +166,7 @@ func (d *DB) DeleteOrphanFrameResolutions(ctx context.Context, projectID int64, 
 	var last sql.NullString
 	var seen int
 	if err := tx.QueryRowContext(ctx, `SELECT max(raw_id), count(*) FROM (SELECT raw_id FROM frame_resolutions
-		WHERE project_id = ? AND raw_id > ? ORDER BY raw_id LIMIT ?)`, projectID, after, limit).Scan(&last, &seen); err != nil {
+		WHERE project_id = ? AND raw_id > ? ORDER BY raw_id LIMIT ?) page`, projectID, after, limit).Scan(&last, &seen); err != nil {
 		return 0, "", fmt.Errorf("delete unused frame resolutions: %w", err)
 	}
 	if !last.Valid {

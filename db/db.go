@@ -40,6 +40,8 @@ type DB struct {
 	raws    blobCodec // raw events (events.raw)
 	stmts   *stmtCache
 	inbox   inboxLoad
+	// node is the claimant of this DB's inbox and outbox claims (claims.go).
+	node string
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -67,12 +69,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqlite := newDialect(engineSQLite)
 	d := &DB{write: &pool{db: write, dialect: sqlite, writer: true}, dialect: sqlite, path: path,
-		blobs: blobs, raws: raws, stmts: newStmtCache(write, false)}
+		blobs: blobs, raws: raws, stmts: newStmtCache(write, false), node: newNodeID()}
 	if err := d.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
 	}
-	if err := d.inbox.load(ctx, d); err != nil {
+	if err := d.inbox.load(ctx, d.write); err != nil {
 		write.Close()
 		return nil, err
 	}

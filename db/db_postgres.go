@@ -44,12 +44,12 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	}
 	pg := newDialect(enginePostgres)
 	d := &DB{write: &pool{db: conns, dialect: pg, writer: true}, read: &pool{db: conns, dialect: pg}, dialect: pg,
-		blobs: blobs, raws: raws, stmts: newStmtCache(conns, true)}
+		blobs: blobs, raws: raws, stmts: newStmtCache(conns, true), node: newNodeID()}
 	if err := d.migrate(ctx); err != nil {
 		conns.Close()
 		return nil, err
 	}
-	if err := d.inbox.load(ctx, d); err != nil {
+	if err := d.inbox.load(ctx, d.write); err != nil {
 		conns.Close()
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func TestStoreBatchRemovesInboxRowsAtomically(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := d.PendingInbox(ctx, 10)
+	rows, err := d.ClaimInbox(ctx, 10, time.Minute)
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("pending %d %v", len(rows), err)
 	}

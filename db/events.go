@@ -61,17 +61,24 @@ type Stored struct {
 	Regression bool // a resolved issue was reopened by this event
 	Duplicate  bool // an event with this uuid was already stored: nothing counted
 	Suppressed bool // counted on its suppressed issue, not stored
+	// NotHeld: its inbox row was no longer this node's claim, so nothing
+	// was done with it here (the node holding the row stores it).
+	NotHeld bool
 }
 
 // Notifies tells whether the stored event is worth a notification
 // (triage's rule); a duplicate never is.
 func (s Stored) Notifies() bool {
-	return !s.Duplicate && triage.Outcome{NewIssue: s.NewIssue, Regression: s.Regression, Suppressed: s.Suppressed}.Notifies()
+	return !s.Duplicate && !s.NotHeld && triage.Outcome{NewIssue: s.NewIssue, Regression: s.Regression, Suppressed: s.Suppressed}.Notifies()
 }
 
 // StoreBatch stores processed events, groups them into issues and removes
 // their inbox rows, all in one transaction: a crash anywhere leaves either
-// nothing done (the inbox rows are processed again) or everything.
+// nothing done (the inbox rows are processed again) or everything. An event
+// or rejected row whose inbox row this node no longer holds (its lease ended
+// and another node claimed it, or it was taken out already) is skipped:
+// whoever holds the row stores it. Events without an inbox row (InboxID 0)
+// are stored as they are; a uuid already stored is a Duplicate either way.
 func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []RejectedInbox) ([]Stored, error) {
 	tx, err := d.beginCached(ctx)
 	if err != nil {
@@ -83,6 +90,16 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	var drained InboxLoad // inbox rows this transaction removes
 	totals := newBatchTotals()
 	for i, ev := range events {
+		if ev.InboxID != 0 {
+			held, err := d.takeInboxRow(ctx, tx, ev.InboxID, &drained)
+			if err != nil {
+				return nil, err
+			}
+			if !held {
+				out[i] = Stored{NotHeld: true}
+				continue
+			}
+		}
 		totals.frames(ev.ProjectID, ev.ResolvedFrames)
 		stored := ev
 		d.Pack(&stored)
@@ -96,22 +113,21 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 			}
 		}
 		out[i] = st
-		if ev.InboxID != 0 {
-			if err := removeInboxRow(ctx, tx, ev.InboxID, &drained); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if err := totals.write(ctx, tx); err != nil {
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
 	for _, r := range rejected {
+		held, err := d.takeInboxRow(ctx, tx, r.Row.ID, &drained)
+		if err != nil {
+			return nil, err
+		}
+		if !held {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inbox_rejected(project_id, format, received_at, payload, error, failed_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, r.Row.ProjectID, r.Row.Format, millis(r.Row.ReceivedAt), r.Row.Payload, r.Err, now); err != nil {
 			return nil, fmt.Errorf("keep rejected inbox row %d: %w", r.Row.ID, err)
-		}
-		if err := removeInboxRow(ctx, tx, r.Row.ID, &drained); err != nil {
-			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -1,9 +1,11 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
@@ -41,6 +43,7 @@ type InboxWriter struct {
 
 type appendRequest struct {
 	rows []InboxRow
+	size int64 // payload bytes of rows, reserved by Append
 	done chan error
 }
 
@@ -71,21 +74,20 @@ func (w *InboxWriter) Append(ctx context.Context, rows []InboxRow) error {
 		// Chosen here, once: a retried commit keeps the same identity.
 		rows[i].UUID = event.IdentityUUID(rows[i].UUID)
 	}
-	err := w.send(ctx, rows)
-	if err != nil {
-		w.db.inbox.release(int64(len(rows)), size)
-	}
-	return err
+	return w.send(ctx, rows, size)
 }
 
-// send hands rows to Run and waits for their commit.
-func (w *InboxWriter) send(ctx context.Context, rows []InboxRow) error {
-	req := appendRequest{rows: rows, done: make(chan error, 1)}
+// send hands rows (of size payload bytes, reserved) to Run and waits for
+// their commit; Run's commit settles the reservation once handed over.
+func (w *InboxWriter) send(ctx context.Context, rows []InboxRow, size int64) error {
+	req := appendRequest{rows: rows, size: size, done: make(chan error, 1)}
 	select {
 	case w.reqs <- req:
 	case <-w.stopped:
+		w.db.inbox.unreserve(int64(len(rows)), size)
 		return ErrInboxClosed
 	case <-ctx.Done():
+		w.db.inbox.unreserve(int64(len(rows)), size)
 		return ctx.Err()
 	}
 	// Once handed over, the commit is waited for even if the client went away:
@@ -94,13 +96,22 @@ func (w *InboxWriter) send(ctx context.Context, rows []InboxRow) error {
 }
 
 // Run commits batches until ctx is done. Requests already handed over are
-// always committed before it returns.
+// always committed before it returns. Between commits it recounts the inbox
+// every inboxRecountEvery, for what other nodes appended and drained.
 func (w *InboxWriter) Run(ctx context.Context) {
 	defer close(w.stopped)
+	recount := time.NewTicker(inboxRecountEvery)
+	defer recount.Stop()
 	for {
 		var first appendRequest
 		select {
 		case first = <-w.reqs:
+		case <-recount.C:
+			// No commit of this writer is under way, so the table holds every
+			// row it committed and pending only what it has not. A recount
+			// that fails keeps the counters as they were; the next corrects them.
+			_ = w.db.inbox.load(ctx, w.db.read)
+			continue
 		case <-ctx.Done():
 			return
 		}
@@ -125,13 +136,24 @@ func (w *InboxWriter) commit(ctx context.Context, batch []appendRequest) {
 		// One request's bad row (say, for a project deleted a moment ago)
 		// must not fail the others that shared its transaction.
 		for _, r := range batch {
-			r.done <- w.db.insertInbox(ctx, []appendRequest{r})
+			w.settle(r, w.db.insertInbox(ctx, []appendRequest{r}))
 		}
 		return
 	}
 	for _, r := range batch {
-		r.done <- err
+		w.settle(r, err)
 	}
+}
+
+// settle moves a request's reservation to the stored counters if its commit
+// succeeded (gives it back if not) and answers it.
+func (w *InboxWriter) settle(r appendRequest, err error) {
+	if err == nil {
+		w.db.inbox.committed(int64(len(r.rows)), r.size)
+	} else {
+		w.db.inbox.unreserve(int64(len(r.rows)), r.size)
+	}
+	r.done <- err
 }
 
 func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
@@ -140,14 +162,14 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload, uuid) VALUES (?, ?, ?, ?, ?)")
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload, payload_bytes, uuid) VALUES (?, ?, ?, ?, ?, ?)")
 	if err != nil {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
 	defer stmt.Close()
 	for _, req := range batch {
 		for _, r := range req.rows {
-			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload, r.UUID); err != nil {
+			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload, len(r.Payload), r.UUID); err != nil {
 				return fmt.Errorf("append to inbox: %w", err)
 			}
 		}
@@ -158,24 +180,24 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 	return nil
 }
 
-// PendingInbox returns up to limit of the oldest inbox rows.
-func (d *DB) PendingInbox(ctx context.Context, limit int) ([]InboxRow, error) {
-	return d.PendingInboxAfter(ctx, 0, limit)
-}
-
-// PendingInboxAfter returns up to limit of the oldest inbox rows after the
-// row afterID (0: from the oldest). Rows after a given one are read from a
-// reader connection, so the pipeline reads its next batch while the writer
-// stores the current one; they were committed before they could be read.
-func (d *DB) PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]InboxRow, error) {
-	conn := d.write
-	if afterID > 0 {
-		conn = d.read
-	}
-	rows, err := conn.QueryContext(ctx,
-		"SELECT id, project_id, format, received_at, payload, attempts, uuid FROM inbox WHERE id > ? ORDER BY id LIMIT ?", afterID, limit)
+// ClaimInbox claims up to limit of the oldest inbox rows no node holds (never
+// claimed, or their lease ended) for this node until lease from now, in one
+// write transaction, and returns them oldest first. StoreBatch takes out only
+// rows this node still holds; RenewInboxClaims keeps them while they are
+// worked on.
+func (d *DB) ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]InboxRow, error) {
+	now := time.Now()
+	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("read inbox: %w", err)
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `UPDATE inbox SET claimed_by = ?, claimed_until = ?
+		WHERE id IN (SELECT id FROM inbox WHERE claimed_until < ? ORDER BY id LIMIT ?)
+		RETURNING id, project_id, format, received_at, payload, attempts, uuid`,
+		d.node, millis(now.Add(lease)), millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
 	}
 	defer rows.Close()
 	var out []InboxRow
@@ -183,12 +205,40 @@ func (d *DB) PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([
 		var r InboxRow
 		var received int64
 		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Payload, &r.Attempts, &r.UUID); err != nil {
-			return nil, fmt.Errorf("read inbox: %w", err)
+			return nil, fmt.Errorf("claim inbox rows: %w", err)
 		}
 		r.ReceivedAt = fromMillis(received)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	// RETURNING gives no order.
+	slices.SortFunc(out, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// RenewInboxClaims extends this node's leases of the rows ids to lease from
+// now and tells how many of them it still held.
+func (d *DB) RenewInboxClaims(ctx context.Context, ids []int64, lease time.Duration) (int, error) {
+	n, err := d.renewClaims(ctx, inboxTable, ids, lease)
+	if err != nil {
+		return 0, fmt.Errorf("renew claims of %d inbox rows: %w", len(ids), err)
+	}
+	return n, nil
+}
+
+// ReleaseInboxClaims gives up this node's claims of the rows ids (ones it
+// will not process after all), so any node may claim them at once.
+func (d *DB) ReleaseInboxClaims(ctx context.Context, ids []int64) error {
+	if err := d.releaseClaims(ctx, inboxTable, ids); err != nil {
+		return fmt.Errorf("release claims of %d inbox rows: %w", len(ids), err)
+	}
+	return nil
 }
 
 // CountInbox tells how many events wait for the pipeline.

@@ -57,7 +57,7 @@ func TestInboxLimitsCountAppendsAndDrains(t *testing.T) {
 	}
 
 	// Draining one row (stored) and one (rejected) lowers the counters by exactly those.
-	pending, err := d.PendingInbox(ctx, 10)
+	pending, err := d.ClaimInbox(ctx, 10, time.Minute)
 	if err != nil || len(pending) != 3 {
 		t.Fatalf("pending %d, %v", len(pending), err)
 	}

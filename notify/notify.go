@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stacklens/stacklens/db"
@@ -58,6 +59,20 @@ type Notifier struct {
 	webhooks webhookSender
 	mail     mailSender
 	wake     chan struct{}
+	// lease is how long a claim of a notice lasts unless renewed (noticeLease).
+	lease time.Duration
+}
+
+// noticeLease is how long this node's claim of a notice lasts: renewed by
+// Run every lease/3 while the notice is delivered, and before every attempt.
+// Before each attempt the claim is renewed (and the attempt skipped if
+// another node holds the notice now), and an attempt ends within its timeout,
+// which is under half the lease: no attempt of a node runs once another node
+// may have claimed the notice. Two nodes thus never send one delivery, as
+// long as their clocks agree to within the lease less the timeout. A node
+// that died leaves its notices to another once the lease ended.
+func noticeLease(cfg Config) time.Duration {
+	return max(time.Minute, 2*max(cfg.WebhookTimeout, cfg.EmailTimeout))
 }
 
 // New makes a notifier over store.
@@ -84,6 +99,7 @@ func New(store Store, cfg Config, log *slog.Logger) *Notifier {
 		webhooks: newWebhookSender(netguard.Policy{AllowPrivate: cfg.AllowPrivate}, connect, cfg.WebhookTimeout),
 		mail:     mailSender{cfg: cfg.SMTP, timeout: cfg.EmailTimeout},
 		wake:     make(chan struct{}, 1),
+		lease:    noticeLease(cfg),
 	}
 }
 
@@ -104,19 +120,30 @@ const outboxBatch = 100
 
 // Run delivers the outbox until ctx is done. Then it abandons waiting
 // retries and lets attempts under way end (their outcome is recorded); the
-// notices not finished stay in the outbox for the next start.
+// notices not finished stay in the outbox, their claims released, for
+// another node or the next start.
 func (n *Notifier) Run(ctx context.Context) {
 	slots := make(chan struct{}, n.cfg.Parallel)
 	finished := make(chan int64)
+	// inFlight are the notices claimed and being handled: their claims are
+	// renewed, and a notice whose lease ended while it was handled (no other
+	// node took it) is not handled twice when claimed again.
 	inFlight := map[int64]bool{}
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		if err := n.db.ReleaseNoticeClaims(context.WithoutCancel(ctx), mapKeys(inFlight)); err != nil {
+			n.log.Warn("notice claims not released; they are free when their lease ends", "err", err)
+		}
+	}()
 	poll := time.NewTicker(n.cfg.Poll)
 	defer poll.Stop()
+	renew := time.NewTicker(n.lease / 3)
+	defer renew.Stop()
 	for {
-		notices, err := n.db.PendingNotices(ctx, outboxBatch)
+		notices, err := n.db.ClaimNotices(ctx, outboxBatch, n.lease)
 		if err != nil && ctx.Err() == nil {
-			n.log.Error("read notification outbox", "err", err)
+			n.log.Error("claim notices of the notification outbox", "err", err)
 		}
 		for _, nt := range notices {
 			if inFlight[nt.ID] {
@@ -133,15 +160,32 @@ func (n *Notifier) Run(ctx context.Context) {
 				}
 			}()
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case id := <-finished:
-			delete(inFlight, id)
-		case <-n.wake:
-		case <-poll.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case id := <-finished:
+				delete(inFlight, id)
+				waiting = false
+			case <-n.wake:
+				waiting = false
+			case <-poll.C:
+				waiting = false
+			case <-renew.C: // no reason to claim more
+				if _, err := n.db.RenewNoticeClaims(ctx, mapKeys(inFlight), n.lease); err != nil && ctx.Err() == nil {
+					n.log.Warn("notice claims not renewed", "notices", len(inFlight), "err", err)
+				}
+			}
 		}
 	}
+}
+
+func mapKeys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // handle delivers one notice to every channel that wants it, then removes
@@ -160,7 +204,9 @@ func (n *Notifier) handle(ctx context.Context, nt db.OutboxNotice, slots chan st
 		return
 	}
 	var each sync.WaitGroup
+	var abandoned atomic.Bool
 	for _, dl := range deliveries {
+		dl.noticeID = nt.ID
 		select {
 		case <-ctx.Done():
 			each.Wait()
@@ -171,11 +217,13 @@ func (n *Notifier) handle(ctx context.Context, nt db.OutboxNotice, slots chan st
 		go func() {
 			defer each.Done()
 			defer func() { <-slots }()
-			n.deliver(ctx, dl)
+			if !n.deliver(ctx, dl) {
+				abandoned.Store(true)
+			}
 		}()
 	}
 	each.Wait()
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || abandoned.Load() {
 		return
 	}
 	if err := n.db.DeleteNotice(context.WithoutCancel(ctx), nt.ID); err != nil {
@@ -187,6 +235,8 @@ func (n *Notifier) handle(ctx context.Context, nt db.OutboxNotice, slots chan st
 type delivery struct {
 	channel db.NotificationChannel
 	msg     Message
+	// noticeID is the outbox notice it delivers (0 for a test message).
+	noticeID int64
 }
 
 // deliveriesFor reads the issue as it is now and the channels that want to hear of it.
@@ -225,25 +275,52 @@ func (n *Notifier) deliveriesFor(ctx context.Context, nt pipeline.Notice) ([]del
 }
 
 // deliver tries a delivery until it succeeds, fails for good, runs out of
-// retries or the server stops, recording every attempt.
-func (n *Notifier) deliver(ctx context.Context, dl delivery) {
+// retries or the server stops, recording every attempt. It tells false when
+// it stopped because this node no longer holds (or could not renew) the
+// notice: the notice is then not this node's to remove.
+func (n *Notifier) deliver(ctx context.Context, dl delivery) bool {
 	for attempt := 1; ; attempt++ {
+		if !n.stillHeld(ctx, dl) {
+			return false
+		}
 		status, err := n.send(ctx, dl.channel, dl.msg)
 		n.record(ctx, dl, attempt, status, err)
 		if err == nil || errors.As(err, new(permanentError)) || attempt > len(n.cfg.Retries) {
 			if err != nil {
 				n.log.Warn("notification failed", "channel_id", dl.channel.ID, "issue_id", dl.msg.Issue.ID, "attempts", attempt, "err", err)
 			}
-			return
+			return true
 		}
 		timer := time.NewTimer(n.cfg.Retries[attempt-1])
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return
+			return true
 		case <-timer.C:
 		}
 	}
+}
+
+// stillHeld renews this node's claim of the delivery's notice before an
+// attempt and tells whether it still holds it. A node that lost the notice
+// to another (its lease ended first) makes no attempt: the other delivers.
+// When the claim cannot be renewed the attempt is not made either; the
+// notice is tried again once it is claimed again.
+func (n *Notifier) stillHeld(ctx context.Context, dl delivery) bool {
+	if dl.noticeID == 0 {
+		return true
+	}
+	held, err := n.db.RenewNoticeClaims(ctx, []int64{dl.noticeID}, n.lease)
+	if err != nil {
+		if ctx.Err() == nil {
+			n.log.Warn("notice claim not renewed; no attempt made", "notice_id", dl.noticeID, "err", err)
+		}
+		return false
+	}
+	if held == 0 {
+		n.log.Info("notice taken by another node; it delivers it", "notice_id", dl.noticeID)
+	}
+	return held == 1
 }
 
 // send makes one attempt.

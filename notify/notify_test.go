@@ -22,6 +22,7 @@ import (
 // fixture is a real database with the default project and one issue.
 type fixture struct {
 	store   *db.DB
+	loc     teststore.Location // where store lives, to open it again as another node
 	issueID int64
 	event   db.NewEvent
 }
@@ -29,7 +30,8 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	store := teststore.Open(t)
+	loc := teststore.New(t)
+	store := loc.Open(t)
 	if _, err := store.EnsureDefaultProject(ctx, "phc_test", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{store: store, issueID: stored[0].IssueID, event: ev}
+	return fixture{store: store, loc: loc, issueID: stored[0].IssueID, event: ev}
 }
 
 func (f fixture) addWebhook(t *testing.T, url string) db.NotificationChannel {

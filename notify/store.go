@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 )
@@ -17,11 +18,17 @@ type Store interface {
 // Outbox is the delivered side of the notification outbox, which
 // StoreBatch fills in the transaction that stores the event.
 type Outbox interface {
-	// PendingNotices returns up to limit of the oldest notices. They are not
-	// claimed: the one notifier of the one process is their only reader, and
-	// it remembers which it is delivering.
-	PendingNotices(ctx context.Context, limit int) ([]db.OutboxNotice, error)
-	// DeleteNotice removes a notice once every channel was tried.
+	// ClaimNotices claims up to limit of the oldest notices no node holds,
+	// for this node until lease from now; several nodes deliver one outbox.
+	ClaimNotices(ctx context.Context, limit int, lease time.Duration) ([]db.OutboxNotice, error)
+	// RenewNoticeClaims extends this node's leases of notices it is still
+	// delivering and tells how many it still held.
+	RenewNoticeClaims(ctx context.Context, ids []int64, lease time.Duration) (int, error)
+	// ReleaseNoticeClaims gives up claims of notices this node stopped
+	// delivering, so any node may claim them at once.
+	ReleaseNoticeClaims(ctx context.Context, ids []int64) error
+	// DeleteNotice removes a notice once every channel was tried, if this
+	// node still holds its claim.
 	DeleteNotice(ctx context.Context, id int64) error
 }
 

@@ -6,25 +6,27 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 )
 
-// watchedStore is the real store, counting how the worker reads the inbox
+// watchedStore is the real store, counting how the worker claims the inbox
 // and telling when a batch is being stored.
 type watchedStore struct {
 	*db.DB
-	readsAhead atomic.Int64 // reads of the rows after a batch, while it is stored
-	storing    atomic.Bool
-	stores     atomic.Int64
-	onStore    func(n int64) // called inside the n-th StoreBatch (from 1)
+	holding     func() bool  // whether the worker holds rows it has not stored
+	claimsAhead atomic.Int64 // claims made while the worker held a batch not yet stored
+	storing     atomic.Bool
+	stores      atomic.Int64
+	onStore     func(n int64) // called inside the n-th StoreBatch (from 1)
 }
 
-func (s *watchedStore) PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]db.InboxRow, error) {
-	if afterID > 0 {
-		s.readsAhead.Add(1)
+func (s *watchedStore) ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]db.InboxRow, error) {
+	if s.holding != nil && s.holding() {
+		s.claimsAhead.Add(1)
 	}
-	return s.DB.PendingInboxAfter(ctx, afterID, limit)
+	return s.DB.ClaimInbox(ctx, limit, lease)
 }
 
 func (s *watchedStore) StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error) {
@@ -39,11 +41,12 @@ func (s *watchedStore) StoreBatch(ctx context.Context, events []db.NewEvent, rej
 // TestDrainStoresEveryRowOnceWhilePreparingAhead: the drain prepares the
 // next batch while it stores one; every row is still stored exactly once
 // and in one piece, also when something takes the worker's lock between two
-// batches (the batch prepared ahead is then read and prepared again), and
+// batches (the batch prepared ahead is then prepared again), and
 // what holds the lock never runs while a batch is stored.
 func TestDrainStoresEveryRowOnceWhilePreparingAhead(t *testing.T) {
 	h := newHarness(t, false)
 	store := &watchedStore{DB: h.store}
+	store.holding = func() bool { return len(h.worker.held.list()) > 0 }
 	h.worker.db = store
 	h.worker.batchSize = 10
 	const rows = 57
@@ -82,8 +85,11 @@ func TestDrainStoresEveryRowOnceWhilePreparingAhead(t *testing.T) {
 	if got := countStoredEvents(t, h); got != rows {
 		t.Errorf("%d events stored, want %d", got, rows)
 	}
-	if store.readsAhead.Load() == 0 {
-		t.Error("the drain never read a batch ahead while storing one")
+	if store.claimsAhead.Load() == 0 {
+		t.Error("the drain never claimed a batch ahead of storing one")
+	}
+	if held := h.worker.held.list(); len(held) != 0 {
+		t.Errorf("the drain ended holding rows %v", held)
 	}
 	if ran.Load() == 0 || ranDuringStore.Load() {
 		t.Errorf("exclusive work ran %d times, during a store: %v", ran.Load(), ranDuringStore.Load())

@@ -86,12 +86,16 @@ type Worker struct {
 	// retryLimitedEvery is how often frames deferred by the hourly cap on
 	// new fetch refs are tried again.
 	retryLimitedEvery time.Duration
+	// lease is how long a claim of inbox rows lasts unless renewed
+	// (inboxLease); held are the rows claimed and not yet stored or let go.
+	lease time.Duration
+	held  heldRows
 }
 
 // New makes a worker over d.
 func New(d Store, symbols Symbolicator, log *slog.Logger) *Worker {
 	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second,
-		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute}
+		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute, lease: inboxLease}
 }
 
 // SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
@@ -132,6 +136,11 @@ func (w *Worker) Run(ctx context.Context) {
 	if err := w.symbols.ResumeFetches(ctx); err != nil {
 		w.log.Warn("pending source-map fetches not resumed", "err", err)
 	}
+	// Claims are renewed until Run returns, past ctx's end: the batch under
+	// way when ctx ends is still stored.
+	keepCtx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopKeeping()
+	go w.keepClaims(keepCtx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	retryLimited := time.NewTicker(w.retryLimitedEvery)
@@ -173,28 +182,36 @@ const maxBackoff = 30 * time.Second
 // batch fails. It returns how long to pause: 0 after success, else twice the
 // previous pause (from one second, up to maxBackoff).
 //
-// While one batch is stored (one SQLite transaction, on one CPU), the next
-// is read, parsed, symbolicated and encoded on the others. That batch is
-// thrown away, its rows left in the inbox for the next read, when storing
-// failed or anything else took the worker's lock in between (a symbol set
-// resolved again, retention, a project deleted): it may have been prepared
-// with what that changed.
+// While one batch is stored (one write transaction, on one CPU), the next
+// is claimed just before and parsed, symbolicated and encoded on the other
+// CPUs. That batch is prepared again from its rows when anything else took
+// the worker's lock in between (a symbol set resolved again, retention, a
+// project deleted): it may have been prepared with what that changed. It is
+// let go (its claims released, for the next claim) when storing failed.
 func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration {
 	work := context.WithoutCancel(ctx) // a started batch is finished; ctx's end is checked between batches
 	var ahead *preparedBatch
+	defer func() {
+		if ahead != nil {
+			w.letGo(work, ahead.rows)
+		}
+	}()
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		mark := w.interruptions
 		cur := ahead
-		if cur == nil || cur.interruptions != mark {
-			var err error
-			if cur, err = w.prepareBatch(work, 0); err != nil {
-				w.mu.Unlock()
-				w.log.Error("pipeline batch failed", "err", err)
-				return 0
-			}
-		}
 		ahead = nil
+		switch {
+		case cur == nil:
+			rows, err := w.claim(work)
+			if err != nil {
+				w.mu.Unlock()
+				return w.failed(err, backoff)
+			}
+			cur = w.prepareRows(work, rows)
+		case cur.interruptions != mark:
+			cur = w.prepareRows(work, cur.rows)
+		}
 		if len(cur.rows) == 0 {
 			w.mu.Unlock()
 			return 0
@@ -202,13 +219,18 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 		var next *preparedBatch
 		prepared := make(chan struct{})
 		if len(cur.rows) == w.batchSize {
+			// Claimed before this batch's transaction, which the claim (a
+			// write) would otherwise wait for.
+			rows, err := w.claim(work)
+			if err != nil {
+				w.log.Warn("next inbox batch not claimed ahead", "err", err)
+			}
 			go func() {
 				defer close(prepared)
-				b, err := w.prepareBatch(work, cur.rows[len(cur.rows)-1].ID)
-				if err == nil {
-					b.interruptions = mark
-					next = b
-				} // else read again after this batch
+				if len(rows) > 0 {
+					next = w.prepareRows(work, rows)
+					next.interruptions = mark
+				}
 			}()
 		} else {
 			close(prepared)
@@ -216,16 +238,9 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 		n, err := w.storePrepared(work, cur)
 		<-prepared
 		w.mu.Unlock()
-		var transient *transientError
-		switch {
-		case errors.As(err, &transient):
-			backoff = min(max(2*backoff, time.Second), maxBackoff)
-			w.log.Warn("storing events failed for a reason that may pass; they stay in the inbox",
-				"rows", transient.rows, "retry_in", backoff, "err", transient.err)
-			return backoff
-		case err != nil:
-			w.log.Error("pipeline batch failed", "err", err)
-			return 0
+		ahead = next
+		if err != nil {
+			return w.failed(err, backoff)
 		}
 		backoff = 0
 		if err := w.resolveChanged(work); err != nil {
@@ -233,13 +248,26 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			return 0
 		}
 		if n < len(cur.rows) {
-			next = nil // rows of this batch are left: keep the inbox's order
+			return 0 // rows of this batch are left: claim again, in the inbox's order
 		}
-		if n < w.batchSize && next == nil {
+		if n < w.batchSize && ahead == nil {
 			return 0
 		}
-		ahead = next
 	}
+	return 0
+}
+
+// failed logs a batch's failure and tells how long to pause: longer than the
+// last pause when it may pass, else not at all.
+func (w *Worker) failed(err error, backoff time.Duration) time.Duration {
+	var transient *transientError
+	if errors.As(err, &transient) {
+		backoff = min(max(2*backoff, time.Second), maxBackoff)
+		w.log.Warn("storing events failed for a reason that may pass; they stay in the inbox",
+			"rows", transient.rows, "retry_in", backoff, "err", transient.err)
+		return backoff
+	}
+	w.log.Error("pipeline batch failed", "err", err)
 	return 0
 }
 
@@ -297,11 +325,11 @@ func (w *Worker) prefetch(ctx context.Context, rows []db.InboxRow, parsed []pars
 func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	b, err := w.prepareBatch(ctx, 0)
+	rows, err := w.claim(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return w.storePrepared(ctx, b)
+	return w.storePrepared(ctx, w.prepareRows(ctx, rows))
 }
 
 // preparedBatch is a batch of inbox rows parsed, symbolicated and encoded,
@@ -315,17 +343,12 @@ type preparedBatch struct {
 	interruptions uint64
 }
 
-// prepareBatch reads up to a batch of the oldest inbox rows after the row
-// afterID (0: from the oldest) and prepares them. It stores nothing, so it
-// can run while another batch is being stored.
-func (w *Worker) prepareBatch(ctx context.Context, afterID int64) (*preparedBatch, error) {
-	rows, err := w.db.PendingInboxAfter(ctx, afterID, w.batchSize)
-	if err != nil {
-		return nil, err
-	}
+// prepareRows prepares claimed inbox rows. It stores nothing, so it can
+// run while another batch is being stored.
+func (w *Worker) prepareRows(ctx context.Context, rows []db.InboxRow) *preparedBatch {
 	b := &preparedBatch{rows: rows, started: time.Now()}
 	if len(rows) == 0 {
-		return b, nil
+		return b
 	}
 	if err := w.symbols.Sync(ctx); err != nil {
 		return nil, err
@@ -345,15 +368,23 @@ func (w *Worker) prepareBatch(ctx context.Context, afterID int64) (*preparedBatc
 		}
 		b.events = append(b.events, prepared[i])
 	}
-	return b, nil
+	return b
 }
 
 // storePrepared stores a prepared batch and removes its rows from the inbox;
-// it tells how many of them it took out.
-func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch) (int, error) {
+// it tells how many of them it took out. The claims of rows it left are
+// released.
+func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch) (n int, err error) {
 	if len(b.rows) == 0 {
 		return 0, nil
 	}
+	defer func() {
+		if n < len(b.rows) {
+			w.letGo(ctx, b.rows) // rows already taken out are not touched
+		} else {
+			w.held.remove(b.rows)
+		}
+	}()
 	stored, err := w.db.StoreBatch(ctx, b.events, b.rejected)
 	if db.Transient(err) {
 		// The database, not the rows, is in trouble (busy, disk full, I/O):
@@ -380,6 +411,9 @@ type transientError struct {
 }
 
 func (e *transientError) Error() string {
+	if e.rows == 0 {
+		return fmt.Sprintf("claim inbox rows (retried later): %v", e.err)
+	}
 	return fmt.Sprintf("store %d inbox rows (kept in the inbox, retried later): %v", e.rows, e.err)
 }
 

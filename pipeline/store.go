@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
@@ -18,15 +19,19 @@ type Store interface {
 
 // Inbox is the drained side of the inbox.
 type Inbox interface {
-	// PendingInboxAfter returns up to limit of the oldest inbox rows after
-	// the row afterID (0: from the oldest). They are not claimed: the one
-	// worker of the one process is their only reader. The worker reads the
-	// next batch with it while it stores one, so a read after a row must
-	// not wait for the writer's transaction.
-	PendingInboxAfter(ctx context.Context, afterID int64, limit int) ([]db.InboxRow, error)
+	// ClaimInbox claims up to limit of the oldest inbox rows no node holds,
+	// for this node until lease from now; several nodes drain one inbox.
+	ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]db.InboxRow, error)
+	// RenewInboxClaims extends this node's leases of rows it is still
+	// working on and tells how many it still held.
+	RenewInboxClaims(ctx context.Context, ids []int64, lease time.Duration) (int, error)
+	// ReleaseInboxClaims gives up claims of rows this node will not process
+	// after all, so any node may claim them at once.
+	ReleaseInboxClaims(ctx context.Context, ids []int64) error
 	// StoreBatch stores the events, groups them into issues (triage.Group
 	// decides), queues their notices, keeps the rejected rows, and removes
-	// all their inbox rows, in one transaction.
+	// all their inbox rows, in one transaction; rows this node no longer
+	// holds are skipped (Stored.NotHeld), another node stores them.
 	StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error)
 	// Pack compresses an event's blobs as StoreBatch stores them, so the
 	// worker does it on every CPU rather than in the writer transaction.

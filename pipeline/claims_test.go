@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/symbols"
+)
+
+// A second node on the harness's database file: its own *db.DB and worker.
+func secondNode(t *testing.T, h harness) *Worker {
+	t.Helper()
+	store, err := db.Open(context.Background(), h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: symbols.DefaultFetchConfig()})
+	return New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// A node that claimed and prepared a batch, then died (or stalled past its
+// lease), leaves the batch to another node: that node stores every row, and
+// the first node's late store of its batch stores nothing twice.
+func TestWorkerOfADeadNodeLeavesItsBatchToAnother(t *testing.T) {
+	h := newHarness(t, false)
+	ctx := context.Background()
+	const rows = 25
+	var payloads [][]byte
+	for i := range rows {
+		payloads = append(payloads, exceptionPayload(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), fmt.Sprintf("error %d", i%4)))
+	}
+	appendInbox(t, h.store, payloads...)
+
+	dead := h.worker
+	dead.batchSize = 10
+	dead.lease = -time.Second // its lease is over as soon as it claims
+	claimed, err := dead.claim(ctx)
+	if err != nil || len(claimed) != 10 {
+		t.Fatalf("the first node claimed %d rows (%v), want 10", len(claimed), err)
+	}
+	stalled := dead.prepareRows(ctx, claimed)
+
+	other := secondNode(t, h)
+	other.batchSize = 10
+	other.drain(ctx, 0)
+	if left, _ := h.store.CountInbox(ctx); left != 0 {
+		t.Fatalf("%d rows left in the inbox after the second node drained it", left)
+	}
+	if got := countStoredEvents(t, h); got != rows {
+		t.Fatalf("%d events stored by the second node, want %d", got, rows)
+	}
+
+	n, err := dead.storePrepared(ctx, stalled)
+	if err != nil || n != len(claimed) {
+		t.Fatalf("the first node's late store: %d, %v", n, err)
+	}
+	if got := countStoredEvents(t, h); got != rows {
+		t.Fatalf("%d events counted after the first node's late store, want %d", got, rows)
+	}
+	var events, distinct int
+	if err := otherConnection(t, h.path).QueryRowContext(ctx, "SELECT count(*), count(DISTINCT uuid) FROM events").Scan(&events, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if events != rows || distinct != rows {
+		t.Fatalf("%d events stored (%d uuids), want %d, each once", events, distinct, rows)
+	}
+}

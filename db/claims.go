@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,4 +91,56 @@ func int64Args(ids []int64) []any {
 		out[i] = id
 	}
 	return out
+}
+
+// releaseDeadClaims gives up the claims held by processes of this host that
+// no longer run (a node killed and started again: its rows would otherwise
+// wait out their lease behind newer ones). Run at open. Taking a live
+// node's rows would waste its work but lose nothing (StoreBatch checks the
+// claim), so a process that only looks gone is no danger.
+func (d *DB) releaseDeadClaims(ctx context.Context) error {
+	host, pid, ok := nodeProcess(d.node)
+	if !ok {
+		return nil
+	}
+	for _, table := range []string{inboxTable, outboxTable} {
+		rows, err := d.write.QueryContext(ctx, "SELECT DISTINCT claimed_by FROM "+table+" WHERE claimed_by LIKE ?", host+"/%")
+		if err != nil {
+			return fmt.Errorf("release claims of stopped processes: %w", err)
+		}
+		var dead []string
+		for rows.Next() {
+			var claimant string
+			if err := rows.Scan(&claimant); err != nil {
+				rows.Close()
+				return fmt.Errorf("release claims of stopped processes: %w", err)
+			}
+			if h, p, ok := nodeProcess(claimant); ok && h == host && p != pid && !processRuns(p) {
+				dead = append(dead, claimant)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("release claims of stopped processes: %w", err)
+		}
+		for _, claimant := range dead {
+			if _, err := d.execInOwnTx(ctx, "UPDATE "+table+" SET claimed_by = NULL, claimed_until = 0 WHERE claimed_by = ?", []any{claimant}); err != nil {
+				return fmt.Errorf("release claims of %s: %w", claimant, err)
+			}
+		}
+	}
+	return nil
+}
+
+// nodeProcess reads the host and pid out of a node id (newNodeID).
+func nodeProcess(node string) (host string, pid int, ok bool) {
+	parts := strings.Split(node, "/")
+	if len(parts) < 3 {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(parts[len(parts)-2])
+	if err != nil || pid <= 0 {
+		return "", 0, false
+	}
+	return strings.Join(parts[:len(parts)-2], "/"), pid, true
 }

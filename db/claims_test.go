@@ -303,3 +303,33 @@ func ids(rows []InboxRow) []int64 {
 	}
 	return out
 }
+
+// The claims of a process of this host that no longer runs (killed, then
+// started again) are released when the database is opened, so its rows do
+// not wait out their lease behind newer ones; a running process's are kept.
+func TestOpenReleasesClaimsOfStoppedProcesses(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	appendRows(t, a, 3)
+	host, _, _ := nodeProcess(a.Node())
+	// Pid 0x7fffffff is beyond any pid a host hands out.
+	gone := fmt.Sprintf("%s/%d/0123456789ab", host, 0x7fffffff)
+	if _, err := a.write.ExecContext(ctx, "UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id = (SELECT min(id) FROM inbox)", gone, millis(time.Now().Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ClaimInbox(ctx, 1, time.Hour); err != nil { // b runs: its claim stays
+		t.Fatal(err)
+	}
+	c, err := Open(ctx, a.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rows, err := c.ClaimInbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].ID != 1 {
+		t.Fatalf("after reopening, claimed %+v; want the stopped process's row 1 and the free row 3, not b's", rows)
+	}
+}

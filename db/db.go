@@ -78,6 +78,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := d.releaseDeadClaims(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
 	read, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		write.Close()

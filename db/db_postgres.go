@@ -53,6 +53,10 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		conns.Close()
 		return nil, err
 	}
+	if err := d.releaseDeadClaims(ctx); err != nil {
+		conns.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

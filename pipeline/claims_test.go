@@ -44,7 +44,10 @@ func TestWorkerOfADeadNodeLeavesItsBatchToAnother(t *testing.T) {
 	if err != nil || len(claimed) != 10 {
 		t.Fatalf("the first node claimed %d rows (%v), want 10", len(claimed), err)
 	}
-	stalled := dead.prepareRows(ctx, claimed)
+	stalled, err := dead.prepareRows(ctx, claimed)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	other := secondNode(t, h)
 	other.batchSize = 10

@@ -201,16 +201,21 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 		mark := w.interruptions
 		cur := ahead
 		ahead = nil
+		var rows []db.InboxRow
+		var err error
 		switch {
 		case cur == nil:
-			rows, err := w.claim(work)
-			if err != nil {
-				w.mu.Unlock()
-				return w.failed(err, backoff)
+			if rows, err = w.claim(work); err == nil {
+				cur, err = w.prepareRows(work, rows)
 			}
-			cur = w.prepareRows(work, rows)
 		case cur.interruptions != mark:
-			cur = w.prepareRows(work, cur.rows)
+			rows = cur.rows
+			cur, err = w.prepareRows(work, rows)
+		}
+		if err != nil {
+			w.mu.Unlock()
+			w.letGo(work, rows)
+			return w.failed(err, backoff)
 		}
 		if len(cur.rows) == 0 {
 			w.mu.Unlock()
@@ -227,10 +232,16 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			}
 			go func() {
 				defer close(prepared)
-				if len(rows) > 0 {
-					next = w.prepareRows(work, rows)
-					next.interruptions = mark
+				if len(rows) == 0 {
+					return
 				}
+				b, err := w.prepareRows(work, rows)
+				if err != nil {
+					w.letGo(work, rows) // claimed again after this batch
+					return
+				}
+				b.interruptions = mark
+				next = b
 			}()
 		} else {
 			close(prepared)
@@ -329,7 +340,12 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return w.storePrepared(ctx, w.prepareRows(ctx, rows))
+	b, err := w.prepareRows(ctx, rows)
+	if err != nil {
+		w.letGo(ctx, rows)
+		return 0, err
+	}
+	return w.storePrepared(ctx, b)
 }
 
 // preparedBatch is a batch of inbox rows parsed, symbolicated and encoded,
@@ -344,11 +360,12 @@ type preparedBatch struct {
 }
 
 // prepareRows prepares claimed inbox rows. It stores nothing, so it can
-// run while another batch is being stored.
-func (w *Worker) prepareRows(ctx context.Context, rows []db.InboxRow) *preparedBatch {
+// run while another batch is being stored. When it fails, the caller still
+// holds the rows.
+func (w *Worker) prepareRows(ctx context.Context, rows []db.InboxRow) (*preparedBatch, error) {
 	b := &preparedBatch{rows: rows, started: time.Now()}
 	if len(rows) == 0 {
-		return b
+		return b, nil
 	}
 	if err := w.symbols.Sync(ctx); err != nil {
 		return nil, err
@@ -368,7 +385,7 @@ func (w *Worker) prepareRows(ctx context.Context, rows []db.InboxRow) *preparedB
 		}
 		b.events = append(b.events, prepared[i])
 	}
-	return b
+	return b, nil
 }
 
 // storePrepared stores a prepared batch and removes its rows from the inbox;

@@ -8,18 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/symbols"
 )
 
-// A second node on the harness's database file: its own *db.DB and worker.
+// A second node on the harness's database: its own *db.DB and worker.
 func secondNode(t *testing.T, h harness) *Worker {
 	t.Helper()
-	store, err := db.Open(context.Background(), h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := h.loc.Open(t)
 	resolver := symbols.NewResolver(store, symbols.ResolverConfig{Fetch: symbols.DefaultFetchConfig()})
 	return New(store, resolver, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
@@ -66,10 +61,8 @@ func TestWorkerOfADeadNodeLeavesItsBatchToAnother(t *testing.T) {
 	if got := countStoredEvents(t, h); got != rows {
 		t.Fatalf("%d events counted after the first node's late store, want %d", got, rows)
 	}
-	var events, distinct int
-	if err := otherConnection(t, h.path).QueryRowContext(ctx, "SELECT count(*), count(DISTINCT uuid) FROM events").Scan(&events, &distinct); err != nil {
-		t.Fatal(err)
-	}
+	events := h.loc.Count(t, "SELECT count(*) FROM events")
+	distinct := h.loc.Count(t, "SELECT count(DISTINCT uuid) FROM events")
 	if events != rows || distinct != rows {
 		t.Fatalf("%d events stored (%d uuids), want %d, each once", events, distinct, rows)
 	}

@@ -66,12 +66,11 @@ func (d *DB) EnsureDefaultProject(ctx context.Context, wantToken, generatedToken
 		if token == "" {
 			token = generatedToken
 		}
-		if _, err := d.write.ExecContext(ctx,
-			"INSERT INTO projects(id, name, token, created_at) VALUES (?, ?, ?, ?)",
-			DefaultProjectID, "Default project", token, millis(time.Now())); err != nil {
-			return Project{}, fmt.Errorf("create default project: %w", err)
+		id, err := d.createFirstProject(ctx, token)
+		if err != nil {
+			return Project{}, err
 		}
-		return d.Project(ctx, DefaultProjectID)
+		return d.Project(ctx, id)
 	case err != nil:
 		return Project{}, fmt.Errorf("load default project: %w", err)
 	}
@@ -125,4 +124,37 @@ func (d *DB) SetRateLimit(ctx context.Context, projectID int64, perSecond *int64
 		return ErrNotFound
 	}
 	return nil
+}
+
+// createFirstProject creates the project a server without any starts with,
+// in one write transaction, so processes starting at once on one database
+// create it once: the first finds none and creates it, the others find it.
+// It is project 1 (the last project cannot be deleted, so only a new
+// database has none), past any id deleted_projects holds all the same:
+// ids are never reused.
+func (d *DB) createFirstProject(ctx context.Context, token string) (int64, error) {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("create default project: %w", err)
+	}
+	defer tx.Rollback()
+	var id int64
+	err = tx.QueryRowContext(ctx, "SELECT id FROM projects ORDER BY id LIMIT 1").Scan(&id)
+	if err == nil {
+		return id, nil // another process made it first
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("create default project: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) + 1 FROM deleted_projects").Scan(&id); err != nil {
+		return 0, fmt.Errorf("create default project: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO projects(id, name, token, created_at) VALUES (?, ?, ?, ?)",
+		id, "Default project", token, millis(time.Now())); err != nil {
+		return 0, fmt.Errorf("create default project: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("create default project: %w", err)
+	}
+	return id, nil
 }

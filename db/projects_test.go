@@ -3,8 +3,13 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 func TestProjectsCreateRenameDelete(t *testing.T) {
@@ -76,5 +81,57 @@ func TestCheckProjectName(t *testing.T) {
 	}
 	if got, err := CheckProjectName("  Shop  "); err != nil || got != "Shop" {
 		t.Errorf("CheckProjectName trims: %q, %v", got, err)
+	}
+}
+
+// TestDefaultProjectIsCreatedOnceByProcessesStartingTogether opens one
+// empty database through several handles at once, as nodes starting at the
+// same moment do: one default project comes out, and every handle names it.
+func TestDefaultProjectIsCreatedOnceByProcessesStartingTogether(t *testing.T) {
+	ctx := context.Background()
+	var sharedURL, sharedPath string
+	if testkit.Engine() == testkit.Postgres {
+		sharedURL = testkit.PostgresDatabase(t)
+	} else {
+		sharedPath = filepath.Join(t.TempDir(), "shared.db")
+	}
+	open := func() *DB {
+		t.Helper()
+		var d *DB
+		var err error
+		if testkit.Engine() == testkit.Postgres {
+			d, err = OpenPostgres(ctx, sharedURL)
+		} else {
+			d, err = Open(ctx, sharedPath)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	first := open()
+	nodes := []*DB{first, open(), open(), open()}
+	got := make([]Project, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, d := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i], errs[i] = d.EnsureDefaultProject(ctx, "", fmt.Sprintf("phc_node%d", i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range nodes {
+		if errs[i] != nil || got[i].ID != DefaultProjectID || got[i].Token != got[0].Token {
+			t.Errorf("node %d: %+v, %v; want project 1 with the token node 0 saw (%s)", i, got[i], errs[i], got[0].Token)
+		}
+	}
+	if projects, err := first.Projects(ctx); err != nil || len(projects) != 1 {
+		t.Fatalf("projects after a simultaneous start: %+v, %v; want exactly one", projects, err)
 	}
 }

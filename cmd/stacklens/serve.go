@@ -203,6 +203,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	notifyCfg.PublicURL, notifyCfg.AllowPrivate, notifyCfg.SMTP = cfg.PublicURL, cfg.FetchAllowPriv, cfg.SMTP
 	notifier := notify.New(store, notifyCfg, log)
 	worker.SetNotifier(notifier)
+	rateLimits := ratelimit.New()
 	srv := web.New(store, worker, resolver, handlers.Options{
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		MaxUploadBytes:   cfg.MaxUploadBytes,
@@ -213,7 +214,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		TrustedProxies:   cfg.TrustedProxies,
 		Notifications:    notifier,
 		InboxLimits:      cfg.Pressure.Inbox,
-		RateLimits:       ratelimit.New(),
+		RateLimits:       rateLimits,
 		Retention:        cfg.Retention.Defaults,
 		DefaultRateLimit: cfg.Pressure.defaultLimit(),
 		Metrics:          counters,
@@ -236,7 +237,17 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		defer close(retentionDone)
 		retention.New(store, worker, resolver, cfg.Retention, counters, log).Run(retentionCtx)
 	}()
+	// Every process on the database shares each project's capture limit:
+	// its buckets pay for what the others accepted (ratelimit.Buckets).
+	shareCtx, stopSharing := context.WithCancel(ctx)
+	shareDone := make(chan struct{})
+	go func() {
+		defer close(shareDone)
+		rateLimits.Run(shareCtx, store, rateLimitSyncInterval, log)
+	}()
 	err = srv.Serve(ctx, ln)
+	stopSharing()
+	<-shareDone
 	stopRetention()
 	<-retentionDone
 	stopNotify()

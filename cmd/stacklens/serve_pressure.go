@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/ratelimit"
@@ -23,6 +24,11 @@ const (
 	defaultRateLimit = 1000
 	defaultRateBurst = 10_000
 )
+
+// rateLimitSyncInterval is how often a process adds what it accepted to the
+// cluster's count and pays for what the others accepted: the T of the
+// overshoot bound in ratelimit.Buckets, for one write transaction a second.
+const rateLimitSyncInterval = time.Second
 
 // pressureFlags adds the backpressure settings.
 func pressureFlags(fs *flag.FlagSet, env func(name, def string) string, cfg *pressureConfig) error {

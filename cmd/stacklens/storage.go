@@ -6,6 +6,7 @@ import (
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/notify"
 	"github.com/stacklens/stacklens/pipeline"
+	"github.com/stacklens/stacklens/ratelimit"
 	"github.com/stacklens/stacklens/retention"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/web"
@@ -24,4 +25,5 @@ var (
 	_ handlers.Store       = (*db.DB)(nil)
 	_ handlers.Inbox       = (*db.InboxWriter)(nil)
 	_ web.Store            = (*db.DB)(nil)
+	_ ratelimit.Usage      = (*db.DB)(nil)
 )

@@ -52,6 +52,9 @@ type serverOptions struct {
 	MaxBodyBytes int64
 	// Env is more NAME=value settings, applied last (they win over the defaults above).
 	Env []string
+	// Addr is the address to listen on (a restart on the same port); a free
+	// loopback port when empty.
+	Addr string
 }
 
 // server is one running stacklens process.
@@ -75,11 +78,27 @@ type server struct {
 // the end of the test with SIGTERM, checking that it exits 0.
 func startServer(t *testing.T, opts serverOptions) *server {
 	t.Helper()
+	s := prepareServer(t, opts)
+	if err := s.launch(); err != nil {
+		t.Fatal(err)
+	}
+	s.await(t)
+	return s
+}
+
+// prepareServer makes the command that runs one stacklens process, without
+// starting it: launch starts it (tests that start several at one moment call
+// it from their own goroutines), await waits until it answers.
+func prepareServer(t *testing.T, opts serverOptions) *server {
+	t.Helper()
 	if opts.Token == "" {
 		opts.Token = defaultToken
 	}
 	database := chooseDatabase(t, &opts)
-	addr := freeLoopbackAddr(t)
+	addr := opts.Addr
+	if addr == "" {
+		addr = freeLoopbackAddr(t)
+	}
 	s := &server{
 		URL:         "http://" + addr,
 		Token:       opts.Token,
@@ -108,22 +127,40 @@ func startServer(t *testing.T, opts serverOptions) *server {
 	s.cmd.Env = append(baseEnv(), env...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
+	return s
+}
+
+// launch starts the prepared process and returns at once. It touches no
+// testing.T, so several goroutines may launch servers at the same moment.
+func (s *server) launch() error {
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start stacklens: %v", err)
+		return fmt.Errorf("start stacklens: %w", err)
 	}
 	go func() {
 		s.err = s.cmd.Wait()
 		close(s.exited)
 	}()
-	t.Cleanup(func() { s.stop(t) })
+	return nil
+}
 
+// await registers the launched server's stop with the test's cleanup and
+// waits until /healthz answers 200.
+func (s *server) await(t *testing.T) {
+	t.Helper()
+	t.Cleanup(func() { s.stop(t) })
+	s.awaitHealthy(t)
+}
+
+// awaitHealthy waits until /healthz answers 200 and, on PostgreSQL, checks
+// the server made its schema there.
+func (s *server) awaitHealthy(t *testing.T) {
+	t.Helper()
 	if err := s.waitHealthy(); err != nil {
 		t.Fatalf("stacklens did not become healthy at %s: %v\nserver output:\n%s", s.URL, err, s.logs.String())
 	}
 	if s.DatabaseURL != "" {
 		requireSchemaIn(t, s.DatabaseURL)
 	}
-	return s
 }
 
 // chooseDatabase settles which database the server runs on (see

@@ -11,6 +11,12 @@
 //     one Error for a web request the server handled, passing on what it
 //     knows of the visitor as PostHog properties: $browser, $os,
 //     $device_type, $current_url, $environment, and a plain property.
+//   STACKLENS_HOSTS=http://…,http://… STACKLENS_LOAD=prefix:count … node posthog-node-app.js load
+//     count exceptions (TypeError, RangeError, SyntaxError in turn), one at a
+//     time with captureExceptionImmediate, each to the next host in turn (one
+//     client per host, no retries), with distinct id and property e2e_marker
+//     prefix-i. Prints "accepted <marker>" when the request was answered 2xx,
+//     "failed <marker>" when the SDK reported an error for it.
 const { PostHog } = require('posthog-node');
 const { placeOrder, outer, crashLater } = require('./orders');
 
@@ -60,7 +66,39 @@ async function facts() {
   await client.shutdown();
 }
 
-if (mode === 'facts') {
+async function load() {
+  const hosts = (process.env.STACKLENS_HOSTS || '').split(',').filter(Boolean);
+  const [prefix, count] = (process.env.STACKLENS_LOAD || '').split(':');
+  if (!hosts.length || !prefix || !(Number(count) > 0)) {
+    console.error('load needs STACKLENS_HOSTS=url,url,… and STACKLENS_LOAD=prefix:count');
+    process.exit(2);
+  }
+  // The SDK reports a failed request only through its 'error' event; events
+  // go one at a time, so an error seen while one is sent is that event's.
+  const clients = hosts.map((h) => {
+    const c = new PostHog(token, { host: h, flushAt: 1, flushInterval: 0, fetchRetryCount: 0, requestTimeout: 10000 });
+    c.failures = 0;
+    c.on('error', () => { c.failures++; });
+    return c;
+  });
+  const kinds = [TypeError, RangeError, SyntaxError];
+  for (let i = 0; i < Number(count); i++) {
+    const marker = `${prefix}-${i}`;
+    const client = clients[i % clients.length];
+    const before = client.failures;
+    try {
+      throw new kinds[i % kinds.length]('posthog-node multi-node load');
+    } catch (err) {
+      await client.captureExceptionImmediate(err, marker, { e2e_marker: marker });
+    }
+    console.log(`${client.failures === before ? 'accepted' : 'failed'} ${marker}`);
+  }
+  await Promise.all(clients.map((c) => c.shutdown()));
+}
+
+if (mode === 'load') {
+  load().catch((e) => { console.error(e); process.exit(1); });
+} else if (mode === 'facts') {
   facts().catch((e) => { console.error(e); process.exit(1); });
 } else if (mode === 'manual') {
   manual().catch((e) => { console.error(e); process.exit(1); });

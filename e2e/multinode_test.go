@@ -485,9 +485,9 @@ func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d nodes, node %d killed with SIGKILL and restarted: %d events answered 200 (%d raw, %d of them without uuid; %d posthog-node) in %s, %.0f events/s; "+
-		"%d events got no answer (%d requests to the dead node), %d of them stored; inbox drained %s after the load ended",
+		"%d events got no answer (%d requests to the dead node), %d of them stored; %d events stored in all; inbox drained %s after the load ended",
 		multiNodeCount, victim, accepted, rawEvents, noUUID, sdkEvents, loadTime.Round(time.Millisecond), float64(accepted)/loadTime.Seconds(),
-		unanswered, deadTries, storedUnanswered, drainTime.Round(time.Millisecond))
+		unanswered, deadTries, storedUnanswered, len(stored), drainTime.Round(time.Millisecond))
 
 	issues := checkNodesAgree(t, nodes, conn)
 	checkStatusSeenEverywhere(t, nodes, issues)

@@ -242,10 +242,9 @@ func rawSender(g, perBatch int, urls func() []string, ledger *loadLedger, stop <
 
 // sdkSender runs e2e/clients/posthog-node-app.js load over and over until
 // stop is closed, each run sending perRun exceptions spread over every node
-// (the dead one included while it is down). It returns the first failure to
-// run the client at all.
-func sdkSender(t *testing.T, urls []string, perRun int, ledger *loadLedger, stop <-chan struct{}) error {
-	node := testkit.Node(t)
+// (the dead one included while it is down). node is the node binary, dir
+// e2e/clients. It returns the first failure to run the client at all.
+func sdkSender(node, dir string, urls []string, perRun int, ledger *loadLedger, stop <-chan struct{}) error {
 	for run := 0; ; run++ {
 		select {
 		case <-stop:
@@ -254,7 +253,7 @@ func sdkSender(t *testing.T, urls []string, perRun int, ledger *loadLedger, stop
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		cmd := exec.CommandContext(ctx, node, "posthog-node-app.js", "load")
-		cmd.Dir = clientsDir(t)
+		cmd.Dir = dir
 		cmd.Env = append(baseEnv(), "STACKLENS_HOST="+urls[0], "STACKLENS_TOKEN="+defaultToken,
 			"STACKLENS_HOSTS="+strings.Join(urls, ","), fmt.Sprintf("STACKLENS_LOAD=sdk-%d:%d", run, perRun))
 		out, err := cmd.CombinedOutput()
@@ -342,7 +341,7 @@ func waitForDrain(t *testing.T, conn *pgx.Conn) {
 // and that a status change made through one node is what the others show
 // at once.
 func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
-	testkit.Node(t)
+	node, clients := testkit.Node(t), clientsDir(t)
 	testkit.NodeModules(t)
 	dbURL := testkit.PostgresDatabase(t)
 	nodes := startNodes(t, dbURL, multiNodeCount)
@@ -373,7 +372,7 @@ func TestThreeNodesShareOnePostgreSQL(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		sdkErr <- sdkSender(t, all, sdkPerRun, ledger, stop)
+		sdkErr <- sdkSender(node, clients, all, sdkPerRun, ledger, stop)
 	}()
 	stopped := false
 	stopLoad := func() {

@@ -56,9 +56,7 @@ func startNodes(t *testing.T, dbURL string, n int) []*server {
 		if errs[i] != nil {
 			t.Fatalf("node %d: %v", i, errs[i])
 		}
-		if err := s.waitHealthy(); err != nil {
-			t.Fatalf("node %d did not become healthy at %s: %v\nserver output:\n%s", i, s.URL, err, s.logs.String())
-		}
+		s.awaitHealthy(t)
 	}
 	return nodes
 }
@@ -67,7 +65,7 @@ func startNodes(t *testing.T, dbURL string, n int) []*server {
 // and API key as every other node (startServer's defaults), listening on addr
 // (a free port when empty).
 func nodeOptions(dbURL, addr string) serverOptions {
-	return serverOptions{Addr: addr, Env: []string{"STACKLENS_DATABASE_URL=" + dbURL}}
+	return serverOptions{Addr: addr, DatabaseURL: dbURL}
 }
 
 // restartNode starts a node again on the address and database it had.

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/stacklens/stacklens/internal/testkit"
 )
 
-// TestFirstStartOnceWhenNodesStartTogether opens one database from four
+// TestFirstStartOnceWhenNodesStartTogether opens one PostgreSQL database from four
 // stores released at the same moment, as four nodes started together do,
 // and each runs the first start: migrations, the default project with a
 // token of its own making, the first admin. One project and one admin come
@@ -19,14 +18,10 @@ import (
 func TestFirstStartOnceWhenNodesStartTogether(t *testing.T) {
 	const nodes = 4
 	ctx := context.Background()
-	var open func() (*DB, error)
-	if testkit.Engine() == testkit.Postgres {
-		url := testkit.PostgresDatabase(t)
-		open = func() (*DB, error) { return OpenPostgres(ctx, url) }
-	} else {
-		path := filepath.Join(t.TempDir(), "stacklens.db")
-		open = func() (*DB, error) { return Open(ctx, path) }
-	}
+	// PostgreSQL whatever the run's engine: nodes started together behind a
+	// load balancer share a PostgreSQL database, not an SQLite file.
+	url := testkit.PostgresDatabase(t)
+	open := func() (*DB, error) { return OpenPostgres(ctx, url) }
 	type start struct {
 		project Project
 		admin   error

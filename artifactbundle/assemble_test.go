@@ -2,7 +2,6 @@ package artifactbundle_test
 
 import (
 	"context"
-	"github.com/stacklens/stacklens/internal/teststore"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/stacklens/stacklens/artifactbundle"
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/internal/teststore"
 )
 
 func openDB(t *testing.T) *db.DB {

@@ -2,10 +2,11 @@ package db
 
 import (
 	"context"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 func explain(t *testing.T, d *DB, query string, args ...any) string {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // idTables are the tables whose integer ids must never be handed out twice

@@ -2,10 +2,11 @@ package db
 
 import (
 	"context"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // TestInboxLimitsCountAppendsAndDrains checks the counters against the table

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // eventsOccurrences counts an issue's stored events per bucket straight from

@@ -3,12 +3,13 @@ package db
 import (
 	"context"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // envEvent is an event of a Sentry SDK with an environment and tags, its

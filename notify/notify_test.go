@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/teststore"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/pipeline"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/internal/testkit"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/symbols"
 )
 

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/testkit"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // exceptionPayload is a small $exception event as posthog-node would send

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 )

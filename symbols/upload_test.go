@@ -5,12 +5,12 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
-	"github.com/stacklens/stacklens/internal/teststore"
 	"io"
 	"log/slog"
 	"testing"
 
 	"github.com/stacklens/stacklens/db"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 )

@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stacklens/stacklens/db"
@@ -59,7 +62,7 @@ func main() {
 func runLoad(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	var cfg bench.LoadConfig
-	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8000", "the stacklens server")
+	urls := fs.String("url", "http://127.0.0.1:8000", "the stacklens server, or several nodes on one database separated by commas: batches go to each in turn")
 	fs.StringVar(&cfg.Token, "token", "phc_bench", "the project's capture token")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "clients posting at once")
 	fs.IntVar(&cfg.BatchSize, "batch", 50, "events per /batch/ request")
@@ -69,12 +72,35 @@ func runLoad(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Users, "users", 1_000, "distinct users over all events")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip the bodies")
 	fs.BoolVar(&cfg.Drain, "drain", true, "after sending, wait until the server's inbox is empty and report processed events/s")
-	fs.IntVar(&cfg.PID, "pid", 0, "the server's process id: report its resident memory idle and at peak")
+	pids := fs.String("pid", "", "the server's process id, or several separated by commas: report each one's resident memory idle and at peak")
+	databaseURL := fs.String("database-url", "", "the PostgreSQL database the servers share: the drain counts its inbox there instead of adding up each node's /readyz (which a node recounts only every few seconds)")
 	bundleAddr := fs.String("bundle-addr", "127.0.0.1:0", "where to serve the fixture bundle the frames point at (the server must be allowed to fetch from it: STACKLENS_FETCH_ALLOW_PRIVATE=true on loopback)")
 	baseline := fs.Bool("baseline", true, "first send the same load to an in-process no-op server that decodes the bodies and stores nothing")
 	fixtures := fs.String("fixtures", "testdata/fixtures", "the recorded fixtures directory")
 	run := fs.Uint("run", 0, "run number, part of every uuid (0: from the clock), so runs against one database never collide")
 	fs.Parse(args)
+	cfg.URLs = strings.Split(*urls, ",")
+	for p := range strings.SplitSeq(*pids, ",") {
+		if p == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("-pid: %q is not a process id", p)
+		}
+		cfg.PIDs = append(cfg.PIDs, pid)
+	}
+	if *databaseURL != "" {
+		store, err := openDatabase(ctx, "", *databaseURL)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		cfg.InboxDepth = func(ctx context.Context) (int64, error) {
+			n, err := store.CountInbox(ctx)
+			return int64(n), err
+		}
+	}
 	cfg.Run = uint32(*run)
 	if cfg.Run == 0 {
 		cfg.Run = uint32(time.Now().Unix())
@@ -97,7 +123,7 @@ func runLoad(ctx context.Context, args []string) error {
 			return err
 		}
 		nc := cfg
-		nc.URL, nc.Drain, nc.PID = noopURL, false, 0
+		nc.URLs, nc.Drain, nc.PIDs = []string{noopURL}, false, nil
 		res, err := bench.Load(ctx, nc, templates)
 		closeNoop()
 		if err != nil {
@@ -107,7 +133,7 @@ func runLoad(ctx context.Context, args []string) error {
 		baselineRate = res.AcceptedPerSecond()
 	}
 	res, err := bench.Load(ctx, cfg, templates)
-	fmt.Printf("stacklens (%s):\n%s", cfg.URL, res)
+	fmt.Printf("stacklens (%s):\n%s", strings.Join(cfg.URLs, ", "), res)
 	if baselineRate > 0 {
 		fmt.Printf("stacklens accepted %.2f as many events/s as the no-op baseline\n", res.AcceptedPerSecond()/baselineRate)
 	}
@@ -133,6 +159,7 @@ func runNoop(ctx context.Context, args []string) error {
 func runFill(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("fill", flag.ExitOnError)
 	path := fs.String("db", "stacklens-bench.db", "the SQLite file to fill (created if missing)")
+	databaseURL := fs.String("database-url", "", "fill this PostgreSQL database instead of the SQLite file, postgres://user:password@host:5432/name (migrated if new)")
 	token := fs.String("token", "phc_bench", "the default project's capture token (created if missing)")
 	var cfg bench.FillConfig
 	fs.Int64Var(&cfg.Events, "events", 1_000_000, "events to write")
@@ -150,7 +177,7 @@ func runFill(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, *path)
+	store, err := openDatabase(ctx, *path, *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -172,7 +199,7 @@ func runFill(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("wrote %d events into %d new issues with %d symbol sets in %s (%.0f events/s) to %s\n", res.Events, res.Issues,
-		res.SymbolSets, res.Took.Round(time.Second), float64(res.Events)/res.Took.Seconds(), *path)
+		res.SymbolSets, res.Took.Round(time.Second), float64(res.Events)/res.Took.Seconds(), databaseName(*path, *databaseURL))
 	return nil
 }
 
@@ -196,6 +223,30 @@ func runPages(ctx context.Context, args []string) error {
 		fmt.Println(t)
 	}
 	return nil
+}
+
+// openDatabase opens (and migrates) the PostgreSQL database at url when it
+// is set, else the SQLite file at path: the same choice stacklens serve makes
+// from STACKLENS_DATABASE_URL and STACKLENS_DB.
+func openDatabase(ctx context.Context, path, url string) (*db.DB, error) {
+	if url == "" {
+		return db.Open(ctx, path)
+	}
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, errors.New("-database-url must be a PostgreSQL URL, postgres://user:password@host:5432/name")
+	}
+	return db.OpenPostgres(ctx, url)
+}
+
+// databaseName says which database a report is about, without a password.
+func databaseName(path, url string) string {
+	if url == "" {
+		return path
+	}
+	if u, err := neturl.Parse(url); err == nil {
+		return u.Redacted()
+	}
+	return "the PostgreSQL database"
 }
 
 // serve listens on addr and serves h; it returns the base URL and a stop function.

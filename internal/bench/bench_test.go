@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/handlers"
 	"github.com/stacklens/stacklens/internal/testkit"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 	"github.com/stacklens/stacklens/web"
@@ -45,13 +47,11 @@ func startServer(t *testing.T, store *db.DB) string {
 	return "http://" + ln.Addr().String()
 }
 
+// openStore opens a fresh database in the run's engine with a default
+// project taking token.
 func openStore(t *testing.T, token string) *db.DB {
 	t.Helper()
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "bench.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := teststore.Open(t)
 	if _, err := store.EnsureDefaultProject(context.Background(), token, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +104,12 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 	defer bundle.Close()
 	store := openStore(t, "phc_load")
 	base := startServer(t, store)
-	cfg := LoadConfig{URL: base, Token: "phc_load", BundleURL: bundle.URL + "/app.js", Concurrency: 4, BatchSize: 25,
-		Events: 310, Issues: 7, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 1}
+	cfg := LoadConfig{URLs: []string{base}, Token: "phc_load", BundleURL: bundle.URL + "/app.js", Concurrency: 4, BatchSize: 25,
+		Events: 310, Issues: 7, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 1, PIDs: []int{os.Getpid()},
+		InboxDepth: func(ctx context.Context) (int64, error) {
+			n, err := store.CountInbox(ctx)
+			return int64(n), err
+		}}
 	res, err := Load(context.Background(), cfg, templates)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +119,9 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 	}
 	if res.Sending <= 0 || res.Drained < res.Sending || res.P50 <= 0 || res.P99 < res.P50 || res.ProcessedPerSecond() <= 0 {
 		t.Errorf("load report lacks timings: %+v", res)
+	}
+	if len(res.RSS) != 1 || res.RSS[0].IdleKB <= 0 || res.RSS[0].PeakKB < res.RSS[0].IdleKB {
+		t.Errorf("the server's (this process's) memory: %+v", res.RSS)
 	}
 	page, err := store.ListIssues(context.Background(), db.IssueQuery{ProjectID: 1, Status: "all", Limit: 100})
 	if err != nil {
@@ -138,7 +145,7 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 	noop := NewNoop()
 	noopSrv := httptest.NewServer(noop)
 	defer noopSrv.Close()
-	cfg.URL, cfg.Gzip = noopSrv.URL, true
+	cfg.URLs, cfg.Gzip, cfg.InboxDepth, cfg.PIDs = []string{noopSrv.URL}, true, nil, nil
 	res, err = Load(context.Background(), cfg, templates)
 	if err != nil {
 		t.Fatal(err)
@@ -148,13 +155,53 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 	}
 }
 
+// TestLoadSpreadsAcrossServers sends one load to two servers, each on a
+// database of its own, so what each stored shows where the batches went:
+// every batch to one of them in turn, and the drain waits for both inboxes.
+func TestLoadSpreadsAcrossServers(t *testing.T) {
+	fixtures := testkit.Fixtures(t)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
+	defer bundle.Close()
+	stores := []*db.DB{openStore(t, "phc_spread"), openStore(t, "phc_spread")}
+	urls := []string{startServer(t, stores[0]), startServer(t, stores[1])}
+	res, err := Load(context.Background(), LoadConfig{URLs: urls, Token: "phc_spread", BundleURL: bundle.URL + "/app.js",
+		Concurrency: 3, BatchSize: 10, Events: 130, Issues: 5, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 2}, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 130 || res.Errors != 0 || len(res.ByURL) != 2 || res.ByURL[0] != 7 || res.ByURL[1] != 6 {
+		t.Fatalf("load across two servers: %+v", res)
+	}
+	for i, store := range stores {
+		n, err := store.CountInbox(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := store.ListIssues(context.Background(), db.IssueQuery{ProjectID: 1, Status: "all", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events int64
+		for _, is := range page.Issues {
+			events += is.Occurrences
+		}
+		if want := res.ByURL[i] * 10; events != want || n != 0 {
+			t.Errorf("server %d stored %d events (%d still in its inbox) from %d batches, want %d", i, events, n, res.ByURL[i], want)
+		}
+	}
+}
+
 func TestLoadCountsRefusals(t *testing.T) {
 	templates, err := LoadTemplates(testkit.Fixtures(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := startServer(t, openStore(t, "phc_right"))
-	res, err := Load(context.Background(), LoadConfig{URL: base, Token: "phc_wrong", BundleURL: "http://b.test/app.js",
+	res, err := Load(context.Background(), LoadConfig{URLs: []string{base}, Token: "phc_wrong", BundleURL: "http://b.test/app.js",
 		Concurrency: 2, BatchSize: 5, Events: 20, Issues: 2}, templates)
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +283,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
 	defer bundle.Close()
-	store, err := db.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := teststore.Open(b)
 	if _, err := store.EnsureDefaultProject(context.Background(), "phc_e2e", ""); err != nil {
 		b.Fatal(err)
 	}
@@ -258,7 +301,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	b.ResetTimer()
-	res, err := Load(context.Background(), LoadConfig{URL: "http://" + ln.Addr().String(), Token: "phc_e2e", BundleURL: bundle.URL + "/app.js",
+	res, err := Load(context.Background(), LoadConfig{URLs: []string{"http://" + ln.Addr().String()}, Token: "phc_e2e", BundleURL: bundle.URL + "/app.js",
 		Concurrency: 32, BatchSize: 50, Events: int64(b.N), Issues: 1000, Users: 1000, Drain: true, Run: 1}, templates)
 	if err != nil {
 		b.Fatal(err)

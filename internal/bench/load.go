@@ -21,7 +21,10 @@ import (
 
 // LoadConfig says what the load generator sends.
 type LoadConfig struct {
-	URL         string // the server's base URL; events go to URL + "/batch/"
+	// URLs are the servers' base URLs (several nodes on one database, or
+	// one); batch n goes to URLs[n % len(URLs)] + "/batch/", so the load is
+	// spread evenly across them.
+	URLs        []string
 	Token       string // the project's capture token
 	BundleURL   string // where the fixture bundle (app.js and app.js.map) is served
 	Concurrency int    // clients posting at once
@@ -31,14 +34,19 @@ type LoadConfig struct {
 	Issues      int  // distinct issues the events group into
 	Users       int  // distinct users (distinct_id) over all events
 	Gzip        bool // compress bodies as posthog-js does
-	// Drain waits, after sending, until the server's inbox is empty (read
-	// from /readyz) and reports processed events per second.
+	// Drain waits, after sending, until the inbox is empty and reports
+	// processed events per second.
 	Drain        bool
 	DrainTimeout time.Duration
-	// PID, when not 0, is the server's process: its resident memory is
+	// InboxDepth, when set, tells how many events wait in the inbox; the
+	// drain polls it. Without it the drain adds up the inbox_events every
+	// URL reports on /readyz (on PostgreSQL a node recounts the shared
+	// inbox only every few seconds, so a count from the database is exact).
+	InboxDepth func(context.Context) (int64, error)
+	// PIDs are the servers' processes: the resident memory of each is
 	// sampled before, during and after the run (Linux /proc).
-	PID int
-	Run uint32 // distinguishes uuids of separate runs against one database
+	PIDs []int
+	Run  uint32 // distinguishes uuids of separate runs against one database
 }
 
 // LoadResult is what a load run measured.
@@ -48,9 +56,16 @@ type LoadResult struct {
 	ByStatus         map[string]int64 // answers by status code (or "error" for transport failures)
 	Sending          time.Duration    // from the first request to the last answer
 	P50, P99, Max    time.Duration    // request latency
+	ByURL            []int64          // requests sent to each of LoadConfig.URLs
 	Drained          time.Duration    // from the first request until the inbox was empty (Drain)
-	RSSIdleKB        int64            // the server's resident memory before the run (PID)
-	RSSPeakKB        int64            // its peak (VmHWM, PID)
+	RSS              []ProcessRSS     // the memory of each of LoadConfig.PIDs
+}
+
+// ProcessRSS is one server process's resident memory.
+type ProcessRSS struct {
+	PID    int
+	IdleKB int64 // VmRSS before the run
+	PeakKB int64 // VmHWM (the kernel's high-water mark) after it
 }
 
 // AcceptedPerSecond is events answered 200 per second of sending.
@@ -82,8 +97,11 @@ func (r LoadResult) String() string {
 	if r.Drained > 0 {
 		fmt.Fprintf(&b, "inbox drained after %s: %.0f processed events/s\n", r.Drained.Round(time.Millisecond), r.ProcessedPerSecond())
 	}
-	if r.RSSPeakKB > 0 {
-		fmt.Fprintf(&b, "server RSS idle %.1f MB, peak %.1f MB\n", float64(r.RSSIdleKB)/1024, float64(r.RSSPeakKB)/1024)
+	if len(r.ByURL) > 1 {
+		fmt.Fprintf(&b, "requests per server: %v\n", r.ByURL)
+	}
+	for _, m := range r.RSS {
+		fmt.Fprintf(&b, "server %d RSS idle %.1f MB, peak %.1f MB\n", m.PID, float64(m.IdleKB)/1024, float64(m.PeakKB)/1024)
 	}
 	return b.String()
 }
@@ -93,16 +111,23 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 	if cfg.Concurrency <= 0 || cfg.BatchSize <= 0 || cfg.Issues <= 0 || len(templates) == 0 {
 		return LoadResult{}, errors.New("load: concurrency, batch size, issues and templates must be positive")
 	}
+	if len(cfg.URLs) == 0 {
+		return LoadResult{}, errors.New("load: give at least one server URL")
+	}
 	if cfg.Events <= 0 && cfg.Duration <= 0 {
 		return LoadResult{}, errors.New("load: give a number of events or a duration")
 	}
 	if cfg.Users <= 0 {
 		cfg.Users = 1
 	}
-	base := strings.TrimRight(cfg.URL, "/")
-	res := LoadResult{ByStatus: map[string]int64{}}
-	if cfg.PID != 0 {
-		res.RSSIdleKB, _ = procStatusKB(cfg.PID, "VmRSS")
+	bases := make([]string, len(cfg.URLs))
+	for i, u := range cfg.URLs {
+		bases[i] = strings.TrimRight(u, "/")
+	}
+	res := LoadResult{ByStatus: map[string]int64{}, ByURL: make([]int64, len(bases))}
+	for _, pid := range cfg.PIDs {
+		idle, _ := procStatusKB(pid, "VmRSS")
+		res.RSS = append(res.RSS, ProcessRSS{PID: pid, IdleKB: idle})
 	}
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
@@ -110,6 +135,7 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 		defer cancel()
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2}, Timeout: time.Minute}
+	byURL := make([]atomic.Int64, len(bases))
 	var next atomic.Int64 // the next batch's first event number
 	var mu sync.Mutex
 	var latencies []time.Duration
@@ -142,7 +168,9 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 					zw.Close()
 					payload = zipped.Bytes()
 				}
-				req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, base+"/batch/", bytes.NewReader(payload))
+				target := int(first/int64(cfg.BatchSize)) % len(bases)
+				byURL[target].Add(1)
+				req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, bases[target]+"/batch/", bytes.NewReader(payload))
 				if err != nil {
 					failed++
 					continue
@@ -180,17 +208,16 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 			res.Errors += failed
 		}()
 	}
-	var peakDone chan struct{}
+	var sampling sync.WaitGroup
 	stopSampling := make(chan struct{})
-	if cfg.PID != 0 {
-		peakDone = make(chan struct{})
-		go func() {
-			defer close(peakDone)
-			sampleRSS(cfg.PID, &res.RSSPeakKB, stopSampling)
-		}()
+	for i := range res.RSS {
+		sampling.Go(func() { sampleRSS(res.RSS[i].PID, &res.RSS[i].PeakKB, stopSampling) })
 	}
 	wg.Wait()
 	res.Sending = time.Since(start)
+	for i := range byURL {
+		res.ByURL[i] = byURL[i].Load()
+	}
 	slices.Sort(latencies)
 	if n := len(latencies); n > 0 {
 		res.P50, res.P99, res.Max = latencies[n/2], latencies[min(n-1, n*99/100)], latencies[n-1]
@@ -201,13 +228,25 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 		if timeout <= 0 {
 			timeout = 30 * time.Minute
 		}
-		err = waitInboxEmpty(context.WithoutCancel(ctx), client, base, timeout)
+		depth := cfg.InboxDepth
+		if depth == nil {
+			depth = func(ctx context.Context) (int64, error) {
+				var sum int64
+				for _, base := range bases {
+					n, err := InboxEvents(ctx, client, base)
+					if err != nil {
+						return 0, err
+					}
+					sum += n
+				}
+				return sum, nil
+			}
+		}
+		err = waitInboxEmpty(context.WithoutCancel(ctx), depth, timeout)
 		res.Drained = time.Since(start)
 	}
 	close(stopSampling)
-	if peakDone != nil {
-		<-peakDone
-	}
+	sampling.Wait()
 	return res, err
 }
 
@@ -232,11 +271,11 @@ func makeBatch(body *bytes.Buffer, cfg LoadConfig, templates []*Template, first,
 	body.Write(buf)
 }
 
-// waitInboxEmpty polls /readyz until it reports an empty inbox.
-func waitInboxEmpty(ctx context.Context, client *http.Client, base string, timeout time.Duration) error {
+// waitInboxEmpty polls depth until it reports an empty inbox.
+func waitInboxEmpty(ctx context.Context, depth func(context.Context) (int64, error), timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := InboxEvents(ctx, client, base)
+		n, err := depth(ctx)
 		if err != nil {
 			return err
 		}

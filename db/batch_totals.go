@@ -26,9 +26,17 @@ type batchTotals struct {
 	resolved   map[projectFrame]int
 	frameSeq   []projectFrame
 	frameFound []event.Frame
-	// eventFrames tie stored events to the frames they hold (event_frames),
-	// written several rows per statement.
+	// newEvents are the batch's event rows, written several per statement;
+	// eventFrames tie them to the frames they hold (event_frames).
+	newEvents   []eventRow
 	eventFrames []eventFrame
+}
+
+// eventRow is an event to store in the issue storeEvent chose.
+type eventRow struct {
+	ev        NewEvent
+	issueID   int64
+	timestamp int64
 }
 
 type eventFrame struct {
@@ -131,9 +139,12 @@ func (b *batchTotals) stored(ev NewEvent, issueID int64, ts int64, terms []strin
 	}
 }
 
-// write applies the totals in the batch's transaction.
+// write stores the batch's events and applies the totals in the batch's transaction.
 func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 	stmts := tx.statements()
+	if err := b.insertEvents(ctx, tx); err != nil {
+		return err
+	}
 	for i, k := range b.frameSeq {
 		if err := saveFrameResolutions(ctx, tx, k.projectID, b.frameFound[i:i+1]); err != nil {
 			return err
@@ -182,20 +193,126 @@ func (b *batchTotals) write(ctx context.Context, tx txRunner) error {
 		}); err != nil {
 		return fmt.Errorf("record the events' frames: %w", err)
 	}
+	// Several issues per statement, as the inserts above: on PostgreSQL
+	// each statement is a round trip, and one per issue was a quarter of a
+	// batch's. The search text is set apart, only where it changed: SQLite's
+	// search index is rewritten by any update naming the column.
+	if err := updateRows(ctx, tx, len(b.issues), []string{"id", "occurrences", "users", "last", "first"},
+		`UPDATE issues SET occurrences = issues.occurrences + v.occurrences, users_affected = issues.users_affected + v.users,
+			last_seen = `+stmts.greatest("issues.last_seen", "v.last")+`, first_seen = `+stmts.least("issues.first_seen", "v.first")+`
+			FROM v WHERE issues.id = v.id`, func(i int, args []any) []any {
+			t := b.issues[i]
+			return append(args, t.id, t.occurrences, newUsers[t.id], t.last, t.first)
+		}); err != nil {
+		return fmt.Errorf("count events of the batch's issues: %w", err)
+	}
+	var changed []issueTotal
 	for _, t := range b.issues {
-		if _, err := tx.ExecContext(ctx, `UPDATE issues SET occurrences = occurrences + ?, users_affected = users_affected + ?,
-			last_seen = `+stmts.greatest("last_seen", "?")+`, first_seen = `+stmts.least("first_seen", "?")+` WHERE id = ?`,
-			t.occurrences, newUsers[t.id], t.last, t.first, t.id); err != nil {
-			return fmt.Errorf("count events of issue %d: %w", t.id, err)
-		}
 		if t.searchTextChanged {
-			if _, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", t.searchText, t.id); err != nil {
-				return fmt.Errorf("update search text of issue %d: %w", t.id, err)
+			changed = append(changed, t)
+		}
+	}
+	if err := updateRows(ctx, tx, len(changed), []string{"id", "search_text:text"},
+		"UPDATE issues SET search_text = v.search_text FROM v WHERE issues.id = v.id", func(i int, args []any) []any {
+			return append(args, changed[i].id, changed[i].searchText)
+		}); err != nil {
+		return fmt.Errorf("update the search text of the batch's issues: %w", err)
+	}
+	return nil
+}
+
+// insertEvents writes the batch's event rows, eventRowsPerStatement at a
+// time, and ties each to the frames symbolication looked at.
+func (b *batchTotals) insertEvents(ctx context.Context, tx txRunner) error {
+	const cols = 17
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + "),"
+	for start := 0; start < len(b.newEvents); start += eventRowsPerStatement {
+		chunk := b.newEvents[start:min(len(b.newEvents), start+eventRowsPerStatement)]
+		args := make([]any, 0, cols*len(chunk))
+		byUUID := make(map[projectKey]*NewEvent, len(chunk))
+		for i := range chunk {
+			r := &chunk[i]
+			ev := &r.ev
+			args = append(args, ev.ProjectID, r.issueID, ev.UUID, ev.Fingerprint, r.timestamp, millis(ev.ReceivedAt),
+				ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Environment, tagsColumn(ev.Tags), ev.Data, ev.Raw)
+			byUUID[projectKey{ev.ProjectID, ev.UUID}] = ev
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
+			distinct_id, url, lib, lib_version, release, browser, os, environment, tags, data, raw)
+			VALUES `+strings.TrimSuffix(strings.Repeat(one, len(chunk)), ",")+` RETURNING project_id, uuid, id`, args...)
+		if err != nil {
+			return fmt.Errorf("store events: %w", err)
+		}
+		inserted := 0
+		for rows.Next() {
+			var key projectKey
+			var eventID int64
+			if err := rows.Scan(&key.projectID, &key.key, &eventID); err != nil {
+				rows.Close()
+				return fmt.Errorf("store events: %w", err)
 			}
+			inserted++
+			ev := byUUID[key]
+			if ev == nil {
+				continue
+			}
+			for _, f := range ev.ResolvedFrames {
+				// Frames tied to a symbol set, or to a ref that has none yet (a fetch
+				// deferred by the hourly cap), are resolved again later: remember
+				// which events hold them so those events are regrouped too.
+				if f.RawID == "" || f.Resolution == nil || (f.Resolution.SymbolSetID == 0 && f.Resolution.SymbolSetRef == "") {
+					continue
+				}
+				b.eventFrames = append(b.eventFrames, eventFrame{ev.ProjectID, f.RawID, eventID})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store events: %w", err)
+		}
+		if inserted != len(chunk) {
+			return fmt.Errorf("store events: %d of %d rows written", inserted, len(chunk))
 		}
 	}
 	return nil
 }
+
+// eventRowsPerStatement is how many events insertEvents writes per
+// statement (17 values each).
+const eventRowsPerStatement = 25
+
+// updateRows runs "WITH v(columns) AS (VALUES (?, …), …) " + update for n
+// rows, issueRowsPerStatement at a time; row appends the values of row i to
+// args. A column is an integer unless named "name:text": PostgreSQL types
+// the parameters of a VALUES list from these casts.
+func updateRows(ctx context.Context, tx txRunner, n int, columns []string, update string, row func(i int, args []any) []any) error {
+	names := make([]string, len(columns))
+	casts := make([]string, len(columns))
+	for i, c := range columns {
+		name, kind, _ := strings.Cut(c, ":")
+		names[i], casts[i] = name, "CAST(? AS BIGINT)"
+		if kind == "text" {
+			casts[i] = "CAST(? AS TEXT)"
+		}
+	}
+	one := "(" + strings.Join(casts, ", ") + "),"
+	head := "WITH v(" + strings.Join(names, ", ") + ") AS (VALUES "
+	for start := 0; start < n; start += issueRowsPerStatement {
+		end := min(n, start+issueRowsPerStatement)
+		args := make([]any, 0, len(columns)*(end-start))
+		for i := start; i < end; i++ {
+			args = row(i, args)
+		}
+		if _, err := tx.ExecContext(ctx, head+strings.TrimSuffix(strings.Repeat(one, end-start), ",")+") "+update, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// issueRowsPerStatement is how many issues updateRows changes per
+// statement. A batch is 100 events, often of as many issues.
+const issueRowsPerStatement = 32
 
 // countUsers upserts the batch's user values, several rows per statement,
 // and says per issue how many of them the issue had not seen before.

@@ -89,6 +89,10 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	out := make([]Stored, len(events))
 	var drained InboxLoad // inbox rows this transaction removes
 	totals := newBatchTotals()
+	lookups, err := loadBatchLookups(ctx, tx, events)
+	if err != nil {
+		return nil, fmt.Errorf("store batch: %w", err)
+	}
 	for i, ev := range events {
 		if ev.InboxID != 0 {
 			held, err := d.takeInboxRow(ctx, tx, ev.InboxID, &drained)
@@ -103,7 +107,7 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 		totals.frames(ev.ProjectID, ev.ResolvedFrames)
 		stored := ev
 		d.Pack(&stored)
-		st, err := storeEvent(ctx, tx, stored, now, totals)
+		st, err := storeEvent(ctx, tx, stored, now, totals, lookups)
 		if err != nil {
 			return nil, fmt.Errorf("store event %s: %w", ev.UUID, err)
 		}
@@ -137,30 +141,23 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	return out, nil
 }
 
-func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals *batchTotals) (Stored, error) {
+func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals *batchTotals, lookups *batchLookups) (Stored, error) {
 	var st Stored
-	var exists int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE project_id = ? AND uuid = ?", ev.ProjectID, ev.UUID).Scan(&exists); err != nil {
-		return st, err
-	}
-	if exists > 0 {
+	if lookups.stored[projectKey{ev.ProjectID, ev.UUID}] {
 		st.Duplicate = true
 		return st, nil
 	}
 	ts := millis(ev.Timestamp)
-	var cur triage.Current
-	var searchText string
-	err := tx.QueryRowContext(ctx, `SELECT i.id, i.status, i.resolved_in_release, i.search_text FROM issue_fingerprints f
-		JOIN issues i ON i.id = f.issue_id WHERE f.project_id = ? AND f.fingerprint = ?`,
-		ev.ProjectID, ev.Fingerprint).Scan(&st.IssueID, &cur.Status, &cur.ResolvedInRelease, &searchText)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	issue, err := lookups.issueOf(ctx, tx, ev.ProjectID, ev.Fingerprint)
+	if err != nil {
 		return st, err
-	default:
-		cur.Exists = true
 	}
-	outcome := triage.Group(cur, ev.Release)
+	st.IssueID = issue.id
+	searchText := issue.searchText
+	outcome := triage.Group(issue.current, ev.Release)
+	if outcome.NewIssue || outcome.Regression {
+		lookups.issueChanged(ev.ProjectID, ev.Fingerprint)
+	}
 	st.NewIssue, st.Regression, st.Suppressed = outcome.NewIssue, outcome.Regression, outcome.Suppressed
 	if outcome.NewIssue {
 		// A new issue starts with its first event's search text, so the
@@ -191,25 +188,9 @@ func storeEvent(ctx context.Context, tx txRunner, ev NewEvent, now int64, totals
 	if !outcome.KeepsEvent() {
 		return st, nil
 	}
-	var newID int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO events(project_id, issue_id, uuid, fingerprint, timestamp, received_at,
-		distinct_id, url, lib, lib_version, release, browser, os, environment, tags, data, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ev.ProjectID, st.IssueID, ev.UUID, ev.Fingerprint, ts, millis(ev.ReceivedAt),
-		ev.DistinctID, ev.URL, ev.Lib, ev.LibVersion, ev.Release, ev.Browser, ev.OS, ev.Environment, tagsColumn(ev.Tags), ev.Data, ev.Raw).Scan(&newID)
-	if err != nil {
-		return st, err
-	}
-	eventID := newID
-	for _, f := range ev.ResolvedFrames {
-		// Frames tied to a symbol set, or to a ref that has none yet (a fetch
-		// deferred by the hourly cap), are resolved again later: remember
-		// which events hold them so those events are regrouped too.
-		if f.RawID == "" || f.Resolution == nil || (f.Resolution.SymbolSetID == 0 && f.Resolution.SymbolSetRef == "") {
-			continue
-		}
-		totals.eventFrames = append(totals.eventFrames, eventFrame{ev.ProjectID, f.RawID, eventID})
-	}
+	// The row itself is written with the batch's others (batchTotals.write).
+	lookups.stored[projectKey{ev.ProjectID, ev.UUID}] = true
+	totals.newEvents = append(totals.newEvents, eventRow{ev, st.IssueID, ts})
 	totals.stored(ev, st.IssueID, ts, ev.searchTerms())
 	return st, nil
 }

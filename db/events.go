@@ -93,16 +93,20 @@ func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []Rejec
 	if err != nil {
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
-	for i, ev := range events {
+	var inboxIDs []int64
+	for _, ev := range events {
 		if ev.InboxID != 0 {
-			held, err := d.takeInboxRow(ctx, tx, ev.InboxID, &drained)
-			if err != nil {
-				return nil, err
-			}
-			if !held {
-				out[i] = Stored{NotHeld: true}
-				continue
-			}
+			inboxIDs = append(inboxIDs, ev.InboxID)
+		}
+	}
+	held, err := d.takeInboxRows(ctx, tx, inboxIDs, &drained)
+	if err != nil {
+		return nil, err
+	}
+	for i, ev := range events {
+		if ev.InboxID != 0 && !held[ev.InboxID] {
+			out[i] = Stored{NotHeld: true}
+			continue
 		}
 		totals.frames(ev.ProjectID, ev.ResolvedFrames)
 		stored := ev

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -161,6 +162,44 @@ func (d *DB) takeInboxRow(ctx context.Context, tx txRunner, id int64, gone *Inbo
 	gone.Events++
 	gone.Bytes += size
 	return true, nil
+}
+
+// takeInboxRows is takeInboxRow for many rows, a few statements in all: it
+// tells which of ids this node held (and now removed).
+func (d *DB) takeInboxRows(ctx context.Context, tx txRunner, ids []int64, gone *InboxLoad) (map[int64]bool, error) {
+	held := make(map[int64]bool, len(ids))
+	for start := 0; start < len(ids); start += lookupChunk {
+		chunk := ids[start:min(start+lookupChunk, len(ids))]
+		size := 1
+		for size < len(chunk) {
+			size *= 2
+		}
+		args := make([]any, 0, size+1)
+		args = append(args, d.node)
+		for i := range size { // padded with the last id (see lookupChunk)
+			args = append(args, chunk[min(i, len(chunk)-1)])
+		}
+		rows, err := tx.QueryContext(ctx, "DELETE FROM inbox WHERE claimed_by = ? AND id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", size), ",")+") RETURNING id, payload_bytes", args...)
+		if err != nil {
+			return nil, fmt.Errorf("remove inbox rows: %w", err)
+		}
+		for rows.Next() {
+			var id, size int64
+			if err := rows.Scan(&id, &size); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("remove inbox rows: %w", err)
+			}
+			held[id] = true
+			gone.Events++
+			gone.Bytes += size
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("remove inbox rows: %w", err)
+		}
+	}
+	return held, nil
 }
 
 // inboxDrained lowers the counters by rows a committed transaction removed.

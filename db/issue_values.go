@@ -24,7 +24,8 @@ const (
 	tagKeyPrefix = "tag:"
 )
 
-// maxValueLen caps a counted value (URLs can be long); longer ones are cut.
+// maxValueLen caps a counted value, in characters (URLs can be long);
+// longer ones are cut.
 const maxValueLen = 500
 
 // ValueCount is how often one value occurred in an issue's events.
@@ -64,9 +65,20 @@ func tagValues(ev NewEvent) [][2]string {
 // cache small.
 const tagRowsPerStatement = 16
 
+// cutValue keeps v's first maxValueLen characters, as substr(v, 1,
+// maxValueLen) does in the queries that filter and recount values: a cut
+// in bytes could end in half a character, which PostgreSQL refuses to
+// store and which would never equal what those queries compare.
 func cutValue(v string) string {
-	if len(v) > maxValueLen {
-		return v[:maxValueLen]
+	if len(v) <= maxValueLen {
+		return v
+	}
+	n := 0
+	for i := range v {
+		if n == maxValueLen {
+			return v[:i]
+		}
+		n++
 	}
 	return v
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stacklens/stacklens/internal/testkit"
 )
@@ -188,5 +189,45 @@ func BenchmarkStoreEventTags(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 		})
+	}
+}
+
+// TestLongValuesAreCutOnCharacters: values longer than maxValueLen are
+// counted by their first maxValueLen characters, the way the queries that
+// filter and count them again (substr) cut them, and never in the middle
+// of a character.
+func TestLongValuesAreCutOnCharacters(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	// Cut at 500 bytes, both would end in half an "é" (2 bytes); the URL's
+	// 319 characters need no cut at all.
+	short := "https://shop.test/x" + strings.Repeat("é", 300)
+	long := "x" + strings.Repeat("é", maxValueLen+100)
+	ev := envEvent("u1", "fp-long", time.Now(), "", map[string]string{"route": long})
+	ev.URL = short
+	got, err := d.StoreBatch(ctx, []NewEvent{ev}, nil)
+	if err != nil {
+		t.Fatalf("store an event with long non-ASCII values: %v", err)
+	}
+	issue := got[0].IssueID
+	for _, c := range []struct{ key, want string }{
+		{ValueURL, short},
+		{TagKey("route"), "x" + strings.Repeat("é", maxValueLen-1)},
+	} {
+		top, _, err := d.TopValues(ctx, 1, issue, c.key, 5)
+		if err != nil || len(top) != 1 {
+			t.Fatalf("top %s: %v (%v)", c.key, top, err)
+		}
+		if v := top[0].Value; v != c.want {
+			t.Errorf("top %s: %d bytes, valid UTF-8 %v; want the first %d characters (%d bytes)",
+				c.key, len(v), utf8.ValidString(v), utf8.RuneCountInString(c.want), len(c.want))
+		}
+	}
+	// The counted value is the one the tag filter matches.
+	top, _, _ := d.TopValues(ctx, 1, issue, TagKey("route"), 5)
+	if len(top) == 1 {
+		if ids := listIDs(t, d, IssueQuery{TagKey: "route", TagValue: top[0].Value}); !slices.Equal(ids, []int64{issue}) {
+			t.Errorf("issues with the counted route value: %v, want [%d]", ids, issue)
+		}
 	}
 }

@@ -157,13 +157,13 @@ func emailMessage(m Message, from string, to []string, now time.Time) ([]byte, e
 	var text strings.Builder
 	fmt.Fprintf(&text, "%s\n\n", m.headline())
 	if m.Issue.Description != "" {
-		fmt.Fprintf(&text, "%s\n\n", m.Issue.Description)
+		fmt.Fprintf(&text, "%s\n\n", visible(m.Issue.Description))
 	}
 	fmt.Fprintf(&text, "%s\n\n", strings.Join(m.facts(), " · "))
 	fmt.Fprintf(&text, "Open it in stacklens: %s\n", m.IssueURL)
 	var html bytes.Buffer
 	if err := emailHTML.Execute(&html, map[string]any{
-		"What": what, "Project": m.Project.Name, "Name": m.Issue.Name, "Description": m.Issue.Description,
+		"What": what, "Project": name(m.Project.Name), "Name": name(m.Issue.Name), "Description": visible(m.Issue.Description),
 		"Facts": strings.Join(m.facts(), " · "), "Link": template.URL(link), "Path": m.IssueURL,
 	}); err != nil {
 		return nil, fmt.Errorf("render email: %w", err)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/stacklens/stacklens/db"
 )
@@ -94,7 +95,7 @@ func (m Message) headline() string {
 	if m.Test {
 		what = "Test notification"
 	}
-	return fmt.Sprintf("%s in %s: %s", what, m.Project.Name, oneLine(m.Issue.Name))
+	return fmt.Sprintf("%s in %s: %s", what, name(m.Project.Name), name(m.Issue.Name))
 }
 
 // summary is the line under the headline: what the issue says and how often.
@@ -104,10 +105,10 @@ func (m Message) facts() []string {
 		facts = append(facts, "reopened after being resolved")
 	}
 	if m.Event.Release != "" {
-		facts = append(facts, "release "+m.Event.Release)
+		facts = append(facts, "release "+name(m.Event.Release))
 	}
 	if m.Event.PageURL != "" {
-		facts = append(facts, "at "+m.Event.PageURL)
+		facts = append(facts, "at "+name(m.Event.PageURL))
 	}
 	return facts
 }
@@ -122,6 +123,37 @@ func plural(n int64, noun string) string {
 // oneLine folds line breaks, which have no place in a subject or headline.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// name is one line of text from an event (an issue name, a release, a
+// URL) as a notification shows it: folded to one line, its controls and
+// invisible formatting characters escaped (see visible).
+func name(s string) string {
+	return visible(oneLine(s))
+}
+
+// visible shows the control and invisible formatting characters of text
+// from an event as escapes, as the pages do, so that a mail client, a chat
+// or a terminal the text is pasted into does not act on them: bidi
+// overrides and isolates can make "gnp.exe" read as "exe.png", ANSI escapes
+// recolour or clear a terminal. Tabs and line feeds stay (a CR LF becomes a
+// line feed), and so do the zero-width joiners that emoji and some scripts
+// need.
+func visible(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ReplaceAll(s, "\r\n", "\n") {
+		switch {
+		case r == '\t' || r == '\n' || r == 0x200c || r == 0x200d:
+			b.WriteRune(r)
+		case r < 0x20 || (r >= 0x7f && r < 0xa0):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // clip shortens s to at most n runes, marking the cut.

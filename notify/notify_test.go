@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
@@ -13,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/internal/teststore"
@@ -242,5 +247,111 @@ func TestHostileIssueNames(t *testing.T) {
 	m.Issue.Name = "<!here> Boom"
 	if body, _ := slackBody(m); !strings.Contains(string(body), `"text":"New issue in Shop: \u0026lt;!here\u0026gt; Boom"`) {
 		t.Errorf("Slack text %s: want the name's markup escaped", body)
+	}
+}
+
+// suspect lists the characters of s that a notification must not carry as
+// themselves: controls other than tab and line feed, and invisible
+// formatting characters such as bidi overrides.
+func suspect(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) || (unicode.Is(unicode.Cf, r) && r != 0x200c && r != 0x200d) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Issue names and messages come from clients: a notification shows their
+// control and bidi characters as escapes, where a mail client, a chat or a
+// terminal would act on them.
+func TestNotificationsShowControlCharactersEscaped(t *testing.T) {
+	m := Message{Trigger: db.TriggerNewIssue, Project: db.Project{ID: 1, Name: "Shop"},
+		Issue: db.Issue{ID: 7, Name: "Boom\x1b[31m\u202Egnp.exe\x00\u0085\u009b", Description: "first\n\tsecond\x1b[2J\u2066\r\nthird\x07",
+			Occurrences: 1},
+		IssueURL: "https://st.example/issues/7",
+		Event:    EventInfo{Release: "1.0\x1b]0;owned\x07", PageURL: "https://shop.test/\u202Ecart"}}
+	check := func(where, s string, wants ...string) {
+		t.Helper()
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		if bad := suspect(s); len(bad) > 0 {
+			t.Errorf("%s carries %q: %q", where, bad, s)
+		}
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				t.Errorf("%s %q: want %q in it", where, s, w)
+			}
+		}
+	}
+
+	raw, err := emailMessage(m, "alerts@st.example", []string{"ops@x.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("email subject", subject, `Boom\x1b[31m⟨U+202E⟩gnp.exe\x00`)
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := parts.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(body)
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			text = html.UnescapeString(text)
+		}
+		check("email part "+p.Header.Get("Content-Type"), text, `gnp.exe\x00`, "first\n\tsecond"+`\x1b[2J⟨U+2066⟩`, "third"+`\x07`,
+			`1.0\x1b]0;owned\x07`, "https://shop.test/⟨U+202E⟩cart")
+	}
+
+	body, err := slackBody(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slack struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Text     struct{ Text string }   `json:"text"`
+			Elements []struct{ Text string } `json:"elements"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(body, &slack); err != nil || len(slack.Blocks) != 2 || len(slack.Blocks[1].Elements) != 1 {
+		t.Fatalf("Slack body %s: %v", body, err)
+	}
+	check("Slack text", slack.Text, `Boom\x1b[31m⟨U+202E⟩gnp.exe`)
+	check("Slack section", slack.Blocks[0].Text.Text, `Boom\x1b[31m⟨U+202E⟩gnp.exe`, "\n>\tsecond"+`\x1b[2J⟨U+2066⟩`)
+	check("Slack context", slack.Blocks[1].Elements[0].Text, `1.0\x1b]0;owned\x07`, "⟨U+202E⟩cart")
+
+	body, err = jsonBody(m, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload JSONPayload
+	if err := json.Unmarshal(body, &payload); err != nil {
+		t.Fatalf("JSON body %s: %v", body, err)
+	}
+	check("JSON text", payload.Text, `Boom\x1b[31m⟨U+202E⟩gnp.exe`)
+	// The structured fields are data for programs: they stay as sent.
+	if payload.Issue.Name != m.Issue.Name || payload.Issue.Description != m.Issue.Description || payload.Latest.Release != m.Event.Release {
+		t.Errorf("JSON issue %+v, release %q: want the name, description and release as sent", payload.Issue, payload.Latest.Release)
 	}
 }

@@ -81,7 +81,7 @@ func jsonBody(m Message, now time.Time) ([]byte, error) {
 // and clients without blocks, "blocks" for the message itself. Mattermost,
 // Rocket.Chat and Discord's /slack endpoint accept the same shape.
 func slackBody(m Message) ([]byte, error) {
-	title := slackEscape(clip(oneLine(m.Issue.Name), 200))
+	title := slackEscape(visible(clip(oneLine(m.Issue.Name), 200)))
 	if strings.HasPrefix(m.IssueURL, "http://") || strings.HasPrefix(m.IssueURL, "https://") {
 		title = "<" + m.IssueURL + "|" + strings.ReplaceAll(title, "|", "¦") + ">"
 	} else {
@@ -95,9 +95,9 @@ func slackBody(m Message) ([]byte, error) {
 	case m.Trigger == db.TriggerRegression:
 		what = "Regression"
 	}
-	section := fmt.Sprintf("*%s* in %s: *%s*", what, slackEscape(m.Project.Name), title)
+	section := fmt.Sprintf("*%s* in %s: *%s*", what, slackEscape(name(m.Project.Name)), title)
 	if m.Issue.Description != "" {
-		section += "\n>" + strings.ReplaceAll(slackEscape(clip(m.Issue.Description, 1500)), "\n", "\n>")
+		section += "\n>" + strings.ReplaceAll(slackEscape(visible(clip(m.Issue.Description, 1500))), "\n", "\n>")
 	}
 	facts := m.facts()
 	for i := range facts {

@@ -250,6 +250,13 @@ func (d *DB) RecentNotificationDeliveries(ctx context.Context, projectID int64, 
 		JOIN notification_channels c ON c.id = d.channel_id WHERE `+where+` ORDER BY d.id DESC LIMIT ?`, projectID, limit)
 }
 
+// ChannelNotificationDeliveries lists one channel's latest attempts, newest first.
+func (d *DB) ChannelNotificationDeliveries(ctx context.Context, projectID, channelID int64, limit int) ([]NotificationDelivery, error) {
+	return d.queryDeliveries(ctx, "SELECT "+deliveryColumns+` FROM notification_deliveries d
+		JOIN notification_channels c ON c.id = d.channel_id WHERE d.channel_id = ? AND d.project_id = ? ORDER BY d.id DESC LIMIT ?`,
+		channelID, projectID, limit)
+}
+
 // LastNotificationDeliveries returns each channel's latest attempt, by channel id.
 func (d *DB) LastNotificationDeliveries(ctx context.Context, projectID int64) (map[int64]NotificationDelivery, error) {
 	list, err := d.queryDeliveries(ctx, "SELECT "+deliveryColumns+` FROM notification_deliveries d

@@ -140,14 +140,12 @@ func (h *Handlers) channelEditView(c echo.Context, ch db.NotificationChannel, fo
 		EmailConfigured: h.opts.Notifications != nil && h.opts.Notifications.EmailConfigured(),
 		TestURL:         channelURL(ch.ID, "/test"),
 	}
-	recent, err := h.notifications.RecentNotificationDeliveries(c.Request().Context(), ch.ProjectID, false, 200)
+	recent, err := h.notifications.ChannelNotificationDeliveries(c.Request().Context(), ch.ProjectID, ch.ID, 30)
 	if err != nil {
 		return v, err
 	}
 	for _, dl := range recent {
-		if dl.ChannelID == ch.ID && len(v.Deliveries) < 30 {
-			v.Deliveries = append(v.Deliveries, deliveryRow(dl))
-		}
+		v.Deliveries = append(v.Deliveries, deliveryRow(dl))
 	}
 	return v, nil
 }

@@ -162,6 +162,7 @@ type NotificationStore interface {
 	DeleteNotificationChannel(ctx context.Context, projectID, id int64) error
 	LastNotificationDeliveries(ctx context.Context, projectID int64) (map[int64]db.NotificationDelivery, error)
 	RecentNotificationDeliveries(ctx context.Context, projectID int64, failedOnly bool, limit int) ([]db.NotificationDelivery, error)
+	ChannelNotificationDeliveries(ctx context.Context, projectID, channelID int64, limit int) ([]db.NotificationDelivery, error)
 	NotificationDelivery(ctx context.Context, projectID, id int64) (db.NotificationDelivery, error)
 }
 

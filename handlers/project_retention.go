@@ -69,10 +69,14 @@ func (h *Handlers) retentionView(ctx context.Context, projectID int64) (views.Re
 		return strconv.FormatInt(*v, 10)
 	}
 	d := h.opts.Retention
+	rejectedKept := fmt.Sprintf("The newest %d are kept", retention.DefaultRejectedPerProject)
+	if days := retention.For(d, own).EventDays; days > 0 {
+		rejectedKept += fmt.Sprintf(", none longer than events (%d days)", days)
+	}
 	return views.RetentionView{
 		EventDays: field(own.EventDays), MaxEventsPerIssue: field(own.MaxEventsPerIssue), SymbolSetDays: field(own.SymbolSetDays),
 		DefaultEventDays: keepText(d.EventDays, "days"), DefaultMaxEventsPerIssue: keepText(d.MaxEventsPerIssue, "events"),
-		DefaultSymbolSetDays: keepText(d.SymbolSetDays, "days"),
+		DefaultSymbolSetDays: keepText(d.SymbolSetDays, "days"), RejectedKept: rejectedKept + "; older ones are deleted.",
 	}, nil
 }
 

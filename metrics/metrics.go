@@ -59,7 +59,7 @@ func New() *Metrics {
 		fetches: newCounterVec("stacklens_symbol_set_fetches_total",
 			"Source-map fetches by the worker, by outcome: stored, or the failure code.", "outcome"),
 		retentionDeleted: newCounterVec("stacklens_retention_deleted_total",
-			"Rows removed by retention, by kind (events, frame_resolutions, symbol_sets).", "kind"),
+			"Rows removed by retention, by kind (events, frame_resolutions, symbol_sets, inbox_rejected).", "kind"),
 		retentionRuns: newCounterVec("stacklens_retention_runs_total",
 			"Retention passes over all projects, by outcome (ok, failed).", "outcome"),
 		requests: newHistogram("stacklens_http_request_duration_seconds",

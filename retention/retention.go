@@ -1,7 +1,8 @@
 // Package retention keeps the database bounded: per project it deletes
 // events older than a number of days and the oldest events of an issue
 // beyond a cap, then the frame resolutions no kept event holds and the
-// symbol sets nothing used for a number of days. Issue counts are kept on
+// symbol sets nothing used for a number of days, and the inbox rows the
+// pipeline set aside beyond the newest few or as old as deleted events. Issue counts are kept on
 // the issues and do not shrink. It runs in the background in small
 // transactions, letting the pipeline and the inbox writer have the single
 // writer connection between them.
@@ -59,6 +60,7 @@ type Store interface {
 	DeleteIssueEventsOverCap(ctx context.Context, issueID, keep int64, limit int) (int64, error)
 	DeleteOrphanFrameResolutions(ctx context.Context, projectID int64, after string, limit int) (int64, string, error)
 	DeleteUnusedSymbolSets(ctx context.Context, projectID int64, before time.Time, limit int) ([]int64, error)
+	DeleteRejectedInboxRows(ctx context.Context, projectID, keep int64, before time.Time, limit int) (int64, error)
 }
 
 // Pipeline is the worker retention must not delete under (pipeline.Worker implements it).
@@ -82,11 +84,21 @@ type Config struct {
 	// Pause is the rest between two transactions, so ingestion's commits
 	// and the pipeline's batches get the writer in between.
 	Pause time.Duration
+	// RejectedPerProject is how many of the inbox rows the pipeline set
+	// aside (inbox_rejected) a project keeps, the newest; none is kept
+	// longer than the project keeps events.
+	RejectedPerProject int64
 }
+
+// DefaultRejectedPerProject keeps enough set-aside rows to see what is
+// wrong and to replay them by hand, while a client that sends nothing but
+// unstorable events fills no disk.
+const DefaultRejectedPerProject = 1000
 
 // DefaultConfig runs hourly in transactions of 500 rows.
 func DefaultConfig() Config {
-	return Config{Defaults: DefaultPolicy(), Interval: time.Hour, BatchSize: 500, Pause: 5 * time.Millisecond}
+	return Config{Defaults: DefaultPolicy(), Interval: time.Hour, BatchSize: 500, Pause: 5 * time.Millisecond,
+		RejectedPerProject: DefaultRejectedPerProject}
 }
 
 // Runner deletes what the policies no longer keep. Make it with New.
@@ -112,6 +124,9 @@ func New(store Store, pipeline Pipeline, forget Forgetter, cfg Config, m *metric
 	if cfg.Pause < 0 {
 		cfg.Pause = 0
 	}
+	if cfg.RejectedPerProject <= 0 {
+		cfg.RejectedPerProject = def.RejectedPerProject
+	}
 	return &Runner{store: store, pipeline: pipeline, forget: forget, cfg: cfg, metrics: m, log: log, now: time.Now}
 }
 
@@ -120,12 +135,14 @@ type Report struct {
 	Events           int64
 	FrameResolutions int64
 	SymbolSets       int64
+	RejectedInbox    int64
 }
 
 func (r *Report) add(o Report) {
 	r.Events += o.Events
 	r.FrameResolutions += o.FrameResolutions
 	r.SymbolSets += o.SymbolSets
+	r.RejectedInbox += o.RejectedInbox
 }
 
 // Run makes a pass every Interval (the first one Interval after start)
@@ -165,14 +182,14 @@ func (r *Runner) RunOnce(ctx context.Context) (Report, error) {
 		}
 		if rep != (Report{}) {
 			r.log.Info("retention removed rows", "project_id", own.ProjectID, "events", rep.Events,
-				"frame_resolutions", rep.FrameResolutions, "symbol_sets", rep.SymbolSets,
+				"frame_resolutions", rep.FrameResolutions, "symbol_sets", rep.SymbolSets, "rejected_inbox", rep.RejectedInbox,
 				"event_days", p.EventDays, "max_events_per_issue", p.MaxEventsPerIssue, "symbol_set_days", p.SymbolSetDays,
 				"duration_ms", r.now().Sub(t0).Milliseconds())
 		}
 	}
 	r.metrics.RetentionRun("ok")
 	r.log.Debug("retention pass done", "projects", len(projects), "events", total.Events,
-		"frame_resolutions", total.FrameResolutions, "symbol_sets", total.SymbolSets, "duration_ms", r.now().Sub(started).Milliseconds())
+		"frame_resolutions", total.FrameResolutions, "symbol_sets", total.SymbolSets, "rejected_inbox", total.RejectedInbox, "duration_ms", r.now().Sub(started).Milliseconds())
 	return total, nil
 }
 
@@ -238,6 +255,19 @@ func (r *Runner) project(ctx context.Context, projectID int64, p Policy) (Report
 			return rep, err
 		}
 	}
+	var rejectedBefore time.Time // the zero time: only the cap applies
+	if p.EventDays > 0 {
+		rejectedBefore = r.now().Add(-time.Duration(p.EventDays) * day)
+	}
+	// Nothing reads these rows while the pipeline works: they need not wait for it.
+	n, err := r.repeat(ctx, func() (int64, error) {
+		return r.store.DeleteRejectedInboxRows(ctx, projectID, r.cfg.RejectedPerProject, rejectedBefore, r.cfg.BatchSize)
+	})
+	rep.RejectedInbox += n
+	r.metrics.RetentionDeleted("inbox_rejected", n)
+	if err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 
@@ -271,17 +301,25 @@ func (r *Runner) orphanResolutions(ctx context.Context, projectID int64) (int64,
 // between batches, resting between them, until one deletes less than a
 // full batch.
 func (r *Runner) drain(ctx context.Context, once func() (int64, error)) (int64, error) {
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
+	return r.repeat(ctx, func() (int64, error) {
 		var n int64
 		err := r.pipeline.Exclusive(func() error {
 			var err error
 			n, err = once()
 			return err
 		})
+		return n, err
+	})
+}
+
+// repeat is drain without waiting for the pipeline.
+func (r *Runner) repeat(ctx context.Context, once func() (int64, error)) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := once()
 		total += n
 		if err != nil || n < int64(r.cfg.BatchSize) {
 			return total, err

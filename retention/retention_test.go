@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ type fixture struct {
 	t   *testing.T
 	ctx context.Context
 	d   *db.DB
+	w   *pipeline.Worker
 	r   *Runner
 }
 
@@ -38,8 +40,9 @@ func newFixture(t *testing.T, defaults Policy) *fixture {
 	resolver := symbols.NewResolver(d, symbols.ResolverConfig{})
 	t.Cleanup(resolver.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	r := New(d, pipeline.New(d, resolver, log), resolver, Config{Defaults: defaults, BatchSize: 2}, nil, log)
-	return &fixture{t: t, ctx: ctx, d: d, r: r}
+	w := pipeline.New(d, resolver, log)
+	r := New(d, w, resolver, Config{Defaults: defaults, BatchSize: 2}, nil, log)
+	return &fixture{t: t, ctx: ctx, d: d, w: w, r: r}
 }
 
 // store stores one event of the issue named fingerprint and returns the issue's id.
@@ -261,5 +264,90 @@ func TestFor(t *testing.T) {
 		if got := For(def, c.own); got != c.want {
 			t.Errorf("For(%+v, %+v) = %+v, want %+v", def, c.own, got, c.want)
 		}
+	}
+}
+
+// reject has the pipeline set aside one undecodable event per letter for
+// the project, in one batch, each failing with its own reason.
+func (f *fixture) reject(projectID int64, letters string) {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(f.ctx)
+	inbox := f.d.NewInboxWriter(db.InboxLimits{})
+	done := make(chan struct{})
+	go func() { inbox.Run(ctx); close(done) }()
+	var rows []db.InboxRow
+	for _, l := range letters {
+		rows = append(rows, db.InboxRow{ProjectID: projectID, Format: "posthog", ReceivedAt: time.Now(),
+			Payload: []byte(`{"event":"$exception",` + string(l) + `}`)})
+	}
+	err := inbox.Append(ctx, rows)
+	cancel()
+	<-done
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.w.ProcessBatch(f.ctx); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// rejected is the letters of the project's set-aside events, as the
+// project settings page counts them.
+func (f *fixture) rejected(projectID int64) string {
+	f.t.Helper()
+	reasons, err := f.d.RejectedInboxReasons(f.ctx, projectID, 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var letters []string
+	for _, r := range reasons {
+		_, after, ok := strings.Cut(r.Reason, "invalid character '")
+		if !ok || r.Count != 1 {
+			f.t.Fatalf("reason %q counted %d times: want one undecodable event per letter", r.Reason, r.Count)
+		}
+		letters = append(letters, after[:1])
+	}
+	slices.Sort(letters)
+	return strings.Join(letters, "")
+}
+
+func TestRejectedInboxRowsAreBounded(t *testing.T) {
+	f := newFixture(t, Policy{EventDays: 90})
+	f.r.cfg.RejectedPerProject = 3
+	other, err := f.d.CreateProject(f.ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever := int64(0)
+	if err := f.d.SetProjectRetention(f.ctx, db.ProjectRetention{ProjectID: other.ID, EventDays: &forever}); err != nil {
+		t.Fatal(err)
+	}
+	f.reject(1, "abcde")
+	f.reject(other.ID, "vw")
+	f.reject(other.ID, "xyz")
+	if rep := f.run(); rep.RejectedInbox != 4 {
+		t.Errorf("pass deleted %d rejected rows, want 2 of each project's 5", rep.RejectedInbox)
+	}
+	if got := f.rejected(1); got != "cde" {
+		t.Errorf("project 1 kept the rejected events %q, want its 3 newest \"cde\"", got)
+	}
+	if got := f.rejected(other.ID); got != "xyz" {
+		t.Errorf("the other project kept the rejected events %q, want its 3 newest \"xyz\"", got)
+	}
+	if rep := f.run(); rep.RejectedInbox != 0 {
+		t.Errorf("second pass deleted %d rejected rows, want 0", rep.RejectedInbox)
+	}
+
+	// 91 days on, project 1's rows are older than its events would be kept;
+	// the other project keeps events forever, and its newest 3 rows.
+	f.r.now = func() time.Time { return time.Now().Add(91 * days) }
+	if rep := f.run(); rep.RejectedInbox != 3 {
+		t.Errorf("pass 91 days on deleted %d rejected rows, want project 1's 3", rep.RejectedInbox)
+	}
+	if got := f.rejected(1); got != "" {
+		t.Errorf("project 1 kept the rejected events %q after 91 days, want none", got)
+	}
+	if got := f.rejected(other.ID); got != "xyz" {
+		t.Errorf("the other project kept the rejected events %q, want \"xyz\"", got)
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite" // to write into the server's database file as another program would
-
 	"github.com/stacklens/stacklens/internal/testkit"
 )
 
@@ -365,16 +363,12 @@ func TestNewFetchRefsAreCappedPerProject(t *testing.T) {
 }
 
 // An inbox row that can never become an event (here: one left by some other
-// program in the database file) is set aside without holding up the others,
+// program in the database) is set aside without holding up the others,
 // and the project settings page says how many and why.
 func TestRejectedRowsAreCountedOnTheProjectPage(t *testing.T) {
-	testkit.SQLiteOnly(t, "reads the SQLite file directly (writes an inbox row into it)")
 	s := startServer(t, serverOptions{})
-	other := openFile(t, s.DBPath)
-	if _, err := other.ExecContext(t.Context(), `INSERT INTO inbox(project_id, format, received_at, payload, uuid)
-		VALUES (1, 'posthog', ?, '{"event":"$exception", truncated', ?)`, time.Now().UnixMilli(), newUUID()); err != nil {
-		t.Fatal(err)
-	}
+	s.database().Exec(t, `INSERT INTO inbox(project_id, format, received_at, payload, uuid) VALUES (1, 'posthog', ?, ?, ?)`,
+		time.Now().UnixMilli(), []byte(`{"event":"$exception", truncated`), newUUID())
 	postException(t, s, s.Token, newException("StillStoredError", "stored although a bad row came first"))
 	waitForIssues(t, newAPI(s), 1)
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,10 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	_ "modernc.org/sqlite" // the test backdates symbol sets in the server's file
-
-	"github.com/stacklens/stacklens/internal/testkit"
 )
 
 // Retention is off by default in these tests (0 = keep forever) so that
@@ -87,37 +82,12 @@ func symbolSetRefs(t *testing.T, s *server) []string {
 	return refs
 }
 
-// openFile opens the server's SQLite file beside the running server. A test
-// that calls it begins with testkit.SQLiteOnly.
-func openFile(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	if path == "" {
-		t.Fatal("this test reads the SQLite file, but the server runs on PostgreSQL: begin the test with testkit.SQLiteOnly")
-	}
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-func countFileRows(t *testing.T, d *sql.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := d.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // TestRetentionFromSettings fills a project with old and new events, sets
 // retention on the settings page and waits for the background pass: old
 // events are gone, an issue keeps only its newest events, counts stay, the
 // frames and symbol sets only deleted events used are gone, the ones a
 // kept event uses stay.
 func TestRetentionFromSettings(t *testing.T) {
-	testkit.SQLiteOnly(t, "reads the SQLite file directly (ages symbol sets, counts frame resolutions)")
 	s := startServer(t, serverOptions{Env: retentionOff})
 	b := newBrowser(t, s)
 	b.login(t)
@@ -146,12 +116,12 @@ func TestRetentionFromSettings(t *testing.T) {
 		t.Fatalf("symbol sets before retention: %v", got)
 	}
 
-	// Nothing used either symbol set for 200 days, as far as the file says.
-	file := openFile(t, s.DBPath)
-	if _, err := file.Exec("UPDATE symbol_sets SET updated_at = ?, created_at = ?, last_used_at = NULL", old.UnixMilli(), old.UnixMilli()); err != nil {
-		t.Fatal(err)
+	// Nothing used either symbol set for 200 days, as far as the database says.
+	store := s.database()
+	if n := store.Exec(t, "UPDATE symbol_sets SET updated_at = ?, created_at = ?, last_used_at = NULL", old.UnixMilli(), old.UnixMilli()); n != 2 {
+		t.Fatalf("test setup: aged %d symbol sets, want 2", n)
 	}
-	rawOnlyOld := countFileRows(t, file, `SELECT count(*) FROM frame_resolutions fr JOIN symbol_sets s ON s.id = fr.symbol_set_id WHERE s.ref = 'chunk-only-old'`)
+	rawOnlyOld := store.Count(t, `SELECT count(*) FROM frame_resolutions fr JOIN symbol_sets s ON s.id = fr.symbol_set_id WHERE s.ref = 'chunk-only-old'`)
 	if rawOnlyOld != 1 {
 		t.Fatalf("test setup: %d frame resolutions use chunk-only-old, want 1", rawOnlyOld)
 	}
@@ -229,10 +199,10 @@ func TestRetentionFromSettings(t *testing.T) {
 	if got := symbolSetRefs(t, s); strings.Join(got, ",") != "chunk-kept" {
 		t.Errorf("symbol sets after retention: %v, want only chunk-kept (a kept event's frame uses it)", got)
 	}
-	if n := countFileRows(t, file, "SELECT count(*) FROM event_frames WHERE event_id NOT IN (SELECT id FROM events)"); n != 0 {
+	if n := store.Count(t, "SELECT count(*) FROM event_frames WHERE event_id NOT IN (SELECT id FROM events)"); n != 0 {
 		t.Errorf("%d event_frames rows name deleted events", n)
 	}
-	if n := countFileRows(t, file, `SELECT count(*) FROM frame_resolutions fr WHERE fr.symbol_set_id IS NOT NULL
+	if n := store.Count(t, `SELECT count(*) FROM frame_resolutions fr WHERE fr.symbol_set_id IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM event_frames ef WHERE ef.project_id = fr.project_id AND ef.raw_id = fr.raw_id)`); n != 0 {
 		t.Errorf("%d frame resolutions no kept event holds are left", n)
 	}
@@ -250,7 +220,6 @@ func TestRetentionFromSettings(t *testing.T) {
 // transactions while capture requests keep coming: every one is answered
 // 200 within a generous bound, and every event sent meanwhile is stored.
 func TestIngestionAnswersDuringRetention(t *testing.T) {
-	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts the events left)")
 	s := startServer(t, serverOptions{Env: append(retentionOff, "STACKLENS_RETENTION_BATCH_SIZE=50")})
 	b := newBrowser(t, s)
 	b.login(t)
@@ -303,8 +272,7 @@ func TestIngestionAnswersDuringRetention(t *testing.T) {
 	if got := issueByName(t, a, "DuringRetentionError").Occurrences; got != sent {
 		t.Errorf("DuringRetentionError has %d occurrences, want %d (one per request)", got, sent)
 	}
-	file := openFile(t, s.DBPath)
-	if n := countFileRows(t, file, "SELECT count(*) FROM events"); n != sent {
+	if n := s.database().Count(t, "SELECT count(*) FROM events"); n != int64(sent) {
 		t.Errorf("%d events stored after retention, want the %d sent during it", n, sent)
 	}
 }

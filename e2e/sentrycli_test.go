@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha1"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	_ "modernc.org/sqlite"
 
 	"github.com/stacklens/stacklens/internal/testkit"
 )
@@ -89,7 +87,6 @@ func (m *mapRequests) seen() []string {
 // and the event's frames resolve to the original names and code, with no
 // source map fetched from anywhere.
 func TestSentryCLIUploadThenBrowser(t *testing.T) {
-	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts upload chunks)")
 	build := buildSentryBrowserApp(t)
 	if out, err := sentryCLI(t, build, nil, "sourcemaps", "inject", "."); err != nil {
 		t.Fatalf("sentry-cli sourcemaps inject: %v\n%s", err, out)
@@ -209,7 +206,7 @@ func TestSentryCLIUploadThenBrowser(t *testing.T) {
 	if seen := maps.seen(); len(seen) > 0 {
 		t.Errorf("source maps were fetched from the app's origin: %v", seen)
 	}
-	if n := countRows(t, s, "SELECT COUNT(*) FROM upload_chunks"); n != 0 {
+	if n := s.database().Count(t, "SELECT COUNT(*) FROM upload_chunks"); n != 0 {
 		t.Errorf("%d chunks left in the database after the assembly", n)
 	}
 }
@@ -335,7 +332,6 @@ func assemble(t *testing.T, s *server, checksum string, chunks []string, project
 // upload in the recorded form whose content does not match its SHA-1 name
 // is refused, and a recorded request without a valid key gets 401.
 func TestReplaySentryCLIRecording(t *testing.T) {
-	testkit.SQLiteOnly(t, "reads the SQLite file directly (counts upload chunks)")
 	raw, err := os.ReadFile(filepath.Join(testkit.Fixtures(t), "sdk", "sentry-cli", "upload.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +411,7 @@ func TestReplaySentryCLIRecording(t *testing.T) {
 		}
 		chunkName = a.MissingChunks[0]
 	}
-	if n := countRows(t, s, "SELECT COUNT(*) FROM upload_chunks"); n != 0 {
+	if n := s.database().Count(t, "SELECT COUNT(*) FROM upload_chunks"); n != 0 {
 		t.Errorf("%d chunks stored after refused uploads", n)
 	}
 }
@@ -538,26 +534,6 @@ func TestSentryCLIChunksAndAssembly(t *testing.T) {
 	if status, out := sentryCall(t, s, http.MethodPost, "/api/0/organizations/acme/artifactbundle/assemble/", "application/json", []byte("{")); status != http.StatusBadRequest {
 		t.Errorf("assemble with a broken body: %d %s", status, out)
 	}
-}
-
-// countRows asks the server's SQLite file (read-only, beside the running
-// server) for a count: chunks must not outlive their assembly. A test that
-// calls it begins with testkit.SQLiteOnly.
-func countRows(t *testing.T, s *server, query string) int {
-	t.Helper()
-	if s.DBPath == "" {
-		t.Fatal("this test reads the SQLite file, but the server runs on PostgreSQL: begin the test with testkit.SQLiteOnly")
-	}
-	conn, err := sql.Open("sqlite", "file:"+s.DBPath+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow(query).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
 }
 
 type zipBuilder struct{ w *zip.Writer }

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for Count
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver for Count
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for Count and Exec
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver for Count and Exec
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/internal/testkit"
@@ -62,7 +62,42 @@ func Open(t testing.TB) *db.DB {
 // what the store left in its tables.
 func (l Location) Count(t testing.TB, query string, args ...any) int64 {
 	t.Helper()
-	driver, source := "sqlite", "file:"+l.Path+"?mode=ro"
+	conn, query := l.conn(t, true, query)
+	defer conn.Close()
+	var n sql.NullInt64
+	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n.Int64
+}
+
+// Exec runs a statement on the database itself, outside the store, with ?
+// placeholders in either engine, and returns the rows it changed: for tests
+// that put rows there the way time or another program would.
+func (l Location) Exec(t testing.TB, query string, args ...any) int64 {
+	t.Helper()
+	conn, query := l.conn(t, false, query)
+	defer conn.Close()
+	res, err := conn.Exec(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		t.Fatalf("%s: rows affected: %v", query, err)
+	}
+	return n
+}
+
+// conn opens a connection of its own to the database and rebinds query for
+// its engine. A store (or a server) may be writing the SQLite file meanwhile:
+// the connection waits for its lock rather than failing at once.
+func (l Location) conn(t testing.TB, readOnly bool, query string) (*sql.DB, string) {
+	t.Helper()
+	driver, source := "sqlite", "file:"+l.Path+"?_pragma=busy_timeout(10000)"
+	if readOnly {
+		source += "&mode=ro"
+	}
 	if l.URL != "" {
 		driver, source, query = "pgx", l.URL, db.Rebind(query)
 	}
@@ -70,10 +105,5 @@ func (l Location) Count(t testing.TB, query string, args ...any) int64 {
 	if err != nil {
 		t.Fatalf("teststore: open the test database: %v", err)
 	}
-	defer conn.Close()
-	var n sql.NullInt64
-	if err := conn.QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n.Int64
+	return conn, query
 }

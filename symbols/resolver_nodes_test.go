@@ -16,12 +16,14 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/internal/teststore"
 	"github.com/stacklens/stacklens/pipeline"
 	"github.com/stacklens/stacklens/symbols"
 )
 
-// These tests run two "nodes" on one SQLite file: each its own *db.DB, its
-// own resolver and worker, as two stacklens processes sharing a database.
+// These tests run two "nodes" on one database of the run's engine (a SQLite
+// file or a PostgreSQL database): each its own *db.DB, its own resolver and
+// worker, as two stacklens processes sharing a database.
 
 type node struct {
 	db       *db.DB
@@ -33,14 +35,10 @@ type node struct {
 func openNodes(t *testing.T, n int) ([]node, int64) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "shared.db")
+	shared := teststore.New(t)
 	var nodes []node
 	for range n {
-		d, err := db.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
+		d := shared.Open(t)
 		cfg := symbols.DefaultFetchConfig()
 		cfg.AllowPrivate = true
 		resolver := symbols.NewResolver(d, symbols.ResolverConfig{Fetch: cfg})

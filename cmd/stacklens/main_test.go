@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -64,6 +65,8 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	}
 }
 
+// stacklens backup copies a SQLite file, in either run: PostgreSQL's
+// database is backed up with pg_dump (TestBackupOnPostgreSQLPointsAtPgDump).
 func TestBackupCopiesTheDatabase(t *testing.T) {
 	dir := t.TempDir()
 	src, dest := dir+"/s.db", dir+"/copy.db"
@@ -94,5 +97,32 @@ func TestBackupCopiesTheDatabase(t *testing.T) {
 	}
 	if err := run(ctx, []string{"backup"}, &out, &out, noEnv); err != errUsage {
 		t.Fatalf("backup without a file: %v, want a usage error", err)
+	}
+}
+
+// With STACKLENS_DATABASE_URL set the server's data is in PostgreSQL: backup
+// refuses and names pg_dump rather than copy a SQLite file that STACKLENS_DB
+// (or its default) still names, which would look like a backup and hold none
+// of it.
+func TestBackupOnPostgreSQLPointsAtPgDump(t *testing.T) {
+	dir := t.TempDir()
+	src, dest := dir+"/s.db", dir+"/copy.db"
+	ctx := context.Background()
+	store, err := db.Open(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	env := map[string]string{"STACKLENS_DATABASE_URL": "postgres://stacklens@db.internal:5432/stacklens", "STACKLENS_DB": src}
+	var out, errOut bytes.Buffer
+	err = run(ctx, []string{"backup", dest}, &out, &errOut, func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup with STACKLENS_DATABASE_URL set: %v, want a refusal naming pg_dump (%s%s)", err, out.String(), errOut.String())
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Errorf("the refused backup left %s (%v)", dest, err)
+	}
+	if err := run(ctx, []string{"backup", "--db", src, dest}, &out, &errOut, func(k string) string { return env[k] }); err == nil {
+		t.Error("backup --db with STACKLENS_DATABASE_URL set copied the SQLite file")
 	}
 }

@@ -53,10 +53,12 @@ func Transient(err error) bool {
 // server rather than of the rows (by SQLSTATE class): connection trouble
 // (08), a transaction rolled back by a serialization failure or deadlock
 // (40), too little disk, memory or connections (53), an operator or crash
-// shutting the server down (57), a system error (58), and a read-only
-// transaction (25006, a replica or a failover in progress).
+// shutting the server down or a statement_timeout (57), a system error
+// (58), a read-only transaction (25006, a replica or a failover in
+// progress), and a lock another connection held past lock_timeout (55P03).
 func transientPostgres(code string) bool {
-	if code == "25006" {
+	switch code {
+	case "25006", "55P03":
 		return true
 	}
 	for _, class := range []string{"08", "40", "53", "57", "58"} {

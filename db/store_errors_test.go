@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/stacklens/stacklens/internal/testkit"
 )
 
@@ -45,6 +47,31 @@ func TestPostgresErrorsOfTheServerAreTransient(t *testing.T) {
 	if err == nil || !Transient(err) {
 		t.Errorf("a statement the server cancelled: %v, transient %v; want transient", err, Transient(err))
 	}
+	// A lock another connection holds past lock_timeout (an operator's
+	// ALTER TABLE, a VACUUM FULL) is in the way, not the row.
+	lock, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close(ctx)
+	tx, err := lock.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE projects IN EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0; SET lock_timeout = 20"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.ExecContext(ctx, "INSERT INTO projects(id, name, token, created_at) VALUES (2, 'Locked', 'phc_locked', 0)")
+	if err == nil || !Transient(err) {
+		t.Errorf("a write that waited past lock_timeout: %v, transient %v; want transient", err, Transient(err))
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	var pid int
 	if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		t.Fatal(err)

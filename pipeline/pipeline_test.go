@@ -62,8 +62,13 @@ type harness struct {
 
 func newHarness(t testing.TB, allowPrivate bool) harness {
 	t.Helper()
+	return newHarnessAt(t, teststore.New(t), allowPrivate)
+}
+
+// newHarnessAt is newHarness on the database at loc.
+func newHarnessAt(t testing.TB, loc teststore.Location, allowPrivate bool) harness {
+	t.Helper()
 	ctx := context.Background()
-	loc := teststore.New(t)
 	store := loc.Open(t)
 	if _, err := store.EnsureDefaultProject(ctx, "phc_x", ""); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/internal/testkit"
+	"github.com/stacklens/stacklens/internal/teststore"
 )
 
 // exceptionPayload is a small $exception event as posthog-node would send
@@ -39,13 +40,17 @@ func appendInbox(t *testing.T, store *db.DB, payloads ...[]byte) {
 	<-done
 }
 
-// otherConnection opens the harness's SQLite file a second time, as another
-// process (a backup, a second server, sqlite3 in a shell) would.
-func otherConnection(t *testing.T, path string) *sql.Conn {
+// otherConnection opens the harness's database a second time, as another
+// process (a backup, a second server, an operator's shell) would.
+func otherConnection(t *testing.T, loc teststore.Location) *sql.Conn {
 	t.Helper()
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	other, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	driver, source := "pgx", loc.URL
+	if loc.URL == "" {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		driver, source = "sqlite", "file:"+loc.Path+"?"+q.Encode()
+	}
+	other, err := sql.Open(driver, source)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,15 +80,31 @@ func countStoredEvents(t *testing.T, h harness) int {
 // must stay in the inbox, not be set aside as rejected, and be stored once
 // the lock is gone.
 func TestLockedDatabaseKeepsRowsInTheInbox(t *testing.T) {
-	testkit.SQLiteOnly(t, "locks the SQLite file from another connection")
-	h := newHarness(t, false)
+	loc := teststore.New(t)
+	lockStatements := []string{"BEGIN IMMEDIATE"}
+	if loc.URL != "" {
+		// PostgreSQL waits for a lock as long as lock_timeout allows, by
+		// default for ever; an operator's lock_timeout ends the wait.
+		u, err := url.Parse(loc.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("lock_timeout", "200ms")
+		u.RawQuery = q.Encode()
+		loc.URL = u.String()
+		lockStatements = []string{"BEGIN", "LOCK TABLE events IN EXCLUSIVE MODE"}
+	}
+	h := newHarnessAt(t, loc, false)
 	ctx := context.Background()
 	appendInbox(t, h.store, exceptionPayload("00000000-0000-4000-8000-000000000001", "one"),
 		exceptionPayload("00000000-0000-4000-8000-000000000002", "two"))
 
-	lock := otherConnection(t, h.loc.Path)
-	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
+	lock := otherConnection(t, h.loc)
+	for _, statement := range lockStatements {
+		if _, err := lock.ExecContext(ctx, statement); err != nil {
+			t.Fatalf("%s: %v", statement, err)
+		}
 	}
 	n, err := h.worker.ProcessBatch(ctx)
 	var transient *transientError
@@ -115,14 +136,16 @@ func TestLockedDatabaseKeepsRowsInTheInbox(t *testing.T) {
 // not hold up the others: an undecodable payload, and an event the database
 // refuses for its content.
 func TestPermanentErrorsRejectOnlyTheirRows(t *testing.T) {
-	testkit.SQLiteOnly(t, "makes rows fail through the SQLite file's own connection")
 	h := newHarness(t, false)
 	ctx := context.Background()
 	const refused = "00000000-0000-4000-8000-0000000000ff"
-	other := otherConnection(t, h.loc.Path)
-	if _, err := other.ExecContext(ctx, `CREATE TRIGGER refuse_event BEFORE INSERT ON events WHEN NEW.uuid = '`+refused+`'
-		BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`); err != nil {
-		t.Fatal(err)
+	if testkit.Engine() == testkit.Postgres {
+		h.loc.Exec(t, `CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.uuid = '`+refused+`' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; RETURN NEW; END $$`)
+		h.loc.Exec(t, `CREATE TRIGGER refuse_event BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_event()`)
+	} else {
+		h.loc.Exec(t, `CREATE TRIGGER refuse_event BEFORE INSERT ON events WHEN NEW.uuid = '`+refused+`'
+			BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END`)
 	}
 	appendInbox(t, h.store, exceptionPayload("00000000-0000-4000-8000-000000000001", "good"),
 		[]byte(`{"event":"$exception", not json`),

@@ -3,6 +3,7 @@ package db
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -52,23 +53,10 @@ func (d *DB) ClaimNotices(ctx context.Context, limit int, lease time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("claim notices: %w", err)
 	}
-	defer rows.Close()
-	var out []OutboxNotice
-	for rows.Next() {
-		var n OutboxNotice
-		var b []byte
-		if err := rows.Scan(&n.ID, &n.ProjectID, &n.IssueID, &n.Regression, &b); err != nil {
-			return nil, fmt.Errorf("claim notices: %w", err)
-		}
-		if err := json.Unmarshal(b, &n.Event); err != nil {
-			return nil, fmt.Errorf("decode notice %d: %w", n.ID, err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanNotices(rows)
+	if err != nil {
 		return nil, fmt.Errorf("claim notices: %w", err)
 	}
-	rows.Close()
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("claim notices: %w", err)
 	}
@@ -114,13 +102,23 @@ func (d *DB) PendingNotices(ctx context.Context, limit int) ([]OutboxNotice, err
 	if err != nil {
 		return nil, fmt.Errorf("read notification outbox: %w", err)
 	}
+	out, err := scanNotices(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read notification outbox: %w", err)
+	}
+	return out, nil
+}
+
+// scanNotices reads rows of (id, project_id, issue_id, regression, event)
+// and closes them.
+func scanNotices(rows *sql.Rows) ([]OutboxNotice, error) {
 	defer rows.Close()
 	var out []OutboxNotice
 	for rows.Next() {
 		var n OutboxNotice
 		var b []byte
 		if err := rows.Scan(&n.ID, &n.ProjectID, &n.IssueID, &n.Regression, &b); err != nil {
-			return nil, fmt.Errorf("read notification outbox: %w", err)
+			return nil, err
 		}
 		if err := json.Unmarshal(b, &n.Event); err != nil {
 			return nil, fmt.Errorf("decode notice %d: %w", n.ID, err)

@@ -68,7 +68,7 @@ func walkPayload(s *jsonScanner, lim Limits, opt walkOptions) (payloadScan, erro
 		res.array = true
 		err = s.eachElement(func(i int) (bool, error) { return true, walkEvent(s, lim, opt, &res, i) }, 1)
 	case '{':
-		err = s.eachMember(func(key string) (bool, error) { return walkTopMember(s, lim, opt, &res, key) }, 1)
+		err = s.eachMember(func(key []byte) (bool, error) { return walkTopMember(s, lim, opt, &res, key) }, 1)
 	default:
 		err = s.syntax("invalid character %q looking for the start of the body's JSON", c)
 	}
@@ -119,7 +119,7 @@ func walkEvent(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, i 
 	start := s.offset() - 1
 	if i == 0 && c == '{' {
 		res.first = tokenFields{}
-		err = s.eachMember(func(key string) (bool, error) { return walkTokenMember(s, &res.first, key, 3) }, 2)
+		err = s.eachMember(func(key []byte) (bool, error) { return walkTokenMember(s, &res.first, key, 3) }, 2)
 	} else {
 		err = s.skipValue(c, 1)
 	}
@@ -141,9 +141,9 @@ func walkEvent(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, i 
 
 // walkTopMember reads one member of a top-level object; it reports
 // whether it consumed the value.
-func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, key string) (bool, error) {
+func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan, key []byte) (bool, error) {
 	switch {
-	case strings.EqualFold(key, "batch"):
+	case bytes.EqualFold(key, []byte("batch")):
 		c, err := s.nonSpace()
 		if err != nil {
 			return true, err
@@ -156,7 +156,7 @@ func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan
 			res.batch, res.events, res.spans = false, 0, res.spans[:0]
 		}
 		return true, s.skipValue(c, 1)
-	case strings.EqualFold(key, "sent_at"):
+	case bytes.EqualFold(key, []byte("sent_at")):
 		v, err := recordString(s, false)
 		res.sentAt = v
 		return true, err
@@ -170,14 +170,14 @@ func walkTopMember(s *jsonScanner, lim Limits, opt walkOptions, res *payloadScan
 
 // walkTokenMember reads the token fields of an event object at the given
 // nesting depth; it reports whether it consumed the value.
-func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (bool, error) {
+func walkTokenMember(s *jsonScanner, dst *tokenFields, key []byte, depth int) (bool, error) {
 	var err error
 	switch {
-	case strings.EqualFold(key, "api_key"):
+	case bytes.EqualFold(key, []byte("api_key")):
 		dst.apiKey, err = recordString(s, true)
-	case strings.EqualFold(key, "token"):
+	case bytes.EqualFold(key, []byte("token")):
 		dst.token, err = recordString(s, true)
-	case strings.EqualFold(key, "properties"):
+	case bytes.EqualFold(key, []byte("properties")):
 		c, err := s.nonSpace()
 		if err != nil || c != '{' {
 			if err == nil {
@@ -185,12 +185,12 @@ func walkTokenMember(s *jsonScanner, dst *tokenFields, key string, depth int) (b
 			}
 			return true, err
 		}
-		return true, s.eachMember(func(key string) (bool, error) {
+		return true, s.eachMember(func(key []byte) (bool, error) {
 			var err error
 			switch {
-			case strings.EqualFold(key, "token"):
+			case bytes.EqualFold(key, []byte("token")):
 				dst.propsToken, err = recordString(s, true)
-			case strings.EqualFold(key, "$token"):
+			case bytes.EqualFold(key, []byte("$token")):
 				dst.propsDollarToken, err = recordString(s, true)
 			default:
 				return false, nil

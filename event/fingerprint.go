@@ -1,10 +1,6 @@
 package event
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strconv"
-)
+import "encoding/hex"
 
 // Fingerprint is the key events are grouped into issues by (hex SHA-256).
 // It follows PostHog's rule so that the same events group the same way:
@@ -15,10 +11,11 @@ import (
 // client fingerprint with {{ default }} parts (FingerprintParts) is hashed
 // with the computed fingerprint in place of those parts.
 func Fingerprint(e Event) string {
-	h := sha256.New()
+	var buf [1024]byte
+	h := partsHash{buf: buf[:0]}
 	if e.Fingerprint != "" {
-		writeParts(h, "client", e.Fingerprint)
-		return hex.EncodeToString(h.Sum(nil))
+		h.add("client", e.Fingerprint)
+		return h.hex()
 	}
 	if len(e.FingerprintParts) > 0 {
 		computed := e
@@ -31,18 +28,18 @@ func Fingerprint(e Event) string {
 			}
 			parts[i] = p
 		}
-		writeParts(h, "client-extends-default")
-		writeParts(h, parts...)
-		return hex.EncodeToString(h.Sum(nil))
+		h.add("client-extends-default")
+		h.add(parts...)
+		return h.hex()
 	}
 	for _, x := range e.Exceptions {
-		writeParts(h, "exception", x.Type)
+		h.add("exception", x.Type)
 		if !hasResolvedFrame(x.Frames) {
-			writeParts(h, "value", x.Value)
+			h.add("value", x.Value)
 		}
 		for _, f := range fingerprintFrames(x.Frames) {
 			if isResolved(f) {
-				writeParts(h, "resolved", f.Resolution.Name, f.Resolution.Source)
+				h.add("resolved", f.Resolution.Name, f.Resolution.Source)
 				continue
 			}
 			path := f.AbsPath
@@ -53,10 +50,13 @@ func Fingerprint(e Event) string {
 			if platform == "" {
 				platform = DefaultPlatform // as Normalize would set it
 			}
-			writeParts(h, "raw", f.Function, path, strconv.Itoa(f.Lineno), strconv.Itoa(f.Colno), platform)
+			h.add("raw", f.Function, path)
+			h.addInt(f.Lineno)
+			h.addInt(f.Colno)
+			h.add(platform)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return h.hex()
 }
 
 // DefaultFingerprintPart is how a Sentry client fingerprint says "the
@@ -87,6 +87,11 @@ func fingerprintFrames(frames []Frame) []Frame {
 		return frames[:1]
 	}
 	return nil
+}
+
+func (h *partsHash) hex() string {
+	sum := h.sum()
+	return hex.EncodeToString(sum[:])
 }
 
 func isResolved(f Frame) bool { return f.Resolution != nil && f.Resolution.Resolved }

@@ -23,6 +23,11 @@ type jsonScanner struct {
 	recMax int    // recording stops growing rec past this
 	recOn  bool
 	recCut bool // rec was cut at recMax
+
+	keyBuf []byte // the last key read from a stream, when short and plain
+	// keyRaw is the last key as written, quotes included, for input in
+	// memory (nil when reading a stream): an escaped key is read from it.
+	keyRaw []byte
 }
 
 // maxJSONDepth matches encoding/json's nesting limit, so the scanner
@@ -202,7 +207,7 @@ func (s *jsonScanner) skipObject(depth int) error {
 	if depth > maxJSONDepth {
 		return s.syntax("exceeded max depth")
 	}
-	return s.eachMember(func(string) (bool, error) { return false, nil }, depth)
+	return s.eachMember(skipMember, depth)
 }
 
 func (s *jsonScanner) skipArray(depth int) error {
@@ -211,6 +216,8 @@ func (s *jsonScanner) skipArray(depth int) error {
 	}
 	return s.eachElement(func(int) (bool, error) { return false, nil }, depth)
 }
+
+func skipMember([]byte) (bool, error) { return false, nil }
 
 // eachElement walks the array whose '[' was consumed. For each element it
 // calls visit; when visit returns true it has consumed the element itself
@@ -257,9 +264,11 @@ func (s *jsonScanner) eachElement(visit func(i int) (bool, error), depth int) er
 const maxKeyLen = 64
 
 // eachMember walks the object whose '{' was consumed. For each member it
-// calls visit with the key (cut to maxKeyLen; "" when not decodable);
-// when visit returns true it has consumed the value itself.
-func (s *jsonScanner) eachMember(visit func(key string) (bool, error), depth int) error {
+// calls visit with the key, nil when it is escaped or longer than
+// maxKeyLen (keyRaw then has it as written, for input in memory); the key
+// is the scanner's own, valid until the next one. When visit returns true
+// it has consumed the value itself.
+func (s *jsonScanner) eachMember(visit func(key []byte) (bool, error), depth int) error {
 	c, err := s.nonSpace()
 	if err != nil {
 		return err
@@ -271,9 +280,13 @@ func (s *jsonScanner) eachMember(visit func(key string) (bool, error), depth int
 		if c != '"' {
 			return s.syntax("invalid character %q looking for an object key", c)
 		}
+		keyStart := s.pos - 1
 		key, err := s.key()
 		if err != nil {
 			return err
+		}
+		if s.src == nil {
+			s.keyRaw = s.buf[keyStart:s.pos]
 		}
 		if c, err = s.nonSpace(); err != nil {
 			return err
@@ -311,32 +324,51 @@ func (s *jsonScanner) eachMember(visit func(key string) (bool, error), depth int
 }
 
 // key consumes a string whose opening quote was consumed and returns it
-// decoded when it is short and plain (no escapes), which the keys the
-// decoder looks for are; otherwise "".
-func (s *jsonScanner) key() (string, error) {
-	var k [maxKeyLen]byte
-	n, plain := 0, true
+// when it is short and plain (no escapes), which the keys the decoder
+// looks for are; otherwise nil. It is valid until the next key: part of
+// the input in memory, else the scanner's own buffer.
+func (s *jsonScanner) key() ([]byte, error) {
+	plain := true
+	if s.src == nil && !s.recOn {
+		// In memory, a plain key is the input itself.
+		b := s.buf[s.pos:]
+		for i, c := range b {
+			if c == '"' {
+				if i > maxKeyLen {
+					break
+				}
+				s.pos += i + 1
+				return b[:i:i], nil
+			}
+			if c == '\\' || c < 0x20 {
+				break
+			}
+		}
+	}
+	if s.keyBuf == nil {
+		s.keyBuf = make([]byte, 0, maxKeyLen)
+	}
+	k := s.keyBuf[:0]
 	for {
 		c, ok := s.next()
 		if !ok {
-			return "", s.failure()
+			return nil, s.failure()
 		}
 		switch {
 		case c == '"':
 			if !plain {
-				return "", nil
+				return nil, nil
 			}
-			return string(k[:n]), nil
+			return k, nil
 		case c == '\\':
 			plain = false
 			if err := s.escape(); err != nil {
-				return "", err
+				return nil, err
 			}
 		case c < 0x20:
-			return "", s.syntax("invalid control character in string")
-		case n < maxKeyLen:
-			k[n] = c
-			n++
+			return nil, s.syntax("invalid control character in string")
+		case len(k) < maxKeyLen:
+			k = append(k, c)
 		default:
 			plain = false
 		}
@@ -344,6 +376,20 @@ func (s *jsonScanner) key() (string, error) {
 }
 
 func (s *jsonScanner) skipString() error {
+	if s.src == nil && !s.recOn {
+		// In memory, the plain run up to the closing quote or an escape is skipped at once.
+		b := s.buf[s.pos:]
+		for i, c := range b {
+			if c == '"' {
+				s.pos += i + 1
+				return nil
+			}
+			if c == '\\' || c < 0x20 {
+				s.pos += i
+				break
+			}
+		}
+	}
 	for {
 		c, ok := s.next()
 		if !ok {

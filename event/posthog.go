@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// wireEvent is the top of a PostHog event; the exception list below it
-// is walked generically (see wire.go) so junk in one field never loses
-// the event and the JSON is scanned once.
+// wireEvent is the top of a PostHog event as encoding/json reads it: the
+// definition scanPostHogHead follows (decodePostHogHead).
 type wireEvent struct {
 	UUID       flexString      `json:"uuid"`
 	DistinctID flexString      `json:"distinct_id"`
@@ -38,28 +37,22 @@ func ParsePostHogWithoutProperties(raw json.RawMessage, receivedAt time.Time) (E
 }
 
 func parsePostHog(raw json.RawMessage, receivedAt time.Time, withProperties bool) (Event, error) {
-	var w wireEvent
-	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
-		return Event{}, badRequest("the event is not a JSON object")
+	h, ok := scanPostHogHead(raw)
+	if !ok {
+		var err error
+		if h, err = decodePostHogHead(raw); err != nil {
+			return Event{}, err
+		}
 	}
-	if err := json.Unmarshal(raw, &w); err != nil && !isTypeError(err) {
-		return Event{}, badRequest("the event is not valid JSON: %v", err)
-	}
-	props := &properties{raw: w.Properties}
+	props := &h.props
 	if withProperties {
 		props.decodeAll()
 	}
-	str := func(key string) string {
-		var s flexString
-		if raw, ok := props.get(key); ok {
-			_ = json.Unmarshal(raw, &s)
-		}
-		return strings.TrimSpace(string(s))
-	}
+	str := func(key string) string { return strings.TrimSpace(flexText(props.value(key))) }
 
 	e := Event{
-		UUID:             strings.TrimSpace(string(w.UUID)),
-		DistinctID:       firstNonEmpty(string(w.DistinctID), str("distinct_id")),
+		UUID:             strings.TrimSpace(string(h.uuid)),
+		DistinctID:       firstNonEmpty(string(h.distinctID), str("distinct_id")),
 		Timestamp:        receivedAt.UTC(),
 		Fingerprint:      clientFingerprint(props.value("$exception_fingerprint")),
 		Level:            str("$exception_level"),
@@ -75,108 +68,214 @@ func parsePostHog(raw json.RawMessage, receivedAt time.Time, withProperties bool
 		// PostHog has no environment of its own: apps set one as a property.
 		Environment: firstNonEmpty(str("$environment"), str("environment")),
 	}
-	if t, ok := parseTime(string(w.Timestamp)); ok {
+	if t, ok := parseTime(string(h.timestamp)); ok {
 		e.Timestamp = t
 	}
 
-	for _, item := range asList(decodeAny(props.value("$exception_list"))) {
-		if m, ok := item.(map[string]any); ok {
-			e.Exceptions = append(e.Exceptions, exceptionFromWire(m))
-		}
-	}
+	e.Exceptions = decodeExceptionList(props.value("$exception_list"))
 	if len(e.Exceptions) == 0 {
 		e.Exceptions = []Exception{legacyException(str)}
 	}
 
 	if withProperties {
-		e.Properties = encodeProperties(props.picked)
+		e.Properties = encodeProperties(props.all)
 	}
 	e.Normalize()
 	return e, nil
 }
 
-// properties reads a PostHog event's properties by key. Decoding them all
-// into a map was a quarter of the pipeline's CPU time for posthog-js events
-// (some 70 properties, of which parsePostHog reads about 20), so it first
-// picks only the keys in pickedProperties out of the object, without
-// decoding the others. Any other key, or an object with a key it cannot
-// compare as it stands (escaped, or long), is read by decoding them all, so
-// the result never depends on the list, only the speed does.
+// postHogHead is what parsePostHog reads of an event object besides the
+// exceptions: three top-level fields and the properties.
+type postHogHead struct {
+	uuid, distinctID, timestamp flexString
+	props                       properties
+}
+
+// decodePostHogHead reads an event's head with encoding/json, every
+// property decoded into a map. It is the rule scanPostHogHead follows, and
+// reads what that leaves: invalid JSON (for the error's wording) and
+// top-level keys matched only after unescaping or Unicode case folding.
+func decodePostHogHead(raw json.RawMessage) (postHogHead, error) {
+	var w wireEvent
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return postHogHead{}, badRequest("the event is not a JSON object")
+	}
+	if err := json.Unmarshal(raw, &w); err != nil && !isTypeError(err) {
+		return postHogHead{}, badRequest("the event is not valid JSON: %v", err)
+	}
+	h := postHogHead{uuid: w.UUID, distinctID: w.DistinctID, timestamp: w.Timestamp, props: properties{raw: w.Properties}}
+	h.props.decodeAll()
+	return h, nil
+}
+
+// errUnplainKey stops a scan at a key it cannot match as encoding/json would.
+var errUnplainKey = errors.New("an escaped or non-ASCII key")
+
+// scanPostHogHead reads an event's head in one pass over raw that also
+// checks all of raw is valid JSON, with decodePostHogHead's result: the
+// top-level keys matched case-insensitively (a repeated one applied in
+// order, as encoding/json does), the properties in pickedKeys taken as
+// they stand, without decoding the others (a repeated one: the last, as a
+// decoded map holds it). ok is false when raw is not a valid JSON object or
+// has a top-level key that is escaped or not ASCII.
+//
+// Decoding every property into a map was a quarter of the pipeline's CPU
+// time for posthog-js events (some 70 properties, of which about 20 are
+// read), and encoding/json's own pass over the event another part.
+func scanPostHogHead(raw []byte) (h postHogHead, ok bool) {
+	s := scanBytes(raw)
+	if c, err := s.nonSpace(); err != nil || c != '{' {
+		return h, false
+	}
+	err := s.eachMember(func(key []byte) (bool, error) {
+		if key == nil {
+			if bytes.IndexByte(s.keyRaw, '\\') >= 0 {
+				return false, errUnplainKey
+			}
+			return false, nil // longer than any field's name, even folded
+		}
+		if !isASCII(key) {
+			return false, errUnplainKey // may fold to a field's name
+		}
+		switch {
+		case asciiEqualFold(key, "uuid"):
+			return true, s.flexValue(&h.uuid)
+		case asciiEqualFold(key, "distinct_id"):
+			return true, s.flexValue(&h.distinctID)
+		case asciiEqualFold(key, "timestamp"):
+			return true, s.flexValue(&h.timestamp)
+		case asciiEqualFold(key, "properties"):
+			return true, s.pickProperties(&h.props)
+		}
+		return false, nil
+	}, 1)
+	if err != nil {
+		return h, false
+	}
+	if end, err := s.atEnd(); err != nil || !end {
+		return h, false
+	}
+	return h, true
+}
+
+// flexValue consumes a member's value into dst as flexString decodes it.
+func (s *jsonScanner) flexValue(dst *flexString) error {
+	v, err := s.memberValue(1)
+	if err == nil {
+		_ = dst.UnmarshalJSON(v)
+	}
+	return err
+}
+
+// memberValue consumes the value of the member whose key was read and
+// returns it as written (input in memory only).
+func (s *jsonScanner) memberValue(depth int) ([]byte, error) {
+	c, err := s.nonSpace()
+	if err != nil {
+		return nil, err
+	}
+	start := s.pos - 1
+	if err := s.skipValue(c, depth); err != nil {
+		return nil, err
+	}
+	return s.buf[start:s.pos], nil
+}
+
+// pickProperties consumes the properties value into p, picking the keys
+// in pickedKeys.
+func (s *jsonScanner) pickProperties(p *properties) error {
+	c, err := s.nonSpace()
+	if err != nil {
+		return err
+	}
+	start := s.pos - 1
+	*p = properties{}
+	if c != '{' {
+		err = s.skipValue(c, 1)
+	} else {
+		err = s.eachMember(func(key []byte) (bool, error) {
+			i := pickedIndexOf(key, s.keyRaw)
+			if i < 0 {
+				return false, nil
+			}
+			v, err := s.memberValue(2)
+			p.picked[i] = v
+			return true, err
+		}, 2)
+	}
+	p.raw = s.buf[start:s.pos]
+	return err
+}
+
+// properties reads a PostHog event's properties by key: from the ones
+// picked while scanning (pickedKeys), or from all of them decoded into a
+// map when another key is asked for or the event was decoded by
+// decodePostHogHead, so the result never depends on the list, only the
+// speed does.
 type properties struct {
 	raw    json.RawMessage
-	picked map[string]json.RawMessage // nil until read
-	all    bool                       // picked holds every property
+	picked [len(pickedKeys)]json.RawMessage // by pickedIndex; nil when absent
+	all    map[string]json.RawMessage       // every property, once decodeAll ran
 }
 
-// pickedProperties are the keys parsePostHog reads.
-var pickedProperties = map[string]bool{
-	"distinct_id": true, "$exception_fingerprint": true, "$exception_level": true, "$issue_name": true,
-	"$issue_description": true, "$current_url": true, "$lib": true, "$lib_version": true, "$release_id": true,
-	"$app_version": true, "$session_id": true, "$browser": true, "$browser_version": true, "$os": true,
-	"$os_version": true, "$environment": true, "environment": true, "$exception_list": true,
-	"$exception_type": true, "$exception_message": true, "$exception_value": true, "$exception_stack_trace_raw": true,
+// pickedKeys are the properties parsePostHog reads.
+var pickedKeys = [...]string{
+	"distinct_id", "$exception_fingerprint", "$exception_level", "$issue_name",
+	"$issue_description", "$current_url", "$lib", "$lib_version", "$release_id",
+	"$app_version", "$session_id", "$browser", "$browser_version", "$os",
+	"$os_version", "$environment", "environment", "$exception_list",
+	"$exception_type", "$exception_message", "$exception_value", "$exception_stack_trace_raw",
 }
 
-func (p *properties) get(key string) (json.RawMessage, bool) {
-	if !p.all && (p.picked == nil || !pickedProperties[key]) {
-		if !pickedProperties[key] || !p.pick() {
-			p.decodeAll()
-		}
+var pickedIndex = func() map[string]int {
+	m := make(map[string]int, len(pickedKeys))
+	for i, k := range pickedKeys {
+		m[k] = i
 	}
-	v, ok := p.picked[key]
-	return v, ok
+	return m
+}()
+
+// pickedIndexOf is the index in pickedKeys of a key the scanner read
+// (key, or when that is nil the key as written, raw), or -1.
+func pickedIndexOf(key, raw []byte) int {
+	if key == nil {
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return -1 // longer than every picked key
+		}
+		var k string
+		if json.Unmarshal(raw, &k) != nil {
+			return -1
+		}
+		key = []byte(k)
+	}
+	if i, ok := pickedIndex[string(key)]; ok {
+		return i
+	}
+	return -1
 }
 
+// value is the property key as sent, nil when absent.
 func (p *properties) value(key string) json.RawMessage {
-	v, _ := p.get(key)
-	return v
+	if p.all == nil {
+		if i, ok := pickedIndex[key]; ok {
+			return p.picked[i]
+		}
+		p.decodeAll()
+	}
+	return p.all[key]
 }
 
 // decodeAll reads every property (none when raw is not an object).
 func (p *properties) decodeAll() {
+	if p.all != nil {
+		return
+	}
 	var m map[string]json.RawMessage
 	_ = json.Unmarshal(p.raw, &m)
 	if m == nil {
 		m = map[string]json.RawMessage{}
 	}
-	p.picked, p.all = m, true
-}
-
-// errUnplainKey stops pick at a key it cannot compare.
-var errUnplainKey = errors.New("a property key that is escaped or long")
-
-// pick reads the pickedProperties out of raw, which json.Unmarshal has
-// checked already, as slices of it; false when a key is not plain.
-func (p *properties) pick() bool {
-	picked := map[string]json.RawMessage{}
-	s := scanBytes(p.raw)
-	if c, err := s.nonSpace(); err != nil || c != '{' {
-		p.picked = picked // absent, null or not an object: no properties, as decodeAll finds
-		return true
-	}
-	err := s.eachMember(func(key string) (bool, error) {
-		if key == "" {
-			return false, errUnplainKey
-		}
-		if !pickedProperties[key] {
-			return false, nil
-		}
-		c, err := s.nonSpace()
-		if err != nil {
-			return false, err
-		}
-		start := s.pos - 1
-		if err := s.skipValue(c, 1); err != nil {
-			return false, err
-		}
-		picked[key] = p.raw[start:s.pos]
-		return true, nil
-	}, 1)
-	if err != nil {
-		return false
-	}
-	p.picked = picked
-	return true
+	p.all = m
 }
 
 func exceptionFromWire(m map[string]any) Exception {

@@ -3,7 +3,6 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"hash"
 	"strconv"
 )
 
@@ -35,19 +34,37 @@ func FrameRawID(f Frame) string {
 	if platform == "" {
 		platform = DefaultPlatform
 	}
-	h := sha256.New()
-	writeParts(h, "frame/v1", platform, f.Filename, f.AbsPath, f.Function, f.Module,
-		strconv.Itoa(f.Lineno), strconv.Itoa(f.Colno), f.ChunkID, f.DebugID)
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	var buf [512]byte
+	h := partsHash{buf: buf[:0]}
+	h.add("frame/v1", platform, f.Filename, f.AbsPath, f.Function, f.Module)
+	h.addInt(f.Lineno)
+	h.addInt(f.Colno)
+	h.add(f.ChunkID, f.DebugID)
+	sum := h.sum()
+	return hex.EncodeToString(sum[:8])
 }
 
-// writeParts writes each part with its length in front, so that no two
-// different lists of parts hash the same bytes.
-func writeParts(h hash.Hash, parts ...string) {
-	var n [20]byte
+// partsHash is a SHA-256 over parts, each written with its length in
+// front, so that no two different lists of parts hash the same bytes. The
+// parts are gathered first and hashed at once: it runs for every frame of
+// every event, and a hash.Hash took a copy of every part.
+type partsHash struct{ buf []byte }
+
+func (h *partsHash) add(parts ...string) {
 	for _, p := range parts {
-		h.Write(strconv.AppendInt(n[:0], int64(len(p)), 10))
-		h.Write([]byte{':'})
-		h.Write([]byte(p))
+		h.buf = strconv.AppendInt(h.buf, int64(len(p)), 10)
+		h.buf = append(h.buf, ':')
+		h.buf = append(h.buf, p...)
 	}
 }
+
+// addInt adds n's decimal digits as one part.
+func (h *partsHash) addInt(n int) {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(n), 10)
+	h.buf = strconv.AppendInt(h.buf, int64(len(d)), 10)
+	h.buf = append(h.buf, ':')
+	h.buf = append(h.buf, d...)
+}
+
+func (h *partsHash) sum() [sha256.Size]byte { return sha256.Sum256(h.buf) }

@@ -66,37 +66,6 @@ func must(b []byte, err error) []byte {
 	return b
 }
 
-// TestParseWithoutPropertiesReadsWhatParsePostHogReads: picking properties
-// by key reads escaped keys, duplicates and odd property values the way
-// decoding them all does.
-func TestParseWithoutPropertiesReadsWhatParsePostHogReads(t *testing.T) {
-	for _, raw := range []string{
-		`{"uuid":"a","properties":{"\u0024lib":"web","$exception_list":[{"type":"E","value":"v"}]}}`,
-		`{"uuid":"b","properties":{"$lib":"one","$lib":"two","$os":"Linux","$os_version":12,"$exception_type":"T"}}`,
-		`{"uuid":"c","properties":"not an object"}`,
-		`{"uuid":"d","properties":null,"distinct_id":"x"}`,
-		`{"uuid":"e","Properties":{"$current_url":"https://x.test/","$exception_message":"m"}}`,
-		`{"uuid":"f","properties":{"` + strings.Repeat("k", 80) + `":1,"$environment":"prod","$exception_list":[]}}`,
-		`{"uuid":"g","properties":{"$exception_fingerprint":["a","b"],"$exception_list":[{"type":"E","stacktrace":{"frames":[{"filename":"a.js","lineno":"3"}]}}]}}`,
-	} {
-		full, err := ParsePostHog(json.RawMessage(raw), time.Time{})
-		if err != nil {
-			t.Fatalf("%s: %v", raw, err)
-		}
-		lean, err := ParsePostHogWithoutProperties(json.RawMessage(raw), time.Time{})
-		if err != nil {
-			t.Fatalf("%s: %v", raw, err)
-		}
-		if lean.Properties != nil {
-			t.Errorf("%s: properties %s", raw, lean.Properties)
-		}
-		lean.Properties = full.Properties
-		if !reflect.DeepEqual(lean, full) {
-			t.Errorf("%s:\nwithout properties %+v\nwith %+v", raw, lean, full)
-		}
-	}
-}
-
 // BenchmarkParsePostHog parses posthog-js's recorded exception events (the
 // full-config case) as the pages do (with properties) and as the pipeline
 // does (without).

@@ -40,17 +40,19 @@ func asString(v any) string {
 }
 
 func asInt(v any) int {
-	var text string
 	switch v := v.(type) {
 	case json.Number:
-		text = v.String()
+		return intOfText(v.String())
 	case string:
-		text = strings.TrimSpace(v)
+		return intOfText(strings.TrimSpace(v))
 	case float64:
 		return clampInt(v)
-	default:
-		return 0
 	}
+	return 0
+}
+
+// intOfText reads an integer, or a float truncated; anything else is 0.
+func intOfText(text string) int {
 	if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 		return clampInt(float64(i))
 	}
@@ -79,12 +81,18 @@ func asBool(v any) (value, set bool) {
 		f, err := v.Float64()
 		return f != 0, err == nil
 	case string:
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true", "1", "yes":
-			return true, true
-		case "false", "0", "no", "":
-			return false, true
-		}
+		return boolOfText(v)
+	}
+	return false, false
+}
+
+// boolOfText reads the strings asBool takes for a boolean.
+func boolOfText(v string) (value, set bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes":
+		return true, true
+	case "false", "0", "no", "":
+		return false, true
 	}
 	return false, false
 }

@@ -535,12 +535,12 @@ type parsedRow struct {
 	err error
 }
 
+// parseRow parses a row; both parsers return the event normalised.
 func parseRow(row db.InboxRow) parsedRow {
 	ev, err := parseInboxRow(row)
 	if err != nil {
 		return parsedRow{err: err}
 	}
-	ev.Normalize()
 	return parsedRow{ev: ev}
 }
 

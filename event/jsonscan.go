@@ -111,6 +111,18 @@ func (s *jsonScanner) syntax(format string, args ...any) error {
 
 // nonSpace consumes whitespace and returns the next other byte, consumed.
 func (s *jsonScanner) nonSpace() (byte, error) {
+	if s.src == nil && !s.recOn {
+		for s.pos < len(s.buf) {
+			c := s.buf[s.pos]
+			s.pos++
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				continue
+			}
+			return c, nil
+		}
+		return 0, s.failure()
+	}
 	for {
 		c, ok := s.next()
 		if !ok {
@@ -496,6 +508,16 @@ func (s *jsonScanner) needDigit() error {
 // digits consumes digits and returns the first other byte, consumed; ok
 // is false at the end of input.
 func (s *jsonScanner) digits() (byte, bool) {
+	if s.src == nil && !s.recOn {
+		for s.pos < len(s.buf) {
+			c := s.buf[s.pos]
+			s.pos++
+			if c < '0' || c > '9' {
+				return c, true
+			}
+		}
+		return 0, false
+	}
 	for {
 		c, ok := s.next()
 		if !ok || c < '0' || c > '9' {

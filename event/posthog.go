@@ -128,14 +128,8 @@ func scanPostHogHead(raw []byte) (h postHogHead, ok bool) {
 		return h, false
 	}
 	err := s.eachMember(func(key []byte) (bool, error) {
-		if key == nil {
-			if bytes.IndexByte(s.keyRaw, '\\') >= 0 {
-				return false, errUnplainKey
-			}
-			return false, nil // longer than any field's name, even folded
-		}
-		if !isASCII(key) {
-			return false, errUnplainKey // may fold to a field's name
+		if !foldableKey(s, key) {
+			return false, errUnplainKey
 		}
 		switch {
 		case asciiEqualFold(key, "uuid"):

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
@@ -208,63 +207,14 @@ func (ev NewEvent) searchTerms() []string {
 	return ev.SearchTerms
 }
 
-// EventsWithFrames returns the stored events holding any of the frames.
-func (d *DB) EventsWithFrames(ctx context.Context, projectID int64, rawIDs []string) ([]StoredEvent, error) {
-	seen := map[int64]bool{}
-	var out []StoredEvent
-	for start := 0; start < len(rawIDs); start += 500 {
-		chunk := rawIDs[start:min(start+500, len(rawIDs))]
-		args := []any{projectID}
-		marks := make([]string, len(chunk))
-		for i, id := range chunk {
-			marks[i] = "?"
-			args = append(args, id)
-		}
-		rows, err := d.write.QueryContext(ctx, `SELECT e.id, e.issue_id, e.uuid, e.fingerprint, e.timestamp, e.received_at,
-			e.distinct_id, e.data, e.raw FROM events e WHERE e.id IN (SELECT event_id FROM event_frames
-			WHERE project_id = ? AND raw_id IN (`+strings.Join(marks, ",")+`))`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("events with frames: %w", err)
-		}
-		for rows.Next() {
-			var e StoredEvent
-			var ts, received int64
-			if err := rows.Scan(&e.ID, &e.IssueID, &e.UUID, &e.Fingerprint, &ts, &received, &e.DistinctID, &e.Data, &e.Raw); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("events with frames: %w", err)
-			}
-			if seen[e.ID] {
-				continue
-			}
-			seen[e.ID] = true
-			e.Timestamp, e.ReceivedAt = fromMillis(ts), fromMillis(received)
-			if err := d.unpackStored(&e); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("events with frames: %w", err)
-			}
-			out = append(out, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("events with frames: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// Regroup gives a stored event a new fingerprint. If another issue already
+// regroupTx gives a stored event a new fingerprint. If another issue already
 // owns that fingerprint, the event's issue is merged into it (an issue is
 // never left split across fingerprints that now mean the same error);
 // otherwise the fingerprint is added to the event's issue. It returns the
 // issue the event belongs to afterwards and whether a merge happened.
-func (d *DB) Regroup(ctx context.Context, projectID, eventID int64, fingerprint string) (issueID int64, merged bool, err error) {
-	tx, err := d.write.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
-	}
-	defer tx.Rollback()
-	if err := tx.QueryRowContext(ctx, "SELECT issue_id FROM events WHERE project_id = ? AND id = ?", projectID, eventID).Scan(&issueID); err != nil {
-		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
+func regroupTx(ctx context.Context, tx *txn, projectID, eventID int64, fingerprint string) (issueID int64, merged bool, err error) {
+	if issueID, err = eventIssueTx(ctx, tx, projectID, eventID); err != nil {
+		return 0, false, err
 	}
 	var owner int64
 	err = tx.QueryRowContext(ctx, "SELECT issue_id FROM issue_fingerprints WHERE project_id = ? AND fingerprint = ?", projectID, fingerprint).Scan(&owner)
@@ -285,10 +235,15 @@ func (d *DB) Regroup(ctx context.Context, projectID, eventID int64, fingerprint 
 	if _, err := tx.ExecContext(ctx, "UPDATE events SET fingerprint = ? WHERE id = ?", fingerprint, eventID); err != nil {
 		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, false, fmt.Errorf("regroup event %d: %w", eventID, err)
-	}
 	return issueID, merged, nil
+}
+
+// eventIssueTx is the issue a stored event belongs to now.
+func eventIssueTx(ctx context.Context, tx *txn, projectID, eventID int64) (issueID int64, err error) {
+	if err := tx.QueryRowContext(ctx, "SELECT issue_id FROM events WHERE project_id = ? AND id = ?", projectID, eventID).Scan(&issueID); err != nil {
+		return 0, fmt.Errorf("regroup event %d: %w", eventID, err)
+	}
+	return issueID, nil
 }
 
 // StoredEvent is an event as read back for pages and the API.

@@ -149,16 +149,6 @@ func withTerms(text string, terms []string) string {
 	return text
 }
 
-// addSearchTextTx keeps an issue's search text covering a newly stored event.
-func addSearchTextTx(ctx context.Context, tx txRunner, issueID int64, current string, data []byte) error {
-	next := withTerms(current, searchTerms(data))
-	if next == current || (current == "" && next == "\n") {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", next, issueID)
-	return err
-}
-
 // joinSearchTextTx gives into the search text of the issues merged into it.
 func joinSearchTextTx(ctx context.Context, tx *txn, projectID, into int64, from []int64) error {
 	var text string
@@ -188,14 +178,26 @@ func (d *DB) AddSearchText(ctx context.Context, projectID, issueID int64, eventD
 		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
 	}
 	defer tx.Rollback()
+	if err := addSearchTermsTx(ctx, tx, projectID, issueID, searchTerms(eventData)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	}
+	return nil
+}
+
+// addSearchTermsTx extends an issue's search text with terms it lacks.
+func addSearchTermsTx(ctx context.Context, tx *txn, projectID, issueID int64, terms []string) error {
 	var current string
 	if err := tx.QueryRowContext(ctx, "SELECT search_text FROM issues WHERE project_id = ? AND id = ?", projectID, issueID).Scan(&current); err != nil {
 		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
 	}
-	if err := addSearchTextTx(ctx, tx, issueID, current, eventData); err != nil {
-		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
+	next := withTerms(current, terms)
+	if next == current || (current == "" && next == "\n") {
+		return nil
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE issues SET search_text = ? WHERE id = ?", next, issueID); err != nil {
 		return fmt.Errorf("update search text of issue %d: %w", issueID, err)
 	}
 	return nil

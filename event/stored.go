@@ -48,6 +48,17 @@ func DecodeStored(data, raw []byte) (Event, error) {
 	return st.Event, nil
 }
 
+// DecodeStoredWithoutProperties is DecodeStored for what reads only the
+// exceptions and the event's own fields (resolving frames again): a PostHog
+// event's properties, left to the event as sent, stay empty.
+func DecodeStoredWithoutProperties(data []byte) (Event, error) {
+	var st storedEvent
+	if err := json.Unmarshal(data, &st); err != nil {
+		return Event{}, fmt.Errorf("decode stored event: %w", err)
+	}
+	return st.Event, nil
+}
+
 // PostHogProperties are the properties of a PostHog event object as
 // ParsePostHog keeps them: all but $exception_list, nil when none.
 func PostHogProperties(raw []byte) (json.RawMessage, error) {

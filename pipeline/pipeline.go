@@ -32,10 +32,13 @@ type Symbolicator interface {
 	// Symbolicate sets the resolution of ev's frames in place (the pipeline
 	// records them with the event); frames waiting on a fetch are marked pending.
 	Symbolicate(ctx context.Context, projectID int64, ev *event.Event) error
-	// Reresolve resolves again the frames last resolved with a symbol set.
-	Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
-	// ResolveFrames resolves frames afresh.
+	// Reresolve resolves again the frames last resolved with a symbol set;
+	// with record false the caller records the answers (RecordResolutions).
+	Reresolve(ctx context.Context, projectID, symbolSetID int64, record bool) ([]event.Frame, error)
+	// ResolveFrames resolves frames afresh and records the answers.
 	ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error)
+	// RecordResolutions stores frames' answers.
+	RecordResolutions(ctx context.Context, projectID int64, frames []event.Frame) error
 	// Forget drops cached parses of a symbol set.
 	Forget(symbolSetID int64)
 	// TakeChanged reports symbol sets whose background fetch ended since the last call.
@@ -67,17 +70,25 @@ type Worker struct {
 	// regrouped while the batch that stores it is being written.
 	mu sync.Mutex
 	// interruptions counts (under mu) the times anything but the drain
-	// took mu: re-resolution, retention, project deletion. A batch the drain
-	// prepared ahead is stored only if none came in between.
+	// took mu to change what a batch is prepared with or may refer to:
+	// re-resolution, retention, project deletion. A batch the drain prepared
+	// ahead is stored only if none came in between.
 	interruptions uint64
-	db            Store
-	log           *slog.Logger
-	symbols       Symbolicator
-	notifier      Notifier
-	metrics       *metrics.Metrics
-	wake          chan struct{}
-	batchSize     int
-	idlePoll      time.Duration
+	// reresolving serialises resolving frames again (uploads, fetches that
+	// ended, deletions), which holds mu only one page of events at a time.
+	reresolving sync.Mutex
+	// stopped is closed when Run's context ends: resolving frames again
+	// for anyone stops between two pages of events (see regroup).
+	stopped   chan struct{}
+	stopOnce  sync.Once
+	db        Store
+	log       *slog.Logger
+	symbols   Symbolicator
+	notifier  Notifier
+	metrics   *metrics.Metrics
+	wake      chan struct{}
+	batchSize int
+	idlePoll  time.Duration
 	// fetchWait is how long a batch waits for the fetches it started before
 	// it stores its events with the frames still pending: quick fetches
 	// resolve a new bundle's first event at once, and a host that never
@@ -95,7 +106,7 @@ type Worker struct {
 // New makes a worker over d.
 func New(d Store, symbols Symbolicator, log *slog.Logger) *Worker {
 	return &Worker{db: d, log: log, symbols: symbols, wake: make(chan struct{}, 1), batchSize: 100, idlePoll: 2 * time.Second,
-		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute, lease: inboxLease}
+		fetchWait: time.Second, retryLimitedEvery: 5 * time.Minute, lease: inboxLease, stopped: make(chan struct{})}
 }
 
 // SetNotifier makes the worker tell n about new issues and regressions; call it before Run.
@@ -133,6 +144,8 @@ func (w *Worker) Notify() {
 // in the inbox and the worker waits longer after each failure, up to
 // maxBackoff, before it tries again.
 func (w *Worker) Run(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { w.stopOnce.Do(func() { close(w.stopped) }) })
+	defer stop()
 	if err := w.symbols.ResumeFetches(ctx); err != nil {
 		w.log.Warn("pending source-map fetches not resumed", "err", err)
 	}
@@ -158,7 +171,9 @@ func (w *Worker) Run(ctx context.Context) {
 				w.log.Warn("frames deferred by the fetch cap not retried", "err", err)
 			}
 		}
-		if err := w.resolveChanged(context.WithoutCancel(ctx)); err != nil {
+		if err := w.resolveChanged(ctx); errors.Is(err, ErrStopped) {
+			return
+		} else if err != nil {
 			w.log.Error("resolving frames again after a fetch failed", "err", err)
 		}
 		backoff = w.drain(ctx, backoff)
@@ -254,7 +269,9 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			return w.failed(err, backoff)
 		}
 		backoff = 0
-		if err := w.resolveChanged(work); err != nil {
+		if err := w.resolveChanged(ctx); errors.Is(err, ErrStopped) {
+			return 0
+		} else if err != nil {
 			w.log.Error("pipeline batch failed", "err", err)
 			return 0
 		}
@@ -293,10 +310,13 @@ func (w *Worker) ProcessBatch(ctx context.Context) (int, error) {
 
 // resolveChanged resolves again, and regroups, the frames of every symbol
 // set whose background fetch ended. It runs after the batch that stored
-// frames as pending, so none is missed.
+// frames as pending, so none is missed. The frames' answers are recorded
+// only once all their events are regrouped: stopped before (ErrStopped, a
+// crash), they are still recorded as waiting on the fetch, and the next
+// start resolves them again (Resolver.ResumeFetches).
 func (w *Worker) resolveChanged(ctx context.Context) error {
 	for _, set := range w.symbols.TakeChanged() {
-		if _, err := w.ResolveSymbolSetAgain(ctx, set.ProjectID, set.ID); err != nil {
+		if _, err := w.resolveSymbolSetAgain(ctx, set.ProjectID, set.ID, false, ctx.Done()); err != nil {
 			return err
 		}
 	}

@@ -39,15 +39,21 @@ type Inbox interface {
 }
 
 // Regrouping is what resolving stored frames again needs: the frames a
-// symbol set resolved or failed, the events holding them, and moving an
-// event to the issue of its new fingerprint.
+// symbol set resolved or failed, the events holding them (read in pages),
+// the frames' current answers, and moving events to the issues of their new
+// fingerprints.
 type Regrouping interface {
 	FramesOfSymbolSet(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error)
 	FramesWithFailure(ctx context.Context, code string, limit int) (map[int64][]event.Frame, error)
-	EventsWithFrames(ctx context.Context, projectID int64, rawIDs []string) ([]db.StoredEvent, error)
-	ApplyCurrentResolutions(ctx context.Context, projectID int64, ev *event.Event) error
-	Regroup(ctx context.Context, projectID, eventID int64, fingerprint string) (issueID int64, merged bool, err error)
-	AddSearchText(ctx context.Context, projectID, issueID int64, eventData []byte) error
+	// EventIDsWithFrame lists, in ascending order, up to limit ids of the
+	// events holding the frame rawID after the event afterID.
+	EventIDsWithFrame(ctx context.Context, projectID int64, rawID string, afterID int64, limit int) ([]int64, error)
+	// StoredEventsByID loads events by id (at most 500), in id order.
+	StoredEventsByID(ctx context.Context, projectID int64, ids []int64) ([]db.StoredEvent, error)
+	FrameResolutions(ctx context.Context, projectID int64, rawIDs []string) (map[string]event.Resolution, error)
+	// RegroupEvents gives events their new fingerprints (merging issues
+	// that now agree) and search terms, in one transaction.
+	RegroupEvents(ctx context.Context, projectID int64, events []db.EventRegroup) ([]db.Regrouped, error)
 }
 
 // ProjectRemoval deletes a project and says which symbol sets went with it.

@@ -484,32 +484,48 @@ func (r *Resolver) Refetch(ctx context.Context, projectID, symbolSetID int64) (S
 }
 
 // Reresolve resolves again every frame last resolved with a symbol set
-// (after it was stored, replaced or deleted), records the new answers and
-// returns the frames with them.
-func (r *Resolver) Reresolve(ctx context.Context, projectID, symbolSetID int64) ([]event.Frame, error) {
+// (after it was stored, replaced or deleted) and returns the frames with
+// the new answers. With record false it does not record them: the caller
+// does (RecordResolutions) once it has regrouped the events holding them.
+func (r *Resolver) Reresolve(ctx context.Context, projectID, symbolSetID int64, record bool) ([]event.Frame, error) {
 	r.Forget(symbolSetID)
 	frames, err := r.store.FramesOfSymbolSet(ctx, projectID, symbolSetID)
 	if err != nil {
 		return nil, err
 	}
-	return r.ResolveFrames(ctx, projectID, frames)
+	if err := r.resolveFrames(ctx, projectID, frames); err != nil {
+		return nil, err
+	}
+	if record {
+		return frames, r.RecordResolutions(ctx, projectID, frames)
+	}
+	return frames, nil
 }
 
 // ResolveFrames resolves frames afresh (from the store, fetching where
 // needed), records the answers and returns the frames with them.
 func (r *Resolver) ResolveFrames(ctx context.Context, projectID int64, frames []event.Frame) ([]event.Frame, error) {
-	if err := r.Sync(ctx); err != nil {
+	if err := r.resolveFrames(ctx, projectID, frames); err != nil {
 		return nil, err
+	}
+	return frames, r.RecordResolutions(ctx, projectID, frames)
+}
+
+func (r *Resolver) resolveFrames(ctx context.Context, projectID int64, frames []event.Frame) error {
+	if err := r.Sync(ctx); err != nil {
+		return err
 	}
 	for i := range frames {
 		res, err := r.resolveFrame(ctx, projectID, frames[i])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		frames[i].Resolution = &res
 	}
-	if err := r.store.SaveFrameResolutions(ctx, projectID, frames); err != nil {
-		return nil, err
-	}
-	return frames, nil
+	return nil
+}
+
+// RecordResolutions stores the frames' answers, by raw id.
+func (r *Resolver) RecordResolutions(ctx context.Context, projectID int64, frames []event.Frame) error {
+	return r.store.SaveFrameResolutions(ctx, projectID, frames)
 }

@@ -169,6 +169,7 @@ func runFill(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Releases, "releases", 20, "distinct releases")
 	fs.DurationVar(&cfg.Span, "span", 30*24*time.Hour, "the events' timestamps spread over this span, ending now")
 	fs.IntVar(&cfg.BatchSize, "batch", 1000, "events per transaction")
+	fs.BoolVar(&cfg.PendingFrames, "pending-frames", false, "store the frames as waiting on their source map's fetch, as a server stopped before resolving them again leaves them: the next start resolves every event again")
 	fixtures := fs.String("fixtures", "testdata/fixtures", "the recorded fixtures directory")
 	run := fs.Uint("run", 1, "run number, part of every uuid: fill the same file again with another one to add events")
 	fs.Parse(args)

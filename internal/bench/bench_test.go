@@ -247,6 +247,9 @@ func TestFillThenPages(t *testing.T) {
 	if len(sets) != 3 {
 		t.Errorf("%d symbol sets, want 3", len(sets))
 	}
+	if n := framesAnswered(t, store, func(r event.Resolution) bool { return r.Resolved }); n == 0 || n != framesAnswered(t, store, nil) {
+		t.Errorf("%d frames resolved of %d, want all", n, framesAnswered(t, store, nil))
+	}
 
 	hash, err := handlers.HashPassword("bench-password")
 	if err != nil {
@@ -269,6 +272,62 @@ func TestFillThenPages(t *testing.T) {
 	}
 	if _, err := Pages(ctx, PagesConfig{URL: startServer(t, store), Email: "bench@example.com", Password: "wrong", Loads: 1}); err == nil {
 		t.Error("pages signed in with a wrong password")
+	}
+}
+
+// framesAnswered counts the recorded frame answers of project 1's symbol
+// sets that match (all of them for nil).
+func framesAnswered(t *testing.T, store *db.DB, match func(event.Resolution) bool) int {
+	t.Helper()
+	ctx := context.Background()
+	sets, _, err := store.ListSymbolSets(ctx, db.SymbolSetQuery{ProjectID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range sets {
+		if !s.Stored {
+			t.Errorf("symbol set %s is not stored", s.Ref)
+		}
+		frames, err := store.FramesOfSymbolSet(ctx, 1, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, f := range frames {
+			ids = append(ids, f.RawID)
+		}
+		answers, err := store.FrameResolutions(ctx, 1, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range answers {
+			if match == nil || match(r) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestFillLeavesFramesPending: with PendingFrames every frame is recorded
+// as waiting on its symbol set's fetch, though every set is stored, as a
+// server stopped between a fetch and resolving its frames again leaves them.
+func TestFillLeavesFramesPending(t *testing.T) {
+	fixtures := testkit.Fixtures(t)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := openStore(t, "phc_fill")
+	res, err := Fill(context.Background(), store, FillConfig{ProjectID: 1, Events: 60, Issues: 6, SymbolSets: 2, BatchSize: 25,
+		Bundle: filepath.Join(fixtures, "bundles", "posthog-browser"), PendingFrames: true, Run: 1}, templates)
+	if err != nil || res.Events != 60 {
+		t.Fatalf("fill: %+v %v", res, err)
+	}
+	pending := framesAnswered(t, store, func(r event.Resolution) bool { return r.FailureCode == symbols.FailureFetchPending })
+	if all := framesAnswered(t, store, nil); pending == 0 || pending != all {
+		t.Errorf("%d frames pending of %d, want all", pending, all)
 	}
 }
 

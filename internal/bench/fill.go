@@ -27,8 +27,12 @@ type FillConfig struct {
 	Span       time.Duration // events' timestamps spread over this span, ending now
 	BatchSize  int           // events per transaction
 	Bundle     string        // directory holding app.js and app.js.map
-	Run        uint32
-	Progress   func(done int64)
+	// PendingFrames stores the frames as waiting on their symbol set's
+	// fetch, as a server that stopped between a fetch and resolving its
+	// frames again leaves them: the next start resolves every event again.
+	PendingFrames bool
+	Run           uint32
+	Progress      func(done int64)
 }
 
 // FillResult is what Fill wrote.
@@ -47,7 +51,8 @@ type FillStore interface {
 // Fill writes cfg.Events realistic events into d quickly: each is a recorded
 // posthog-js exception made unique (uuid, type per issue, user, release,
 // timestamp), parsed, normalised, its frames resolved through one of
-// cfg.SymbolSets stored source maps and fingerprinted as the pipeline does,
+// cfg.SymbolSets stored source maps (or, with cfg.PendingFrames, left
+// waiting on it) and fingerprinted as the pipeline does,
 // then stored through StoreBatch, the pipeline's own write path. It skips
 // only the inbox and the per-event map lookups (every event of a symbol set
 // has the same frames, so their resolutions are looked up once).
@@ -132,7 +137,8 @@ type resolvedSet struct {
 
 // resolveTemplates serves the bundle under cfg.SymbolSets URLs and resolves
 // each template's frames through the real resolver, which fetches, validates
-// and stores one symbol set per URL.
+// and stores one symbol set per URL. With cfg.PendingFrames the frames get
+// the answer the resolver gives while that fetch is under way.
 func resolveTemplates(ctx context.Context, d symbols.Store, cfg FillConfig, templates []*Template) ([]resolvedSet, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -144,6 +150,7 @@ func resolveTemplates(ctx context.Context, d symbols.Store, cfg FillConfig, temp
 	fetch := symbols.DefaultFetchConfig()
 	fetch.AllowPrivate = true // the bundle is served on loopback, by us
 	resolver := symbols.NewResolver(d, symbols.ResolverConfig{Fetch: fetch})
+	defer resolver.Close()
 	out := make([]resolvedSet, cfg.SymbolSets)
 	for s := range out {
 		out[s].url = fmt.Sprintf("http://%s/release-%d/app.js", ln.Addr(), s)
@@ -154,6 +161,13 @@ func resolveTemplates(ctx context.Context, d symbols.Store, cfg FillConfig, temp
 				return nil, fmt.Errorf("fill: parse template %d: %w", t, err)
 			}
 			ev.Normalize()
+			started, err := resolver.StartFetches(ctx, cfg.ProjectID, &ev)
+			if err != nil {
+				return nil, fmt.Errorf("fill: fetch %s: %w", out[s].url, err)
+			}
+			for _, done := range started {
+				<-done
+			}
 			if err := resolver.Symbolicate(ctx, cfg.ProjectID, &ev); err != nil {
 				return nil, fmt.Errorf("fill: resolve %s: %w", out[s].url, err)
 			}
@@ -161,14 +175,25 @@ func resolveTemplates(ctx context.Context, d symbols.Store, cfg FillConfig, temp
 			for _, ex := range ev.Exceptions {
 				frames = append(frames, ex.Frames)
 			}
-			if len(frames) == 0 || len(frames[0]) == 0 || frames[0][len(frames[0])-1].Resolution == nil {
+			if len(frames) == 0 || len(frames[0]) == 0 || !resolved(frames[0][len(frames[0])-1]) {
 				return nil, fmt.Errorf("fill: %s did not resolve the template's frames", out[s].url)
+			}
+			if cfg.PendingFrames {
+				for _, ff := range frames {
+					for i, f := range ff {
+						if r := f.Resolution; r != nil && r.SymbolSetID != 0 {
+							ff[i].Resolution = &event.Resolution{FailureCode: symbols.FailureFetchPending, SymbolSetRef: r.SymbolSetRef, SymbolSetID: r.SymbolSetID}
+						}
+					}
+				}
 			}
 			out[s].frames = append(out[s].frames, frames)
 		}
 	}
 	return out, nil
 }
+
+func resolved(f event.Frame) bool { return f.Resolution != nil && f.Resolution.Resolved }
 
 // BundleHandler serves the fixture bundle's app.js and app.js.map under any prefix.
 func BundleHandler(dir string) http.Handler {

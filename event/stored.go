@@ -22,6 +22,15 @@ func EncodeStored(ev Event, propertiesInRaw bool) ([]byte, error) {
 	if propertiesInRaw {
 		ev.Properties = nil
 	}
+	if b, ok := appendStored(make([]byte, 0, 4096), &ev, propertiesInRaw); ok {
+		return b, nil
+	}
+	return encodeStoredJSON(ev, propertiesInRaw)
+}
+
+// encodeStoredJSON is EncodeStored by encoding/json: what appendStored
+// writes byte for byte, and the encoding of every event it leaves.
+func encodeStoredJSON(ev Event, propertiesInRaw bool) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

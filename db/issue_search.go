@@ -129,10 +129,22 @@ type termList []string
 
 func (t *termList) add(s ...string) {
 	for _, v := range s {
-		if v = strings.ToLower(strings.Join(strings.Fields(v), " ")); v != "" && v != "?" {
+		if v = searchTerm(v); v != "" && v != "?" {
 			*t = append(*t, v)
 		}
 	}
+}
+
+// searchTerm is v lower-cased, its runs of white space made one space and
+// its ends trimmed; v itself when that changes nothing (most names).
+func searchTerm(v string) string {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' || c <= ' ' && (c != ' ' || i == 0 || i == len(v)-1 || v[i-1] == ' ') {
+			return strings.ToLower(strings.Join(strings.Fields(v), " "))
+		}
+	}
+	return v
 }
 
 // withTerms adds the terms text does not hold yet, one per line, up to maxSearchText.

@@ -300,9 +300,12 @@ type setLookup struct {
 // findSet is symbolSet without the parse.
 func (r *Resolver) findSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *fetchJob, error) {
 	key := setKey{projectID, ref}
+	// Most frames name a set already cached: no need to join the lookup.
+	if c, ok := r.sets.get(key); ok && r.cachedSetHolds(c, kind) {
+		return c.set, nil, nil
+	}
 	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
-		if c, ok := r.sets.get(key); ok && time.Since(c.fetched) < setCacheTTL &&
-			(c.set.Stored || kind != RefURL || time.Since(c.set.UpdatedAt) <= r.retryAfter) {
+		if c, ok := r.sets.get(key); ok && r.cachedSetHolds(c, kind) {
 			return setLookup{set: c.set}, nil
 		}
 		gen := r.currentGeneration()
@@ -317,6 +320,13 @@ func (r *Resolver) findSet(ctx context.Context, projectID int64, ref string, kin
 	}
 	found := v.(setLookup)
 	return found.set, found.job, nil
+}
+
+// cachedSetHolds tells whether a cached symbol set record may answer: it
+// is recent, and stored, not a URL's, or a URL's failure too recent to
+// fetch again.
+func (r *Resolver) cachedSetHolds(c cachedSet, kind RefKind) bool {
+	return time.Since(c.fetched) < setCacheTTL && (c.set.Stored || kind != RefURL || time.Since(c.set.UpdatedAt) <= r.retryAfter)
 }
 
 // lookupSet loads the symbol set of ref. A URL with none gets a pending

@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -40,12 +42,13 @@ func (d *DB) StoredEventsByID(ctx context.Context, projectID int64, ids []int64)
 	if len(ids) > 500 {
 		return nil, fmt.Errorf("load %d events by id: at most 500 at once", len(ids))
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, projectID)
+	args := make([]any, 0, len(ids))
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := d.read.QueryContext(ctx, "SELECT "+storedEventColumns+" FROM events WHERE project_id = ? AND id IN (?"+
+	// By id alone: with the project in the condition too, SQLite scans the
+	// project's (project_id, uuid) index instead. The project is checked here.
+	rows, err := d.read.QueryContext(ctx, "SELECT project_id, "+storedEventColumns+" FROM events WHERE id IN (?"+
 		strings.Repeat(",?", len(ids)-1)+") ORDER BY id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("load events by id: %w", err)
@@ -53,17 +56,28 @@ func (d *DB) StoredEventsByID(ctx context.Context, projectID int64, ids []int64)
 	defer rows.Close()
 	out := make([]StoredEvent, 0, len(ids))
 	for rows.Next() {
-		e, err := d.scanStoredEvent(rows)
+		var project int64
+		e, err := d.scanStoredEvent(scanAfter{rows, &project})
 		if err != nil {
 			return nil, fmt.Errorf("load events by id: %w", err)
 		}
-		out = append(out, e)
+		if project == projectID {
+			out = append(out, e)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load events by id: %w", err)
 	}
 	return out, nil
 }
+
+// scanAfter scans a row's first column into first, the others as asked.
+type scanAfter struct {
+	rows  *sql.Rows
+	first any
+}
+
+func (s scanAfter) Scan(dest ...any) error { return s.rows.Scan(append([]any{s.first}, dest...)...) }
 
 // EventRegroup is what resolving a stored event's frames again changed: its
 // fingerprint ("" when it stays), and the searchable terms it holds now.
@@ -93,6 +107,7 @@ func (d *DB) RegroupEvents(ctx context.Context, projectID int64, events []EventR
 	}
 	defer tx.Rollback()
 	out := make([]Regrouped, len(events))
+	added := map[string]bool{} // issue and terms already added in this transaction
 	for i, ev := range events {
 		var r Regrouped
 		if ev.Fingerprint != "" {
@@ -103,8 +118,13 @@ func (d *DB) RegroupEvents(ctx context.Context, projectID int64, events []EventR
 		if err != nil {
 			return nil, err
 		}
-		if err := addSearchTermsTx(ctx, tx, projectID, r.IssueID, ev.SearchTerms); err != nil {
-			return nil, err
+		// Events of one issue mostly hold the same names: adding them again changes nothing.
+		key := strconv.FormatInt(r.IssueID, 10) + "\x00" + strings.Join(ev.SearchTerms, "\x00")
+		if !added[key] {
+			added[key] = true
+			if err := addSearchTermsTx(ctx, tx, projectID, r.IssueID, ev.SearchTerms); err != nil {
+				return nil, err
+			}
 		}
 		out[i] = r
 	}

@@ -65,6 +65,14 @@ func TestOpenTwiceKeepsDataAndMigratesOnce(t *testing.T) {
 	if _, err := d.read.Exec("DELETE FROM projects"); err == nil {
 		t.Fatal("reader pool accepted a write")
 	}
+	// The writer keeps statement journals in memory (2 = MEMORY); synchronous stays FULL (2).
+	var tempStore, synchronous int
+	if err := d.write.QueryRow("PRAGMA temp_store").Scan(&tempStore); err != nil || tempStore != 2 {
+		t.Fatalf("writer temp_store = %d, %v; want 2 (MEMORY)", tempStore, err)
+	}
+	if err := d.write.QueryRow("PRAGMA synchronous").Scan(&synchronous); err != nil || synchronous != 2 {
+		t.Fatalf("writer synchronous = %d, %v; want 2 (FULL)", synchronous, err)
+	}
 }
 
 func TestInboxWriterCommitsConcurrentAppendsDurably(t *testing.T) {

@@ -2,7 +2,6 @@ package event
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 	"time"
 )
@@ -11,24 +10,7 @@ import (
 // recorded exception events (the full-config case) as the capture handler
 // and the no-op baseline do: OpenPostHog, Token, Events, Tokens.
 func BenchmarkCaptureBatch(b *testing.B) {
-	var events [][]byte
-	for name, r := range captureRequests(b) {
-		if !strings.HasPrefix(name, "posthog-js/full-config") {
-			continue
-		}
-		raws, err := DecodePostHog(r.captureInput(b), DefaultLimits(), time.Now())
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, ev := range raws {
-			if ev.Name == "$exception" {
-				events = append(events, ev.JSON)
-			}
-		}
-	}
-	if len(events) == 0 {
-		b.Fatal("no recorded exception events")
-	}
+	events := recordedExceptionEvents(b)
 	var body bytes.Buffer
 	body.WriteString(`{"api_key":"phc_bench","batch":[`)
 	for i := range 50 {

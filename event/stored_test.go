@@ -70,6 +70,25 @@ func must(b []byte, err error) []byte {
 // full-config case) as the pages do (with properties) and as the pipeline
 // does (without).
 func BenchmarkParsePostHog(b *testing.B) {
+	events := recordedExceptionEvents(b)
+	for _, c := range []struct {
+		name  string
+		parse func(json.RawMessage, time.Time) (Event, error)
+	}{{"with-properties", ParsePostHog}, {"without-properties", ParsePostHogWithoutProperties}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				if _, err := c.parse(events[i%len(events)], time.Time{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// recordedExceptionEvents are the $exception events of posthog-js's
+// recorded full-config requests, as capture decoded them.
+func recordedExceptionEvents(b *testing.B) [][]byte {
+	b.Helper()
 	var events [][]byte
 	for name, r := range captureRequests(b) {
 		if !strings.HasPrefix(name, "posthog-js/full-config") {
@@ -88,16 +107,5 @@ func BenchmarkParsePostHog(b *testing.B) {
 	if len(events) == 0 {
 		b.Fatal("no recorded exception events")
 	}
-	for _, c := range []struct {
-		name  string
-		parse func(json.RawMessage, time.Time) (Event, error)
-	}{{"with-properties", ParsePostHog}, {"without-properties", ParsePostHogWithoutProperties}} {
-		b.Run(c.name, func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				if _, err := c.parse(events[i%len(events)], time.Time{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	return events
 }

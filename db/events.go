@@ -79,11 +79,39 @@ func (s Stored) Notifies() bool {
 // whoever holds the row stores it. Events without an inbox row (InboxID 0)
 // are stored as they are; a uuid already stored is a Duplicate either way.
 func (d *DB) StoreBatch(ctx context.Context, events []NewEvent, rejected []RejectedInbox) ([]Stored, error) {
+	return d.StoreBatchClaimingNext(ctx, events, rejected, NextClaim{})
+}
+
+// NextClaim asks StoreBatchClaimingNext to claim the next batch of inbox
+// rows in the batch's own transaction. A claim is a write: on its own it is
+// one more transaction, commit and fsync per batch on the path that bounds
+// processing.
+type NextClaim struct {
+	Limit int // 0: claim nothing
+	Lease time.Duration
+	// Claimed is called with the claimed rows as soon as they are read,
+	// before the batch is written, so that they can be prepared meanwhile.
+	// They are this node's only if StoreBatchClaimingNext then succeeds;
+	// after an error nothing was claimed and they must not be stored.
+	Claimed func([]InboxRow)
+}
+
+// StoreBatchClaimingNext is StoreBatch that also claims, as ClaimInbox
+// would, up to next.Limit of the oldest inbox rows no node holds, in the
+// same transaction.
+func (d *DB) StoreBatchClaimingNext(ctx context.Context, events []NewEvent, rejected []RejectedInbox, next NextClaim) ([]Stored, error) {
 	tx, err := d.beginCached(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store batch: %w", err)
 	}
 	defer tx.Rollback()
+	if next.Limit > 0 {
+		rows, err := d.claimInbox(ctx, tx, next.Limit, next.Lease)
+		if err != nil {
+			return nil, fmt.Errorf("store batch: %w", err)
+		}
+		next.Claimed(rows)
+	}
 	now := millis(time.Now())
 	out := make([]Stored, len(events))
 	var drained InboxLoad // inbox rows this transaction removes

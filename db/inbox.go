@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
@@ -162,14 +163,14 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload, payload_bytes, uuid) VALUES (?, ?, ?, ?, ?, ?)")
+	appendRow, err := d.prepareInboxAppend(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("append to inbox: %w", err)
 	}
-	defer stmt.Close()
+	defer appendRow.close()
 	for _, req := range batch {
 		for _, r := range req.rows {
-			if _, err := stmt.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), r.Payload, len(r.Payload), r.UUID); err != nil {
+			if err := appendRow.exec(ctx, r); err != nil {
 				return fmt.Errorf("append to inbox: %w", err)
 			}
 		}
@@ -180,21 +181,83 @@ func (d *DB) insertInbox(ctx context.Context, batch []appendRequest) error {
 	return nil
 }
 
+// inboxAppend writes one inbox row and its payload (a row of
+// inbox_payloads, see migration 0025) with statements prepared for one
+// transaction: on PostgreSQL one statement per row (a round trip each), on
+// SQLite, which has no INSERT inside WITH, two.
+type inboxAppend struct {
+	row, payload *txStmt // payload is nil on PostgreSQL: row writes both
+}
+
+func (d *DB) prepareInboxAppend(ctx context.Context, tx *txn) (*inboxAppend, error) {
+	if d.dialect.postgres() {
+		row, err := tx.PrepareContext(ctx, `WITH row AS (INSERT INTO inbox(project_id, format, received_at, payload_bytes, uuid)
+			VALUES (?, ?, ?, ?, ?) RETURNING id) INSERT INTO inbox_payloads(inbox_id, payload) SELECT id, ? FROM row`)
+		if err != nil {
+			return nil, err
+		}
+		return &inboxAppend{row: row}, nil
+	}
+	row, err := tx.PrepareContext(ctx, "INSERT INTO inbox(project_id, format, received_at, payload_bytes, uuid) VALUES (?, ?, ?, ?, ?) RETURNING id")
+	if err != nil {
+		return nil, err
+	}
+	payload, err := tx.PrepareContext(ctx, "INSERT INTO inbox_payloads(inbox_id, payload) VALUES (?, ?)")
+	if err != nil {
+		row.Close()
+		return nil, err
+	}
+	return &inboxAppend{row: row, payload: payload}, nil
+}
+
+func (a *inboxAppend) exec(ctx context.Context, r InboxRow) error {
+	if a.payload == nil {
+		_, err := a.row.ExecContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), len(r.Payload), r.UUID, r.Payload)
+		return err
+	}
+	var id int64
+	if err := a.row.QueryRowContext(ctx, r.ProjectID, r.Format, millis(r.ReceivedAt), len(r.Payload), r.UUID).Scan(&id); err != nil {
+		return err
+	}
+	_, err := a.payload.ExecContext(ctx, id, r.Payload)
+	return err
+}
+
+func (a *inboxAppend) close() {
+	a.row.Close()
+	if a.payload != nil {
+		a.payload.Close()
+	}
+}
+
 // ClaimInbox claims up to limit of the oldest inbox rows no node holds (never
 // claimed, or their lease ended) for this node until lease from now, in one
 // write transaction, and returns them oldest first. StoreBatch takes out only
 // rows this node still holds; RenewInboxClaims keeps them while they are
 // worked on.
 func (d *DB) ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]InboxRow, error) {
-	now := time.Now()
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox rows: %w", err)
 	}
 	defer tx.Rollback()
+	out, err := d.claimInbox(ctx, tx, limit, lease)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	return out, nil
+}
+
+// claimInbox is ClaimInbox inside the write transaction tx: the rows are
+// this node's once tx commits.
+func (d *DB) claimInbox(ctx context.Context, tx txRunner, limit int, lease time.Duration) ([]InboxRow, error) {
+	now := time.Now()
 	rows, err := tx.QueryContext(ctx, `UPDATE inbox SET claimed_by = ?, claimed_until = ?
 		WHERE id IN (SELECT id FROM inbox WHERE claimed_until < ? ORDER BY id LIMIT ?)
-		RETURNING id, project_id, format, received_at, payload, attempts, uuid`,
+		RETURNING id, project_id, format, received_at, attempts, uuid`,
 		d.node, millis(now.Add(lease)), millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox rows: %w", err)
@@ -204,7 +267,7 @@ func (d *DB) ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]
 	for rows.Next() {
 		var r InboxRow
 		var received int64
-		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Payload, &r.Attempts, &r.UUID); err != nil {
+		if err := rows.Scan(&r.ID, &r.ProjectID, &r.Format, &received, &r.Attempts, &r.UUID); err != nil {
 			return nil, fmt.Errorf("claim inbox rows: %w", err)
 		}
 		r.ReceivedAt = fromMillis(received)
@@ -214,12 +277,55 @@ func (d *DB) ClaimInbox(ctx context.Context, limit int, lease time.Duration) ([]
 		return nil, fmt.Errorf("claim inbox rows: %w", err)
 	}
 	rows.Close()
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("claim inbox rows: %w", err)
-	}
 	// RETURNING gives no order.
 	slices.SortFunc(out, func(a, b InboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	if err := readInboxPayloads(ctx, tx, out); err != nil {
+		return nil, fmt.Errorf("claim inbox rows: %w", err)
+	}
 	return out, nil
+}
+
+// readInboxPayloads fills in the payloads of rows (sorted by id). A row
+// whose payload is missing (written by something other than stacklens)
+// gets an empty one, which the pipeline sets aside as unreadable.
+func readInboxPayloads(ctx context.Context, tx txRunner, rows []InboxRow) error {
+	for start := 0; start < len(rows); start += lookupChunk {
+		chunk := rows[start:min(start+lookupChunk, len(rows))]
+		size := 1
+		for size < len(chunk) {
+			size *= 2
+		}
+		args := make([]any, size)
+		for i := range size { // padded with the last id (see lookupChunk)
+			args[i] = chunk[min(i, len(chunk)-1)].ID
+		}
+		payloads, err := tx.QueryContext(ctx, "SELECT inbox_id, payload FROM inbox_payloads WHERE inbox_id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", size), ",")+")", args...)
+		if err != nil {
+			return err
+		}
+		for payloads.Next() {
+			var id int64
+			var payload []byte
+			if err := payloads.Scan(&id, &payload); err != nil {
+				payloads.Close()
+				return err
+			}
+			if i, found := slices.BinarySearchFunc(chunk, id, func(r InboxRow, id int64) int { return cmp.Compare(r.ID, id) }); found {
+				chunk[i].Payload = payload
+			}
+		}
+		payloads.Close()
+		if err := payloads.Err(); err != nil {
+			return err
+		}
+		for i := range chunk {
+			if chunk[i].Payload == nil {
+				chunk[i].Payload = []byte{}
+			}
+		}
+	}
+	return nil
 }
 
 // RenewInboxClaims extends this node's leases of the rows ids to lease from

@@ -232,6 +232,10 @@ func (s *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, erro
 	return s.stmt.ExecContext(ctx, s.dialect.args(args)...)
 }
 
+func (s *txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return s.stmt.QueryRowContext(ctx, s.dialect.args(args)...)
+}
+
 func (s *txStmt) Close() error { return s.stmt.Close() }
 
 // engineSQL holds the pieces of statements that each engine spells its own

@@ -150,7 +150,7 @@ func (d *DB) DeleteProject(ctx context.Context, id int64) error {
 	}
 	// Its inbox rows go with it (the foreign key cascades): counted first, for the inbox's counters.
 	var gone InboxLoad
-	if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM inbox WHERE project_id = ?", id).Scan(&gone.Events, &gone.Bytes); err != nil {
+	if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(sum(payload_bytes), 0) FROM inbox WHERE project_id = ?", id).Scan(&gone.Events, &gone.Bytes); err != nil {
 		return fmt.Errorf("delete project %d: measure its inbox: %w", id, err)
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM inbox_rejected WHERE project_id = ?", id); err != nil {

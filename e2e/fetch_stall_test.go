@@ -367,8 +367,10 @@ func TestNewFetchRefsAreCappedPerProject(t *testing.T) {
 // and the project settings page says how many and why.
 func TestRejectedRowsAreCountedOnTheProjectPage(t *testing.T) {
 	s := startServer(t, serverOptions{})
-	s.database().Exec(t, `INSERT INTO inbox(project_id, format, received_at, payload, uuid) VALUES (1, 'posthog', ?, ?, ?)`,
-		time.Now().UnixMilli(), []byte(`{"event":"$exception", truncated`), newUUID())
+	bad := []byte(`{"event":"$exception", truncated`)
+	s.database().Exec(t, `INSERT INTO inbox(project_id, format, received_at, payload_bytes, uuid) VALUES (1, 'posthog', ?, ?, ?)`,
+		time.Now().UnixMilli(), len(bad), newUUID())
+	s.database().Exec(t, `INSERT INTO inbox_payloads(inbox_id, payload) SELECT max(id), ? FROM inbox`, bad)
 	postException(t, s, s.Token, newException("StillStoredError", "stored although a bad row came first"))
 	waitForIssues(t, newAPI(s), 1)
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/symbols"
 )
 
@@ -54,7 +55,7 @@ func TestWorkerOfADeadNodeLeavesItsBatchToAnother(t *testing.T) {
 		t.Fatalf("%d events stored by the second node, want %d", got, rows)
 	}
 
-	n, err := dead.storePrepared(ctx, stalled)
+	n, _, err := dead.storePrepared(ctx, stalled, db.NextClaim{})
 	if err != nil || n != len(claimed) {
 		t.Fatalf("the first node's late store: %d, %v", n, err)
 	}

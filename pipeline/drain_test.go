@@ -16,7 +16,7 @@ import (
 type watchedStore struct {
 	*db.DB
 	holding     func() bool  // whether the worker holds rows it has not stored
-	claimsAhead atomic.Int64 // claims made while the worker held a batch not yet stored
+	claimsAhead atomic.Int64 // claims made while the worker held a batch not yet stored (in its transaction, too)
 	storing     atomic.Bool
 	stores      atomic.Int64
 	onStore     func(n int64) // called inside the n-th StoreBatch (from 1)
@@ -30,12 +30,19 @@ func (s *watchedStore) ClaimInbox(ctx context.Context, limit int, lease time.Dur
 }
 
 func (s *watchedStore) StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error) {
+	return s.StoreBatchClaimingNext(ctx, events, rejected, db.NextClaim{})
+}
+
+func (s *watchedStore) StoreBatchClaimingNext(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox, next db.NextClaim) ([]db.Stored, error) {
 	s.storing.Store(true)
 	defer s.storing.Store(false)
 	if n := s.stores.Add(1); s.onStore != nil {
 		s.onStore(n)
 	}
-	return s.DB.StoreBatch(ctx, events, rejected)
+	if next.Limit > 0 {
+		s.claimsAhead.Add(1) // the batch being stored is held: this claim is ahead of it
+	}
+	return s.DB.StoreBatchClaimingNext(ctx, events, rejected, next)
 }
 
 // TestDrainStoresEveryRowOnceWhilePreparingAhead: the drain prepares the

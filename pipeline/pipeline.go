@@ -198,8 +198,8 @@ const maxBackoff = 30 * time.Second
 // previous pause (from one second, up to maxBackoff).
 //
 // While one batch is stored (one write transaction, on one CPU), the next
-// is claimed just before and parsed, symbolicated and encoded on the other
-// CPUs. That batch is prepared again from its rows when anything else took
+// is claimed at the start of that transaction and parsed, symbolicated and
+// encoded on the other CPUs (storeAndPrepareNext). That batch is prepared again from its rows when anything else took
 // the worker's lock in between (a symbol set resolved again, retention, a
 // project deleted): it may have been prepared with what that changed. It is
 // let go (its claims released, for the next claim) when storing failed.
@@ -236,35 +236,8 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			w.mu.Unlock()
 			return 0
 		}
-		var next *preparedBatch
-		prepared := make(chan struct{})
-		if len(cur.rows) == w.batchSize {
-			// Claimed before this batch's transaction, which the claim (a
-			// write) would otherwise wait for.
-			rows, err := w.claim(work)
-			if err != nil {
-				w.log.Warn("next inbox batch not claimed ahead", "err", err)
-			}
-			go func() {
-				defer close(prepared)
-				if len(rows) == 0 {
-					return
-				}
-				b, err := w.prepareRows(work, rows)
-				if err != nil {
-					w.letGo(work, rows) // claimed again after this batch
-					return
-				}
-				b.interruptions = mark
-				next = b
-			}()
-		} else {
-			close(prepared)
-		}
-		n, err := w.storePrepared(work, cur)
-		<-prepared
+		ahead, err = w.storeAndPrepareNext(work, cur, mark)
 		w.mu.Unlock()
-		ahead = next
 		if err != nil {
 			return w.failed(err, backoff)
 		}
@@ -275,11 +248,8 @@ func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration
 			w.log.Error("pipeline batch failed", "err", err)
 			return 0
 		}
-		if n < len(cur.rows) {
-			return 0 // rows of this batch are left: claim again, in the inbox's order
-		}
-		if n < w.batchSize && ahead == nil {
-			return 0
+		if ahead == nil {
+			return 0 // the inbox was short of a batch, or rows of this one are left: claim again, in the inbox's order
 		}
 	}
 	return 0
@@ -365,7 +335,8 @@ func (w *Worker) processBatch(ctx context.Context) (int, error) {
 		w.letGo(ctx, rows)
 		return 0, err
 	}
-	return w.storePrepared(ctx, b)
+	n, _, err := w.storePrepared(ctx, b, db.NextClaim{})
+	return n, err
 }
 
 // preparedBatch is a batch of inbox rows parsed, symbolicated and encoded,
@@ -408,12 +379,60 @@ func (w *Worker) prepareRows(ctx context.Context, rows []db.InboxRow) (*prepared
 	return b, nil
 }
 
+// storeAndPrepareNext stores cur and, when it was a full batch, claims the
+// next batch in the same transaction and prepares it on the other CPUs
+// while cur is written. It returns that batch when every row of cur was
+// taken out and the claim committed. Otherwise the next batch is not this
+// node's (its claim was rolled back with cur's transaction) or it is let
+// go, prepared or not, and the drain claims again in the inbox's order.
+func (w *Worker) storeAndPrepareNext(ctx context.Context, cur *preparedBatch, mark uint64) (*preparedBatch, error) {
+	if len(cur.rows) < w.batchSize {
+		_, _, err := w.storePrepared(ctx, cur, db.NextClaim{})
+		return nil, err
+	}
+	var next *preparedBatch
+	var claimed []db.InboxRow
+	prepared := make(chan struct{})
+	started := false
+	n, kept, err := w.storePrepared(ctx, cur, db.NextClaim{Limit: w.batchSize, Lease: w.lease, Claimed: func(rows []db.InboxRow) {
+		started, claimed = true, rows
+		go func() {
+			defer close(prepared)
+			if len(rows) == 0 {
+				return
+			}
+			b, err := w.prepareRows(ctx, rows)
+			if err != nil {
+				w.log.Warn("next inbox batch not prepared ahead", "rows", len(rows), "err", err)
+				return
+			}
+			b.interruptions = mark
+			next = b
+		}()
+	}})
+	if started {
+		<-prepared
+	}
+	if !kept {
+		return nil, err
+	}
+	w.held.add(claimed)
+	if next == nil || n < len(cur.rows) {
+		w.letGo(ctx, claimed)
+		return nil, err
+	}
+	return next, err
+}
+
 // storePrepared stores a prepared batch and removes its rows from the inbox;
 // it tells how many of them it took out. The claims of rows it left are
-// released.
-func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch) (n int, err error) {
+// released. With next.Limit set it also claims the next batch (see
+// db.NextClaim) in the batch's transaction; kept tells whether that
+// transaction committed. When it fails, the claim is rolled back with it,
+// and the rows are stored one by one without claiming.
+func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch, next db.NextClaim) (n int, kept bool, err error) {
 	if len(b.rows) == 0 {
-		return 0, nil
+		return 0, false, nil
 	}
 	defer func() {
 		if n < len(b.rows) {
@@ -422,22 +441,23 @@ func (w *Worker) storePrepared(ctx context.Context, b *preparedBatch) (n int, er
 			w.held.remove(b.rows)
 		}
 	}()
-	stored, err := w.db.StoreBatch(ctx, b.events, b.rejected)
+	stored, err := w.db.StoreBatchClaimingNext(ctx, b.events, b.rejected, next)
 	if db.Transient(err) {
 		// The database, not the rows, is in trouble (busy, disk full, I/O):
 		// everything stays in the inbox and is tried again after a pause.
-		return 0, &transientError{rows: len(b.rows), err: err}
+		return 0, false, &transientError{rows: len(b.rows), err: err}
 	}
 	if err != nil {
 		// One bad row must not hold up the others: store them one at a time,
 		// rejecting only the rows whose own error is permanent.
 		w.log.Warn("batch store failed, storing one by one", "rows", len(b.rows), "err", err)
-		return w.storeOneByOne(ctx, b.rows, b.events, b.rejected, b.started)
+		n, err := w.storeOneByOne(ctx, b.rows, b.events, b.rejected, b.started)
+		return n, false, err
 	}
 	w.logRejected(b.rejected)
 	w.batchDone(b.rows, len(b.events), len(b.rejected), b.started)
 	w.notify(ctx, b.events, stored)
-	return len(b.rows), nil
+	return len(b.rows), true, nil
 }
 
 // transientError is a batch that could not be stored for a reason that may

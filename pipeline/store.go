@@ -33,6 +33,9 @@ type Inbox interface {
 	// all their inbox rows, in one transaction; rows this node no longer
 	// holds are skipped (Stored.NotHeld), another node stores them.
 	StoreBatch(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox) ([]db.Stored, error)
+	// StoreBatchClaimingNext is StoreBatch that also claims the next rows,
+	// as ClaimInbox does, in the same transaction (see db.NextClaim).
+	StoreBatchClaimingNext(ctx context.Context, events []db.NewEvent, rejected []db.RejectedInbox, next db.NextClaim) ([]db.Stored, error)
 	// Pack compresses an event's blobs as StoreBatch stores them, so the
 	// worker does it on every CPU rather than in the writer transaction.
 	Pack(ev *db.NewEvent)

@@ -19,6 +19,7 @@ var postgresSQL = engineSQL{
 	// issue_merges has no row id; two merges of one issue in the same
 	// millisecond are told apart by the issue each went into.
 	newestMergeFirst: "merged_at DESC, issue_id DESC",
+	newInboxIDs:      "SELECT nextval(pg_get_serial_sequence('inbox', 'id')) FROM generate_series(1, ?)",
 	issueIDsHandedOut: `SELECT coalesce((SELECT last_value FROM pg_sequences
 		WHERE schemaname = current_schema() AND sequencename = 'issues_id_seq'), 0)`,
 	greatest: func(a, b string) string { return "greatest(" + a + ", " + b + ")" },

@@ -32,8 +32,12 @@ var sqliteSQL = engineSQL{
 			CASE WHEN NOT json_valid(CAST(e.data AS TEXT)) THEN e.data END`,
 	newestMergeFirst:  "merged_at DESC, rowid DESC",
 	issueIDsHandedOut: "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'issues'), 0)",
-	greatest:          func(a, b string) string { return "max(" + a + ", " + b + ")" },
-	least:             func(a, b string) string { return "min(" + a + ", " + b + ")" },
+	// AUTOINCREMENT keeps the highest id ever used in sqlite_sequence, and
+	// the writer's transaction holds it still: the next ids are free.
+	newInboxIDs: `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inbox'), 0) + i FROM n`,
+	greatest: func(a, b string) string { return "max(" + a + ", " + b + ")" },
+	least:    func(a, b string) string { return "min(" + a + ", " + b + ")" },
 	search: func(terms []string) ([]string, []any) {
 		var conds []string
 		var args []any

@@ -203,16 +203,6 @@ func (t *txn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	return t.tx.QueryRowContext(ctx, t.dialect.query(q), t.dialect.args(args)...)
 }
 
-// PrepareContext prepares q for repeated use inside the transaction; the
-// statement's arguments are passed through args by its caller's stmt.
-func (t *txn) PrepareContext(ctx context.Context, q string) (*txStmt, error) {
-	s, err := t.tx.PrepareContext(ctx, t.dialect.query(q))
-	if err != nil {
-		return nil, err
-	}
-	return &txStmt{stmt: s, dialect: t.dialect}, nil
-}
-
 func (t *txn) StmtContext(ctx context.Context, s *sql.Stmt) *sql.Stmt {
 	return t.tx.StmtContext(ctx, s)
 }
@@ -221,22 +211,6 @@ func (t *txn) statements() *engineSQL { return t.dialect.sql }
 
 func (t *txn) Commit() error   { return t.tx.Commit() }
 func (t *txn) Rollback() error { return t.tx.Rollback() }
-
-// txStmt is a statement prepared inside a transaction.
-type txStmt struct {
-	stmt    *sql.Stmt
-	dialect dialect
-}
-
-func (s *txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
-	return s.stmt.ExecContext(ctx, s.dialect.args(args)...)
-}
-
-func (s *txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
-	return s.stmt.QueryRowContext(ctx, s.dialect.args(args)...)
-}
-
-func (s *txStmt) Close() error { return s.stmt.Close() }
 
 // engineSQL holds the pieces of statements that each engine spells its own
 // way; the shared statements are built around them.
@@ -261,6 +235,9 @@ type engineSQL struct {
 	newestMergeFirst string
 	// issueIDsHandedOut is a query for the highest issue id ever given out.
 	issueIDsHandedOut string
+	// newInboxIDs is a query for ? new inbox ids, one per row, never handed
+	// out before (inside the write transaction that uses them).
+	newInboxIDs string
 	// greatest and least are the larger and the smaller of two values.
 	greatest, least func(a, b string) string
 	// search is the conditions (on issues i) finding the issues that hold

@@ -42,6 +42,8 @@ type DB struct {
 	inbox   inboxLoad
 	// node is the claimant of this DB's inbox and outbox claims (claims.go).
 	node string
+	// checkpoints copies SQLite's WAL into the database file (nil on PostgreSQL).
+	checkpoints *checkpointer
 }
 
 // Open opens (creating if needed) the SQLite file at path and migrates it.
@@ -90,6 +92,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	d.read = &pool{db: read, dialect: sqlite}
+	if d.checkpoints, err = startCheckpointer(path); err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -109,6 +116,8 @@ func dsn(path string, readOnly bool) string {
 		// 64 KiB: a quarter of StoreBatch's CPU time went to those writes.
 		// In memory they cost a few pages per statement.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// The checkpointer copies the log back; the writer only if it falls behind.
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(writerCheckpointPages)+")")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
@@ -117,6 +126,7 @@ func dsn(path string, readOnly bool) string {
 // Close closes both pools.
 func (d *DB) Close() error {
 	d.stmts.close()
+	d.checkpoints.close()
 	var first error
 	if d.read != nil && d.read.db != d.write.db {
 		first = d.read.db.Close()

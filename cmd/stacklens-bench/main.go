@@ -68,6 +68,7 @@ func runLoad(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.BatchSize, "batch", 50, "events per /batch/ request")
 	fs.Int64Var(&cfg.Events, "events", 100_000, "events to send (0: until -duration)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "stop sending after this long (0: until -events)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "offer this many events per second in all, steadily (0: as fast as the clients can send); the report's inbox depth tells whether the server keeps up")
 	fs.IntVar(&cfg.Issues, "issues", 5_000, "distinct issues the events group into")
 	fs.IntVar(&cfg.Users, "users", 1_000, "distinct users over all events")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip the bodies")

@@ -158,6 +158,37 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 // TestLoadSpreadsAcrossServers sends one load to two servers, each on a
 // database of its own, so what each stored shows where the batches went:
 // every batch to one of them in turn, and the drain waits for both inboxes.
+// TestLoadPacesARate: with Rate the load is offered steadily, so sending
+// takes at least as long as the rate allows, and the inbox's depth is
+// sampled meanwhile.
+func TestLoadPacesARate(t *testing.T) {
+	fixtures := testkit.Fixtures(t)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
+	defer bundle.Close()
+	store := openStore(t, "phc_rate")
+	base := startServer(t, store)
+	const events, batch, rate = 200, 20, 400.0
+	res, err := Load(context.Background(), LoadConfig{URLs: []string{base}, Token: "phc_rate", BundleURL: bundle.URL + "/app.js",
+		Concurrency: 4, BatchSize: batch, Events: events, Rate: rate, Issues: 3, Users: 3, Drain: true, DrainTimeout: time.Minute, Run: 3}, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != events || res.Errors != 0 {
+		t.Fatalf("paced load: %+v", res)
+	}
+	// The last batch starts (events-batch)/rate seconds after the first.
+	if least := time.Duration(float64(events-batch) / rate * float64(time.Second)); res.Sending < least {
+		t.Errorf("sent %d events in %s, faster than %.0f events/s allows (%s)", events, res.Sending, rate, least)
+	}
+	if res.MaxInboxDepth < 0 || res.MaxInboxDepth > events {
+		t.Errorf("inbox depth sampled as %d of %d events", res.MaxInboxDepth, events)
+	}
+}
+
 func TestLoadSpreadsAcrossServers(t *testing.T) {
 	fixtures := testkit.Fixtures(t)
 	templates, err := LoadTemplates(fixtures)

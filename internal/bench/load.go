@@ -31,9 +31,15 @@ type LoadConfig struct {
 	BatchSize   int    // events per request
 	Events      int64  // stop after this many events (0: only Duration)
 	Duration    time.Duration
-	Issues      int  // distinct issues the events group into
-	Users       int  // distinct users (distinct_id) over all events
-	Gzip        bool // compress bodies as posthog-js does
+	// Rate, when set, paces the load at this many events per second over
+	// all clients (batch n is not sent before n·BatchSize/Rate seconds
+	// after the start): a steady offered load, to tell whether the server
+	// keeps up with it (see LoadResult.MaxInboxDepth), rather than as fast
+	// as the clients can send.
+	Rate   float64
+	Issues int  // distinct issues the events group into
+	Users  int  // distinct users (distinct_id) over all events
+	Gzip   bool // compress bodies as posthog-js does
 	// Drain waits, after sending, until the inbox is empty and reports
 	// processed events per second.
 	Drain        bool
@@ -58,8 +64,14 @@ type LoadResult struct {
 	P50, P99, Max    time.Duration    // request latency
 	ByURL            []int64          // requests sent to each of LoadConfig.URLs
 	Drained          time.Duration    // from the first request until the inbox was empty (Drain)
-	RSS              []ProcessRSS     // the memory of each of LoadConfig.PIDs
+	// MaxInboxDepth is the most events seen waiting in the inbox while
+	// sending (sampled every depthSampleEvery; with Drain only).
+	MaxInboxDepth int64
+	RSS           []ProcessRSS // the memory of each of LoadConfig.PIDs
 }
+
+// depthSampleEvery is how often Load samples the inbox's depth while sending.
+const depthSampleEvery = 250 * time.Millisecond
 
 // ProcessRSS is one server process's resident memory.
 type ProcessRSS struct {
@@ -96,6 +108,8 @@ func (r LoadResult) String() string {
 	}
 	if r.Drained > 0 {
 		fmt.Fprintf(&b, "inbox drained after %s: %.0f processed events/s\n", r.Drained.Round(time.Millisecond), r.ProcessedPerSecond())
+		fmt.Fprintf(&b, "inbox depth while sending: at most %d events; drained %s after the last answer\n", r.MaxInboxDepth,
+			(r.Drained - r.Sending).Round(time.Millisecond))
 	}
 	if len(r.ByURL) > 1 {
 		fmt.Fprintf(&b, "requests per server: %v\n", r.ByURL)
@@ -159,6 +173,16 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 					}
 					n = min(n, cfg.Events-first)
 				}
+				if cfg.Rate > 0 {
+					due := start.Add(time.Duration(float64(first) / cfg.Rate * float64(time.Second)))
+					if wait := time.Until(due); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							continue
+						}
+					}
+				}
 				makeBatch(&body, cfg, templates, first, n, rng)
 				payload := body.Bytes()
 				if cfg.Gzip {
@@ -213,7 +237,28 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 	for i := range res.RSS {
 		sampling.Go(func() { sampleRSS(res.RSS[i].PID, &res.RSS[i].PeakKB, stopSampling) })
 	}
+	depth := cfg.InboxDepth
+	if depth == nil {
+		depth = func(ctx context.Context) (int64, error) {
+			var sum int64
+			for _, base := range bases {
+				n, err := InboxEvents(ctx, client, base)
+				if err != nil {
+					return 0, err
+				}
+				sum += n
+			}
+			return sum, nil
+		}
+	}
+	stopDepth := make(chan struct{})
+	var depthDone sync.WaitGroup
+	if cfg.Drain {
+		depthDone.Go(func() { sampleDepth(context.WithoutCancel(ctx), depth, &res.MaxInboxDepth, stopDepth) })
+	}
 	wg.Wait()
+	close(stopDepth)
+	depthDone.Wait()
 	res.Sending = time.Since(start)
 	for i := range byURL {
 		res.ByURL[i] = byURL[i].Load()
@@ -227,20 +272,6 @@ func Load(ctx context.Context, cfg LoadConfig, templates []*Template) (LoadResul
 		timeout := cfg.DrainTimeout
 		if timeout <= 0 {
 			timeout = 30 * time.Minute
-		}
-		depth := cfg.InboxDepth
-		if depth == nil {
-			depth = func(ctx context.Context) (int64, error) {
-				var sum int64
-				for _, base := range bases {
-					n, err := InboxEvents(ctx, client, base)
-					if err != nil {
-						return 0, err
-					}
-					sum += n
-				}
-				return sum, nil
-			}
 		}
 		err = waitInboxEmpty(context.WithoutCancel(ctx), depth, timeout)
 		res.Drained = time.Since(start)
@@ -269,6 +300,23 @@ func makeBatch(body *bytes.Buffer, cfg LoadConfig, templates []*Template, first,
 	}
 	buf = append(buf, "]}"...)
 	body.Write(buf)
+}
+
+// sampleDepth keeps the largest inbox depth seen in max until stop is
+// closed; a failed sample is skipped.
+func sampleDepth(ctx context.Context, depth func(context.Context) (int64, error), max *int64, stop <-chan struct{}) {
+	tick := time.NewTicker(depthSampleEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if n, err := depth(ctx); err == nil && n > *max {
+				*max = n
+			}
+		}
+	}
 }
 
 // waitInboxEmpty polls depth until it reports an empty inbox.

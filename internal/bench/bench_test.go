@@ -58,6 +58,20 @@ func openStore(t *testing.T, token string) *db.DB {
 	return store
 }
 
+// servedTemplates loads the recorded events and serves the fixture bundle
+// their frames point at until the test ends; it returns the bundle's URL.
+func servedTemplates(tb testing.TB) ([]*Template, string) {
+	tb.Helper()
+	fixtures := testkit.Fixtures(tb)
+	templates, err := LoadTemplates(fixtures)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
+	tb.Cleanup(bundle.Close)
+	return templates, bundle.URL + "/app.js"
+}
+
 func TestTemplatesMakeDistinctParsableEvents(t *testing.T) {
 	templates, err := LoadTemplates(testkit.Fixtures(t))
 	if err != nil {
@@ -95,16 +109,10 @@ func TestTemplatesMakeDistinctParsableEvents(t *testing.T) {
 // the served map, and the report counts what happened. Timings are only
 // checked to exist.
 func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
-	fixtures := testkit.Fixtures(t)
-	templates, err := LoadTemplates(fixtures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
-	defer bundle.Close()
+	templates, bundleURL := servedTemplates(t)
 	store := openStore(t, "phc_load")
 	base := startServer(t, store)
-	cfg := LoadConfig{URLs: []string{base}, Token: "phc_load", BundleURL: bundle.URL + "/app.js", Concurrency: 4, BatchSize: 25,
+	cfg := LoadConfig{URLs: []string{base}, Token: "phc_load", BundleURL: bundleURL, Concurrency: 4, BatchSize: 25,
 		Events: 310, Issues: 7, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 1, PIDs: []int{os.Getpid()},
 		InboxDepth: func(ctx context.Context) (int64, error) {
 			n, err := store.CountInbox(ctx)
@@ -155,24 +163,15 @@ func TestLoadReportsAcceptedAndProcessed(t *testing.T) {
 	}
 }
 
-// TestLoadSpreadsAcrossServers sends one load to two servers, each on a
-// database of its own, so what each stored shows where the batches went:
-// every batch to one of them in turn, and the drain waits for both inboxes.
 // TestLoadPacesARate: with Rate the load is offered steadily, so sending
 // takes at least as long as the rate allows, and the inbox's depth is
 // sampled meanwhile.
 func TestLoadPacesARate(t *testing.T) {
-	fixtures := testkit.Fixtures(t)
-	templates, err := LoadTemplates(fixtures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
-	defer bundle.Close()
+	templates, bundleURL := servedTemplates(t)
 	store := openStore(t, "phc_rate")
 	base := startServer(t, store)
 	const events, batch, rate = 200, 20, 400.0
-	res, err := Load(context.Background(), LoadConfig{URLs: []string{base}, Token: "phc_rate", BundleURL: bundle.URL + "/app.js",
+	res, err := Load(context.Background(), LoadConfig{URLs: []string{base}, Token: "phc_rate", BundleURL: bundleURL,
 		Concurrency: 4, BatchSize: batch, Events: events, Rate: rate, Issues: 3, Users: 3, Drain: true, DrainTimeout: time.Minute, Run: 3}, templates)
 	if err != nil {
 		t.Fatal(err)
@@ -189,17 +188,14 @@ func TestLoadPacesARate(t *testing.T) {
 	}
 }
 
+// TestLoadSpreadsAcrossServers sends one load to two servers, each on a
+// database of its own, so what each stored shows where the batches went:
+// every batch to one of them in turn, and the drain waits for both inboxes.
 func TestLoadSpreadsAcrossServers(t *testing.T) {
-	fixtures := testkit.Fixtures(t)
-	templates, err := LoadTemplates(fixtures)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
-	defer bundle.Close()
+	templates, bundleURL := servedTemplates(t)
 	stores := []*db.DB{openStore(t, "phc_spread"), openStore(t, "phc_spread")}
 	urls := []string{startServer(t, stores[0]), startServer(t, stores[1])}
-	res, err := Load(context.Background(), LoadConfig{URLs: urls, Token: "phc_spread", BundleURL: bundle.URL + "/app.js",
+	res, err := Load(context.Background(), LoadConfig{URLs: urls, Token: "phc_spread", BundleURL: bundleURL,
 		Concurrency: 3, BatchSize: 10, Events: 130, Issues: 5, Users: 5, Drain: true, DrainTimeout: time.Minute, Run: 2}, templates)
 	if err != nil {
 		t.Fatal(err)
@@ -366,13 +362,7 @@ func TestFillLeavesFramesPending(t *testing.T) {
 // (so -cpuprofile sees both): b.N events over 1,000 issues, 32 clients,
 // batches of 50, until the inbox is empty.
 func BenchmarkEndToEnd(b *testing.B) {
-	fixtures := testkit.Fixtures(b)
-	templates, err := LoadTemplates(fixtures)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
-	defer bundle.Close()
+	templates, bundleURL := servedTemplates(b)
 	store := teststore.Open(b)
 	if _, err := store.EnsureDefaultProject(context.Background(), "phc_e2e", ""); err != nil {
 		b.Fatal(err)
@@ -391,7 +381,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	b.ResetTimer()
-	res, err := Load(context.Background(), LoadConfig{URLs: []string{"http://" + ln.Addr().String()}, Token: "phc_e2e", BundleURL: bundle.URL + "/app.js",
+	res, err := Load(context.Background(), LoadConfig{URLs: []string{"http://" + ln.Addr().String()}, Token: "phc_e2e", BundleURL: bundleURL,
 		Concurrency: 32, BatchSize: 50, Events: int64(b.N), Issues: 1000, Users: 1000, Drain: true, Run: 1}, templates)
 	if err != nil {
 		b.Fatal(err)
@@ -410,13 +400,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // empty. Without capture and the load generator on the same two cores, it
 // varies less from run to run than BenchmarkEndToEnd.
 func BenchmarkDrain(b *testing.B) {
-	fixtures := testkit.Fixtures(b)
-	templates, err := LoadTemplates(fixtures)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bundle := httptest.NewServer(BundleHandler(filepath.Join(fixtures, "bundles", "posthog-browser")))
-	defer bundle.Close()
+	templates, bundleURL := servedTemplates(b)
 	store := teststore.Open(b)
 	project, err := store.EnsureDefaultProject(context.Background(), "phc_drain", "")
 	if err != nil {
@@ -431,7 +415,7 @@ func BenchmarkDrain(b *testing.B) {
 	for n := range int64(b.N) {
 		issue := int(n % 1000)
 		payload := templates[issue%len(templates)].Append(nil, Event{UUID: UUID(1, n), Issue: issue, User: int(n % 997),
-			BundleURL: bundle.URL + "/app.js", Timestamp: now, Token: "phc_drain"})
+			BundleURL: bundleURL, Timestamp: now, Token: "phc_drain"})
 		rows = append(rows, db.InboxRow{ProjectID: project.ID, Format: "posthog", ReceivedAt: now, Payload: payload, UUID: UUID(1, n)})
 		if len(rows) == cap(rows) || n == int64(b.N)-1 {
 			if err := inbox.Append(ctx, rows); err != nil {

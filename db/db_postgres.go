@@ -11,6 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/stacklens/stacklens/event"
+	"github.com/stacklens/stacklens/internal/lru"
 )
 
 // postgresMaxConns bounds the pool each stacklens process opens: page
@@ -44,7 +47,8 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	}
 	pg := newDialect(enginePostgres)
 	d := &DB{write: &pool{db: conns, dialect: pg, writer: true}, read: &pool{db: conns, dialect: pg}, dialect: pg,
-		blobs: blobs, raws: raws, stmts: newStmtCache(conns, true), node: newNodeID()}
+		blobs: blobs, raws: raws, stmts: newStmtCache(conns, true), node: newNodeID(),
+		crashFrames: lru.New[int64, event.Frame](crashFrameCacheBytes)}
 	if err := d.migrate(ctx); err != nil {
 		conns.Close()
 		return nil, err

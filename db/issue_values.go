@@ -165,8 +165,16 @@ func (d *DB) IssueReleases(ctx context.Context, projectID, issueID int64) ([]Val
 // ProjectValues lists the distinct values of key over a project's issues
 // (for the release and library filters), newest release first for releases.
 func (d *DB) ProjectValues(ctx context.Context, projectID int64, key string) ([]string, error) {
-	rows, err := d.read.QueryContext(ctx, "SELECT DISTINCT value FROM issue_values WHERE project_id = ? AND key = ? ORDER BY value LIMIT 500",
-		projectID, key)
+	// A skip scan: each step seeks the (project_id, key, value) index past
+	// the last value, so a release seen on 10,000 issues is read once, not
+	// 10,000 times (DISTINCT read every row of the key: a tenth of the issue
+	// list's time at a million events).
+	rows, err := d.read.QueryContext(ctx, `WITH RECURSIVE v(value, n) AS (
+			SELECT (SELECT min(value) FROM issue_values WHERE project_id = ?1 AND key = ?2), 1
+			UNION ALL
+			SELECT (SELECT min(value) FROM issue_values WHERE project_id = ?1 AND key = ?2 AND value > v.value), n + 1
+			FROM v WHERE v.value IS NOT NULL AND n < 500)
+		SELECT value FROM v WHERE value IS NOT NULL ORDER BY value`, projectID, key)
 	if err != nil {
 		return nil, fmt.Errorf("values of %s: %w", key, err)
 	}

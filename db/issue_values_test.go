@@ -231,3 +231,39 @@ func TestLongValuesAreCutOnCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectValuesListsEachValueOnceUpToACap: the release filter's choices
+// come from every issue's values, each value once however many issues have
+// it, newest release first, and at most 500 of them.
+func TestProjectValuesListsEachValueOnceUpToACap(t *testing.T) {
+	d := openTest(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	var batch []NewEvent
+	for i := range 3 {
+		batch = append(batch, newEvent(0, fmt.Sprint("uuid-", i), fmt.Sprint("fp-", i), now))
+	}
+	stored, err := d.StoreBatch(ctx, batch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 510 {
+		for _, s := range stored { // every release on every issue
+			if _, err := d.write.ExecContext(ctx, `INSERT INTO issue_values(project_id, issue_id, key, value, count, first_seen, last_seen)
+				VALUES (1, ?, ?, ?, 1, 0, 0)`, s.IssueID, ValueRelease, fmt.Sprintf("1.%03d.0", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	releases, err := d.ProjectValues(ctx, 1, ValueRelease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 500 values in order, listed newest first.
+	if len(releases) != 500 || releases[0] != "1.499.0" || releases[499] != "1.000.0" {
+		t.Errorf("%d releases, from %q to %q; want 500 from 1.499.0 to 1.000.0", len(releases), releases[0], releases[len(releases)-1])
+	}
+	if libs, err := d.ProjectValues(ctx, 1, ValueLib); err != nil || len(libs) != 0 {
+		t.Errorf("libraries %v (%v), want none", libs, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stacklens/stacklens/event"
 	"github.com/stacklens/stacklens/highlight"
+	"github.com/stacklens/stacklens/internal/lru"
 	"github.com/stacklens/stacklens/metrics"
 )
 
@@ -82,14 +83,14 @@ const DefaultNewRefsPerHour = 100
 type Resolver struct {
 	store   Store
 	fetcher *Fetcher
-	maps    *lru[mapKey, *parsedSet]
-	sources *lru[sourceKey, []template.HTML]
+	maps    *lru.Cache[mapKey, *parsedSet]
+	sources *lru.Cache[sourceKey, []template.HTML]
 	// frames caches answers per position: the same errors repeat, and the
 	// enclosing-function search is the costly part of a lookup.
-	frames *lru[frameKey, event.Resolution]
+	frames *lru.Cache[frameKey, event.Resolution]
 	// sets caches symbol-set records briefly, so a busy ingest does not ask
 	// the database for the same set for every frame.
-	sets       *lru[setKey, cachedSet]
+	sets       *lru.Cache[setKey, cachedSet]
 	ensure     singleflight.Group
 	retryAfter time.Duration
 	budget     *newRefBudget
@@ -182,9 +183,9 @@ func NewResolver(store Store, cfg ResolverConfig) *Resolver {
 		cfg.FetchClaim = 30 * time.Second
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: newLRU[mapKey, *parsedSet](cfg.CacheBytes),
-		sources: newLRU[sourceKey, []template.HTML](cfg.CacheBytes / 4),
-		frames:  newLRU[frameKey, event.Resolution](16 << 20), sets: newLRU[setKey, cachedSet](4 << 20),
+	return &Resolver{store: store, fetcher: NewFetcher(cfg.Fetch), maps: lru.New[mapKey, *parsedSet](cfg.CacheBytes),
+		sources: lru.New[sourceKey, []template.HTML](cfg.CacheBytes / 4),
+		frames:  lru.New[frameKey, event.Resolution](16 << 20), sets: lru.New[setKey, cachedSet](4 << 20),
 		touched: map[int64]time.Time{}, retryAfter: cfg.RetryAfter, metrics: cfg.Metrics,
 		budget: newNewRefBudget(store, cfg.NewRefsPerHour), life: life, stop: stop,
 		claimant: newClaimant(), claimFor: cfg.FetchClaim,
@@ -245,7 +246,7 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 	}
 	line, column := f.Lineno, max(f.Colno-1, 0)
 	key := frameKey{mapKey{set.ID, set.Version}, line, column, f.InApp}
-	if cached, ok := r.frames.get(key); ok {
+	if cached, ok := r.frames.Get(key); ok {
 		cached.SymbolSetRef = ref
 		return cached, nil
 	}
@@ -258,7 +259,7 @@ func (r *Resolver) resolveFrame(ctx context.Context, projectID int64, f event.Fr
 	res.Source, res.SourceIndex, res.Line, res.Column = pos.Source, pos.SourceIndex, pos.Line, pos.Column+1
 	res.Name = parsed.sourceMap.EnclosingFunction(parsed.minified, line, column)
 	res.InApp = f.InApp && !strings.Contains(pos.Source, "node_modules/") && !parsed.sourceMap.Ignored(pos.SourceIndex)
-	r.frames.put(key, res, int64(64+len(res.Source)+len(res.Name)+len(ref)))
+	r.frames.Put(key, res, int64(64+len(res.Source)+len(res.Name)+len(ref)))
 	return res, nil
 }
 
@@ -301,11 +302,11 @@ type setLookup struct {
 func (r *Resolver) findSet(ctx context.Context, projectID int64, ref string, kind RefKind) (SymbolSet, *fetchJob, error) {
 	key := setKey{projectID, ref}
 	// Most frames name a set already cached: no need to join the lookup.
-	if c, ok := r.sets.get(key); ok && r.cachedSetHolds(c, kind) {
+	if c, ok := r.sets.Get(key); ok && r.cachedSetHolds(c, kind) {
 		return c.set, nil, nil
 	}
 	v, err, _ := r.ensure.Do(fmt.Sprintf("%d\x00%s", projectID, ref), func() (any, error) {
-		if c, ok := r.sets.get(key); ok && r.cachedSetHolds(c, kind) {
+		if c, ok := r.sets.Get(key); ok && r.cachedSetHolds(c, kind) {
 			return setLookup{set: c.set}, nil
 		}
 		gen := r.currentGeneration()
@@ -381,7 +382,7 @@ func (r *Resolver) startNewSet(ctx context.Context, projectID int64, ref string)
 
 func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error) {
 	key := mapKey{set.ID, set.Version}
-	if p, ok := r.maps.get(key); ok {
+	if p, ok := r.maps.Get(key); ok {
 		return p, nil
 	}
 	mapData, minified, err := r.store.SymbolSetFiles(ctx, set.ID)
@@ -393,7 +394,7 @@ func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error
 		return nil, fmt.Errorf("parse stored map of %s: %w", set.Ref, err)
 	}
 	p := &parsedSet{sourceMap: sm, minified: string(minified)}
-	r.maps.put(key, p, sm.SizeBytes()+int64(len(minified)))
+	r.maps.Put(key, p, sm.SizeBytes()+int64(len(minified)))
 	return p, nil
 }
 
@@ -401,20 +402,20 @@ func (r *Resolver) parsed(ctx context.Context, set SymbolSet) (*parsedSet, error
 // source maps), frame_resolutions (answers per position), symbol_set_records
 // and highlighted_sources.
 func (r *Resolver) CacheStats() map[string]CacheStats {
-	return map[string]CacheStats{"parsed_maps": r.maps.stats(), "frame_resolutions": r.frames.stats(),
-		"symbol_set_records": r.sets.stats(), "highlighted_sources": r.sources.stats()}
+	return map[string]CacheStats{"parsed_maps": r.maps.Stats(), "frame_resolutions": r.frames.Stats(),
+		"symbol_set_records": r.sets.Stats(), "highlighted_sources": r.sources.Stats()}
 }
 
 // Forget drops cached parses of a symbol set; call it after replacing or deleting one.
 func (r *Resolver) Forget(symbolSetID int64) {
-	r.maps.removeIf(func(k mapKey) bool { return k.symbolSetID == symbolSetID })
-	r.sources.removeIf(func(k sourceKey) bool { return k.symbolSetID == symbolSetID })
-	r.frames.removeIf(func(k frameKey) bool { return k.symbolSetID == symbolSetID })
+	r.maps.RemoveIf(func(k mapKey) bool { return k.symbolSetID == symbolSetID })
+	r.sources.RemoveIf(func(k sourceKey) bool { return k.symbolSetID == symbolSetID })
+	r.frames.RemoveIf(func(k frameKey) bool { return k.symbolSetID == symbolSetID })
 	// Records are keyed by ref, and a deleted set's ref is not known here: drop them all (they are cheap to reload).
 	r.mu.Lock()
 	r.generation++
 	r.mu.Unlock()
-	r.sets.removeIf(func(setKey) bool { return true })
+	r.sets.RemoveIf(func(setKey) bool { return true })
 }
 
 // HighlightedSource returns an original source of a symbol set as
@@ -439,7 +440,7 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 		return nil, false, nil
 	}
 	key := sourceKey{mapKey{set.ID, set.Version}, index}
-	if lines, ok := r.sources.get(key); ok {
+	if lines, ok := r.sources.Get(key); ok {
 		return lines, true, nil
 	}
 	content, ok := p.sourceMap.SourceContent(index)
@@ -451,7 +452,7 @@ func (r *Resolver) HighlightedSource(ctx context.Context, projectID, symbolSetID
 	for _, l := range lines {
 		size += int64(len(l))
 	}
-	r.sources.put(key, lines, size)
+	r.sources.Put(key, lines, size)
 	return lines, true, nil
 }
 

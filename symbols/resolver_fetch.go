@@ -188,7 +188,7 @@ func (r *Resolver) cacheSet(key setKey, set SymbolSet, gen uint64) {
 	if _, fetching := r.inflight[key]; fetching || r.generation != gen {
 		return
 	}
-	r.sets.put(key, cachedSet{set: set, fetched: time.Now()}, int64(256+len(key.ref)))
+	r.sets.Put(key, cachedSet{set: set, fetched: time.Now()}, int64(256+len(key.ref)))
 }
 
 // newRefBudget is the per-project cap on new URL symbol sets per hour. It

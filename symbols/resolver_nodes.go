@@ -46,9 +46,9 @@ func (r *Resolver) Sync(ctx context.Context) error {
 		}
 		r.dropRecords(func(k setKey) bool { return keys[k] })
 		// The old versions' parses can no longer be reached: free their memory now.
-		r.maps.removeIf(func(k mapKey) bool { return ids[k.symbolSetID] })
-		r.sources.removeIf(func(k sourceKey) bool { return ids[k.symbolSetID] })
-		r.frames.removeIf(func(k frameKey) bool { return ids[k.symbolSetID] })
+		r.maps.RemoveIf(func(k mapKey) bool { return ids[k.symbolSetID] })
+		r.sources.RemoveIf(func(k sourceKey) bool { return ids[k.symbolSetID] })
+		r.frames.RemoveIf(func(k frameKey) bool { return ids[k.symbolSetID] })
 	}
 	r.clock, r.synced = clock, true
 	return nil
@@ -60,7 +60,7 @@ func (r *Resolver) dropRecords(match func(setKey) bool) {
 	r.mu.Lock()
 	r.generation++
 	r.mu.Unlock()
-	r.sets.removeIf(match)
+	r.sets.RemoveIf(match)
 }
 
 // newClaimant names this resolver in fetch claims: unique among processes,

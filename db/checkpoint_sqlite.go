@@ -29,7 +29,9 @@ const (
 )
 
 func startCheckpointer(path string) (*checkpointer, error) {
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	// synchronous(FULL), as the writer: the copies into the file are synced
+	// before the log is reused.
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("open %s to checkpoint it: %w", path, err)
 	}

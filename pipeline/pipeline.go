@@ -199,10 +199,12 @@ const maxBackoff = 30 * time.Second
 //
 // While one batch is stored (one write transaction, on one CPU), the next
 // is claimed at the start of that transaction and parsed, symbolicated and
-// encoded on the other CPUs (storeAndPrepareNext). That batch is prepared again from its rows when anything else took
-// the worker's lock in between (a symbol set resolved again, retention, a
-// project deleted): it may have been prepared with what that changed. It is
-// let go (its claims released, for the next claim) when storing failed.
+// encoded on the other CPUs (storeAndPrepareNext). That batch is prepared
+// again from its rows when anything else took the worker's lock in between
+// (a symbol set resolved again, retention, a project deleted): it may have
+// been prepared with what that changed. It is dropped when the transaction
+// rolled back (its claim with it), and let go (its claims released, for the
+// next claim) when storing left rows of the batch behind.
 func (w *Worker) drain(ctx context.Context, backoff time.Duration) time.Duration {
 	work := context.WithoutCancel(ctx) // a started batch is finished; ctx's end is checked between batches
 	var ahead *preparedBatch

@@ -3,6 +3,7 @@ package db
 import (
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -16,9 +17,10 @@ import (
 // writer, and copies what no reader still needs. The writer checkpoints
 // itself again only past writerCheckpointPages, should this fall behind.
 type checkpointer struct {
-	db   *sql.DB
-	stop chan struct{}
-	done chan struct{}
+	db      *sql.DB
+	stop    chan struct{}
+	done    chan struct{}
+	stopped sync.Once // DB.Close may be called more than once
 }
 
 const (
@@ -66,7 +68,9 @@ func (c *checkpointer) close() {
 	if c == nil {
 		return
 	}
-	close(c.stop)
-	<-c.done
-	c.db.Close()
+	c.stopped.Do(func() {
+		close(c.stop)
+		<-c.done
+		c.db.Close()
+	})
 }

@@ -57,6 +57,12 @@ type DB struct {
 // crashFrameCacheBytes bounds DB.crashFrames: some 8,000 frames.
 const crashFrameCacheBytes = 4 << 20
 
+// CacheStats reports the storage's own caches by name: crash_sites (the
+// issue list's crash frames, by event id).
+func (d *DB) CacheStats() map[string]lru.Stats {
+	return map[string]lru.Stats{"crash_sites": d.crashFrames.Stats()}
+}
+
 // Open opens (creating if needed) the SQLite file at path and migrates it.
 func Open(ctx context.Context, path string) (*DB, error) {
 	write, err := sql.Open("sqlite", dsn(path, false))

@@ -165,7 +165,7 @@ func TestMetricsCountCaptureOutcomes(t *testing.T) {
 		_, all := scrape(t, s, nil)
 		t.Log(all)
 	}
-	for _, cache := range []string{"parsed_maps", "frame_resolutions"} {
+	for _, cache := range []string{"parsed_maps", "frame_resolutions", "crash_sites"} {
 		if _, ok := got[`stacklens_cache_lookups_total{cache="`+cache+`",result="hit"}`]; !ok {
 			t.Errorf("no hit count of the %s cache", cache)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stacklens/stacklens/db"
 	"github.com/stacklens/stacklens/handlers"
+	"github.com/stacklens/stacklens/internal/lru"
 	"github.com/stacklens/stacklens/metrics"
 	"github.com/stacklens/stacklens/symbols"
 )
@@ -112,10 +113,16 @@ type InboxStats interface {
 	OldestInboxRow(ctx context.Context) (received time.Time, ok bool, err error)
 }
 
+// Caches is what /metrics reads about the storage's own caches.
+type Caches interface {
+	// CacheStats reports the storage's caches by name (see cacheNames).
+	CacheStats() map[string]lru.Stats
+}
+
 // collectGauges makes /metrics read what others keep: the inbox's size
 // (from the writer's counters), how long its oldest row has waited, and the
-// resolver's cache lookups.
-func collectGauges(m *metrics.Metrics, d InboxStats, resolver *symbols.Resolver) {
+// lookups in the storage's and the resolver's caches.
+func collectGauges(m *metrics.Metrics, d InboxStats, caches Caches, resolver *symbols.Resolver) {
 	m.Collect(metrics.Gauge, "stacklens_inbox_events", "Events accepted and waiting for the pipeline.", nil,
 		func(context.Context) ([]metrics.Sample, error) {
 			return []metrics.Sample{{Value: float64(d.InboxLoad().Events)}}, nil
@@ -137,31 +144,44 @@ func collectGauges(m *metrics.Metrics, d InboxStats, resolver *symbols.Resolver)
 			}
 			return []metrics.Sample{{Value: lag}}, nil
 		})
-	if resolver == nil {
-		return
+	allCaches := func() map[string]lru.Stats {
+		all := map[string]lru.Stats{}
+		for name, st := range caches.CacheStats() {
+			all[name] = st
+		}
+		if resolver != nil {
+			for name, st := range resolver.CacheStats() {
+				all[name] = st
+			}
+		}
+		return all
 	}
 	m.Collect(metrics.Counter, "stacklens_cache_lookups_total",
-		"Lookups in the resolver's caches by result (hit, miss); hit rate = hits / (hits + misses).",
+		"Lookups in the caches by result (hit, miss); hit rate = hits / (hits + misses).",
 		[]string{"cache", "result"},
 		func(context.Context) ([]metrics.Sample, error) {
+			stats := allCaches()
 			var out []metrics.Sample
 			for _, name := range cacheNames {
-				st := resolver.CacheStats()[name]
-				out = append(out, metrics.Sample{Labels: []string{name, "hit"}, Value: float64(st.Hits)},
-					metrics.Sample{Labels: []string{name, "miss"}, Value: float64(st.Misses)})
+				if st, ok := stats[name]; ok {
+					out = append(out, metrics.Sample{Labels: []string{name, "hit"}, Value: float64(st.Hits)},
+						metrics.Sample{Labels: []string{name, "miss"}, Value: float64(st.Misses)})
+				}
 			}
 			return out, nil
 		})
-	m.Collect(metrics.Gauge, "stacklens_cache_bytes", "Bytes held by each of the resolver's caches.", []string{"cache"},
+	m.Collect(metrics.Gauge, "stacklens_cache_bytes", "Bytes held by each cache.", []string{"cache"},
 		func(context.Context) ([]metrics.Sample, error) {
-			stats := resolver.CacheStats()
+			stats := allCaches()
 			var out []metrics.Sample
 			for _, name := range cacheNames {
-				out = append(out, metrics.Sample{Labels: []string{name}, Value: float64(stats[name].Bytes)})
+				if st, ok := stats[name]; ok {
+					out = append(out, metrics.Sample{Labels: []string{name}, Value: float64(st.Bytes)})
+				}
 			}
 			return out, nil
 		})
 }
 
-// cacheNames orders the resolver's caches on /metrics.
-var cacheNames = []string{"parsed_maps", "frame_resolutions", "symbol_set_records", "highlighted_sources"}
+// cacheNames orders the caches on /metrics: the resolver's, then the storage's.
+var cacheNames = []string{"parsed_maps", "frame_resolutions", "symbol_set_records", "highlighted_sources", "crash_sites"}

@@ -26,10 +26,11 @@ import (
 
 // Store is the storage the server needs (*db.DB implements it, asserted in
 // cmd/stacklens/storage.go): the handlers', the inbox writer the server runs,
-// and the inbox's load for /metrics.
+// and the inbox's load and the storage's caches for /metrics.
 type Store interface {
 	handlers.Store
 	InboxStats
+	Caches
 	NewInboxWriter(limits db.InboxLimits) *db.InboxWriter
 }
 
@@ -54,7 +55,7 @@ func New(d Store, worker *pipeline.Worker, resolver *symbols.Resolver, opts hand
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(observeRequests(opts.Metrics, log))
 	if opts.Metrics != nil {
-		collectGauges(opts.Metrics, d, resolver)
+		collectGauges(opts.Metrics, d, d, resolver)
 	}
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY", ReferrerPolicy: "same-origin",

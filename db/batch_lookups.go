@@ -40,6 +40,20 @@ type issueAtStart struct {
 // batch size and the statement caches stay small.
 const lookupChunk = 512
 
+// paddedIn appends to args a chunk's values (at most lookupChunk), padded
+// to a power of two with the last one, and returns the IN list's
+// placeholders, "(?,?,…)", to go with them.
+func paddedIn[T any](args []any, chunk []T) ([]any, string) {
+	size := 1
+	for size < len(chunk) {
+		size *= 2
+	}
+	for i := range size {
+		args = append(args, chunk[min(i, len(chunk)-1)])
+	}
+	return args, "(" + strings.TrimSuffix(strings.Repeat("?,", size), ",") + ")"
+}
+
 // loadBatchLookups reads the stored uuids and the fingerprints' issues of
 // events.
 func loadBatchLookups(ctx context.Context, tx txRunner, events []NewEvent) (*batchLookups, error) {
@@ -92,16 +106,8 @@ func loadBatchLookups(ctx context.Context, tx txRunner, events []NewEvent) (*bat
 func inChunks(ctx context.Context, tx txRunner, query string, projectID int64, values []string, scan func(*sql.Rows) error) error {
 	for start := 0; start < len(values); start += lookupChunk {
 		chunk := values[start:min(start+lookupChunk, len(values))]
-		size := 1
-		for size < len(chunk) {
-			size *= 2
-		}
-		args := make([]any, 0, size+1)
-		args = append(args, projectID)
-		for i := range size {
-			args = append(args, chunk[min(i, len(chunk)-1)])
-		}
-		rows, err := tx.QueryContext(ctx, query+"("+strings.TrimSuffix(strings.Repeat("?,", size), ",")+")", args...)
+		args, in := paddedIn([]any{projectID}, chunk)
+		rows, err := tx.QueryContext(ctx, query+in, args...)
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/stacklens/stacklens/event"
@@ -283,16 +282,12 @@ func (d *DB) claimInbox(ctx context.Context, tx txRunner, limit int, lease time.
 func readInboxPayloads(ctx context.Context, tx txRunner, rows []InboxRow) error {
 	for start := 0; start < len(rows); start += lookupChunk {
 		chunk := rows[start:min(start+lookupChunk, len(rows))]
-		size := 1
-		for size < len(chunk) {
-			size *= 2
+		ids := make([]int64, len(chunk))
+		for i, r := range chunk {
+			ids[i] = r.ID
 		}
-		args := make([]any, size)
-		for i := range size { // padded with the last id (see lookupChunk)
-			args[i] = chunk[min(i, len(chunk)-1)].ID
-		}
-		payloads, err := tx.QueryContext(ctx, "SELECT inbox_id, payload FROM inbox_payloads WHERE inbox_id IN ("+
-			strings.TrimSuffix(strings.Repeat("?,", size), ",")+")", args...)
+		args, in := paddedIn(nil, ids)
+		payloads, err := tx.QueryContext(ctx, "SELECT inbox_id, payload FROM inbox_payloads WHERE inbox_id IN "+in, args...)
 		if err != nil {
 			return err
 		}

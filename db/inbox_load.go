@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -170,17 +169,8 @@ func (d *DB) takeInboxRows(ctx context.Context, tx txRunner, ids []int64, gone *
 	held := make(map[int64]bool, len(ids))
 	for start := 0; start < len(ids); start += lookupChunk {
 		chunk := ids[start:min(start+lookupChunk, len(ids))]
-		size := 1
-		for size < len(chunk) {
-			size *= 2
-		}
-		args := make([]any, 0, size+1)
-		args = append(args, d.node)
-		for i := range size { // padded with the last id (see lookupChunk)
-			args = append(args, chunk[min(i, len(chunk)-1)])
-		}
-		rows, err := tx.QueryContext(ctx, "DELETE FROM inbox WHERE claimed_by = ? AND id IN ("+
-			strings.TrimSuffix(strings.Repeat("?,", size), ",")+") RETURNING id, payload_bytes", args...)
+		args, in := paddedIn([]any{d.node}, chunk)
+		rows, err := tx.QueryContext(ctx, "DELETE FROM inbox WHERE claimed_by = ? AND id IN "+in+" RETURNING id, payload_bytes", args...)
 		if err != nil {
 			return nil, fmt.Errorf("remove inbox rows: %w", err)
 		}
